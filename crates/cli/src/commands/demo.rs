@@ -1,0 +1,115 @@
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+use leakscope_snapshot::{Depth, RetainerIndex};
+
+use crate::output::{ellipsize, size};
+
+/// The bundled leaky server, written to a temp dir so the demo runs anywhere.
+const LEAKY_SERVER: &str = include_str!("../../../../examples/leaky-server.js");
+
+/// Demo: run the bundled leaky Node server under load, snapshot its heap and
+/// show what leaks and who holds it. Needs `node` on PATH.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  leakscope demo\n  leakscope demo --requests 5000 --keep demo.heapsnapshot"
+)]
+pub struct Args {
+    /// How many requests to drive through the server before the snapshot
+    #[arg(long, default_value_t = 3000)]
+    pub requests: u32,
+    /// Keep the snapshot at this path
+    #[arg(long, value_name = "FILE")]
+    pub keep: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = std::env::temp_dir().join(format!("leakscope-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_in(&dir, &args);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let script = dir.join("leaky-server.js");
+    std::fs::write(&script, LEAKY_SERVER)?;
+    let snapshot = dir.join("demo.heapsnapshot");
+    eprintln!(
+        "leakscope demo: running examples/leaky-server.js under {} requests…",
+        args.requests
+    );
+    let status = Command::new("node")
+        .arg("--expose-gc")
+        .arg(&script)
+        .env("LEAKSCOPE_SELF_LOAD", args.requests.to_string())
+        .env("LEAKSCOPE_SNAPSHOT", &snapshot)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| {
+            anyhow::anyhow!("cannot run `node` (is Node.js installed and on PATH?): {e}")
+        })?;
+    anyhow::ensure!(
+        status.success() && snapshot.exists(),
+        "the demo server failed ({status})"
+    );
+
+    let s = crate::progress::load(&snapshot, Depth::Full, false)?;
+    let rows = super::summary::sorted_rows(&s);
+    let total = s.statistics.total.max(1);
+    println!(
+        "Heap after {} requests: {} in {} objects\n",
+        args.requests,
+        size(s.statistics.total),
+        s.node_count()
+    );
+    println!(
+        "{:<44} {:>8} {:>11} {:>11}",
+        "Largest classes by retained size", "count", "shallow", "retained"
+    );
+    for r in rows.iter().take(12) {
+        println!(
+            "{:<44} {:>8} {:>11} {:>11}  {:>4.1}%",
+            ellipsize(&r.name, 44),
+            r.count,
+            size(r.shallow_size),
+            size(r.retained_size),
+            r.retained_size as f64 * 100.0 / total as f64
+        );
+    }
+    if let Some(req) = rows.iter().find(|r| r.name == "IncomingMessage") {
+        println!(
+            "\n{} IncomingMessage objects are alive after the load finished. Who holds one:",
+            req.count
+        );
+        let biggest = *req
+            .instances
+            .iter()
+            .max_by_key(|&&v| (s.retained[v as usize], std::cmp::Reverse(v)))
+            .unwrap_or(&0);
+        let index = RetainerIndex::build(&s.graph);
+        let path = s.retaining_path(&index, biggest, 100);
+        let start = path.last().map_or(biggest, |r| r.from);
+        println!(
+            "  (GC roots)\n  {:<22} {}",
+            "",
+            ellipsize(
+                &format!("{} {}", s.class_name(start), s.display_name(start)),
+                70
+            )
+        );
+        for r in path.iter().rev() {
+            let to = s.graph.edge_to[r.edge];
+            println!(
+                "  {:<22} {}",
+                ellipsize(&s.edge_label(r.edge), 22),
+                ellipsize(&format!("{} {}", s.class_name(to), s.display_name(to)), 70)
+            );
+        }
+    }
+    if let Some(keep) = &args.keep {
+        std::fs::copy(&snapshot, keep)?;
+        println!("\nsnapshot kept at {}", keep.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,148 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo};
+use serde::Serialize;
+
+use crate::output::{self, distance, ellipsize, size};
+
+/// The Summary view: objects grouped by class, largest retained size first.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  leakscope summary app.heapsnapshot\n  leakscope summary app.heapsnapshot --top 50 --json\n  leakscope summary app.heapsnapshot --class IncomingMessage"
+)]
+pub struct Args {
+    /// A .heapsnapshot or .heaptimeline file
+    pub file: PathBuf,
+    /// How many rows to show (0 = all)
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
+    /// List the instances of this class instead of the classes
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
+    /// How many of the largest single objects to list (JSON only)
+    #[arg(long, default_value_t = 20)]
+    pub nodes: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SummaryJson<'a> {
+    node_count: usize,
+    edge_count: usize,
+    root_retained_size: u64,
+    total_shallow_size: u64,
+    statistics: &'a leakscope_snapshot::Statistics,
+    classes: Vec<leakscope_snapshot::ClassRow>,
+    top: Vec<NodeInfo>,
+}
+
+fn limit<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
+    if top > 0 {
+        v.truncate(top);
+    }
+    v
+}
+
+pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
+    let mut rows = s.class_rows();
+    rows.sort_by(|a, b| {
+        b.retained_size
+            .cmp(&a.retained_size)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    rows
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let s = crate::progress::load(&args.file, Depth::Full, args.json)?;
+    if let Some(class) = &args.class {
+        return instances(&s, class, &args);
+    }
+    let rows = limit(sorted_rows(&s), args.top);
+    if args.json {
+        let g = &s.graph;
+        output::json(&SummaryJson {
+            node_count: g.node_count(),
+            edge_count: g.edge_count(),
+            root_retained_size: s.retained[s.root() as usize],
+            total_shallow_size: g.self_size.iter().map(|&x| x as u64).sum(),
+            statistics: &s.statistics,
+            classes: rows,
+            top: s
+                .largest_nodes(args.nodes)
+                .into_iter()
+                .map(|v| s.node_info(v))
+                .collect(),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total = s.retained[s.root() as usize].max(1);
+    let mut t = output::table(&[
+        "Constructor",
+        "Distance",
+        "Count",
+        "Shallow size",
+        "Retained size",
+        "%",
+    ]);
+    for r in &rows {
+        t.add_row(vec![
+            ellipsize(&r.name, 60),
+            distance(r.distance),
+            r.count.to_string(),
+            size(r.shallow_size),
+            size(r.retained_size),
+            format!("{:.1}", r.retained_size as f64 * 100.0 / total as f64),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "{} objects, {} edges, total {} ({})",
+        s.node_count(),
+        s.graph.edge_count(),
+        size(s.statistics.total),
+        args.file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitCode> {
+    let rows = s.class_rows();
+    let mut nodes: Vec<u32> = rows
+        .iter()
+        .filter(|r| r.name == class)
+        .flat_map(|r| r.instances.iter().copied())
+        .collect();
+    if nodes.is_empty() {
+        anyhow::bail!("no class named {class:?} in {}", args.file.display());
+    }
+    nodes.sort_by(|&a, &b| {
+        s.retained[b as usize]
+            .cmp(&s.retained[a as usize])
+            .then(a.cmp(&b))
+    });
+    let infos: Vec<NodeInfo> = limit(nodes, args.top)
+        .into_iter()
+        .map(|v| s.node_info(v))
+        .collect();
+    if args.json {
+        output::json(&infos)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&["Object", "Id", "Distance", "Shallow size", "Retained size"]);
+    for i in &infos {
+        t.add_row(vec![
+            ellipsize(&i.name, 60),
+            format!("@{}", i.id),
+            distance(i.distance),
+            size(i.shallow_size),
+            size(i.retained_size),
+        ]);
+    }
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}

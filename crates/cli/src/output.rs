@@ -1,0 +1,54 @@
+//! Shared output helpers: sizes, tables, JSON, errors.
+
+use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
+
+pub fn size(bytes: u64) -> String {
+    bytesize::ByteSize::b(bytes).display().si().to_string()
+}
+
+/// The Summary view shows "−" for distances of system-only or unreachable nodes.
+pub fn distance(d: i32) -> String {
+    if (0..100_000_000).contains(&d) {
+        d.to_string()
+    } else {
+        "-".to_owned()
+    }
+}
+
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().copied());
+    t
+}
+
+pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Shortens long names (strings can be 1 KiB) for table cells.
+pub fn ellipsize(s: &str, max: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+pub fn error_line(e: &anyhow::Error) {
+    let mut msg = e.to_string();
+    if let Some(cause) = e.chain().nth(1) {
+        let cause = cause.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
+    }
+    eprintln!("leakscope: error: {}", msg.replace('\n', " "));
+}

@@ -1,0 +1,45 @@
+//! Progress on a TTY: a byte bar while reading, then the analysis step.
+//! Quiet in `--json` mode, in CI and when stderr is not a terminal.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
+
+fn wanted(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// Loads and analyses a snapshot, drawing progress unless `quiet`.
+pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, SnapshotError> {
+    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = if wanted(quiet) {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    bar.set_message(format!("Reading {name}"));
+    let result = leakscope_snapshot::load(
+        path,
+        depth,
+        &mut |bytes| bar.set_position(bytes),
+        &mut |step| {
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}").expect("static template"),
+            );
+            bar.set_message(step);
+            bar.tick();
+        },
+    );
+    bar.finish_and_clear();
+    result
+}

@@ -1,0 +1,300 @@
+//! The analyses behind DevTools' Memory panel, run in DevTools' order
+//! (later steps read what earlier ones rewrote):
+//! DOM state → page flags → essential edges → shallow sizes → dominators and
+//! retained sizes → distances → class names and interfaces → statistics.
+
+pub mod classes;
+pub mod diff;
+pub mod distances;
+pub mod dom_state;
+pub mod dominators;
+pub mod ephemeron;
+pub mod essential;
+pub mod names;
+pub mod retainers;
+pub mod shallow;
+pub mod summary;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::bitset::BitSet;
+use crate::graph::Graph;
+use crate::reader::{Extras, RawSnapshot};
+use crate::strings::StringTable;
+
+pub use classes::InterfaceDefinition;
+
+/// How much to compute: comparing snapshots needs only class names and
+/// shallow sizes; everything else needs the dominator tree too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    Classes,
+    Full,
+}
+
+/// The Statistics view.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Statistics {
+    pub total: u64,
+    pub native: NativeStatistics,
+    pub v8heap: V8HeapStatistics,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeStatistics {
+    pub total: u64,
+    pub typed_arrays: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct V8HeapStatistics {
+    pub total: u64,
+    pub code: u64,
+    pub js_arrays: u64,
+    pub strings: u64,
+    pub system: u64,
+}
+
+/// A fully analysed heap snapshot.
+pub struct HeapSnapshot {
+    pub graph: Graph,
+    pub strings: StringTable,
+    pub extras: Extras,
+    /// Class name string index per node.
+    pub class_index: Vec<u32>,
+    pub interfaces: Vec<InterfaceDefinition>,
+    interface_names: HashMap<String, u32>,
+    /// Distance from the roots per node (see [`distances`]); empty at [`Depth::Classes`].
+    pub distances: Vec<i32>,
+    /// Immediate dominator per node; empty at [`Depth::Classes`].
+    pub idom: Vec<u32>,
+    /// Retained size per node; empty at [`Depth::Classes`].
+    pub retained: Vec<u64>,
+    /// Dominator-tree children in CSR form: node `v`'s are
+    /// `dominated[first_dominated[v]..first_dominated[v+1]]`.
+    pub first_dominated: Vec<u32>,
+    pub dominated: Vec<u32>,
+    pub statistics: Statistics,
+}
+
+/// A named analysis step, reported to the progress callback as it starts.
+pub type StepCallback<'a> = &'a mut dyn FnMut(&'static str);
+
+impl HeapSnapshot {
+    pub fn analyze(raw: RawSnapshot, depth: Depth, step: StepCallback) -> Self {
+        let RawSnapshot {
+            mut graph,
+            mut strings,
+            extras,
+        } = raw;
+        step("Propagating DOM state");
+        dom_state::propagate(&mut graph, &mut strings);
+        let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
+        let has_user_roots = !distances::user_roots(&graph, &strings).is_empty();
+
+        let mut idom = Vec::new();
+        let mut retained = Vec::new();
+        if depth == Depth::Full {
+            step("Computing essential edges");
+            let page = essential::page_objects(&graph, &strings);
+            let essential = essential::essential_edges(&graph, &strings, &page, &mut ephemerons);
+            drop(page);
+            step("Calculating shallow sizes");
+            shallow::fold_owned_sizes(&mut graph, &strings, has_user_roots);
+            step("Building the dominator tree");
+            let tree = dominators::dominator_tree(&graph, &essential);
+            drop(essential);
+            step("Calculating retained sizes");
+            retained = dominators::retained_sizes(&tree, &graph.self_size);
+            idom = tree.idom;
+        } else {
+            step("Calculating shallow sizes");
+            shallow::fold_owned_sizes(&mut graph, &strings, has_user_roots);
+        }
+        let dist = if depth == Depth::Full {
+            step("Calculating distances");
+            distances::distances(&graph, &strings, &mut ephemerons)
+        } else {
+            Vec::new()
+        };
+        step("Calculating class names");
+        let mut class_index = classes::class_indexes(&graph, &mut strings);
+        let interfaces = classes::infer_interfaces(&graph, &strings);
+        let mut interface_names = HashMap::new();
+        classes::apply_interfaces(
+            &graph,
+            &mut strings,
+            &mut class_index,
+            &interfaces,
+            &mut interface_names,
+        );
+        let mut snapshot = HeapSnapshot {
+            graph,
+            strings,
+            extras,
+            class_index,
+            interfaces,
+            interface_names,
+            distances: dist,
+            idom,
+            retained,
+            first_dominated: Vec::new(),
+            dominated: Vec::new(),
+            statistics: Statistics::default(),
+        };
+        if depth == Depth::Full {
+            step("Calculating statistics");
+            snapshot.statistics = snapshot.compute_statistics();
+            snapshot.build_dominated();
+        }
+        snapshot
+    }
+
+    pub fn is_full(&self) -> bool {
+        !self.retained.is_empty()
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn root(&self) -> u32 {
+        self.graph.root
+    }
+
+    pub fn class_name(&self, v: u32) -> &str {
+        self.strings.get(self.class_index[v as usize])
+    }
+
+    pub fn display_name(&self, v: u32) -> String {
+        names::display_name(&self.graph, &self.strings, v)
+    }
+
+    /// The ordinal of the node with snapshot id `id`.
+    pub fn node_by_id(&self, id: u32) -> Option<u32> {
+        self.graph
+            .node_id
+            .iter()
+            .position(|&i| i == id)
+            .map(|v| v as u32)
+    }
+
+    /// Reclassifies plain objects by another snapshot's interfaces (for
+    /// comparisons, so class keys line up), or by this one's own again.
+    pub fn apply_interfaces(&mut self, definitions: &[InterfaceDefinition]) {
+        classes::apply_interfaces(
+            &self.graph,
+            &mut self.strings,
+            &mut self.class_index,
+            definitions,
+            &mut self.interface_names,
+        );
+    }
+
+    /// The dominator-tree children of `v`.
+    pub fn dominated_by(&self, v: u32) -> &[u32] {
+        let v = v as usize;
+        &self.dominated[self.first_dominated[v] as usize..self.first_dominated[v + 1] as usize]
+    }
+
+    fn build_dominated(&mut self) {
+        let n = self.node_count();
+        let root = self.root() as usize;
+        let mut first = vec![0u32; n + 1];
+        for (v, &d) in self.idom.iter().enumerate() {
+            if v != root {
+                first[d as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut fill = first.clone();
+        let mut dominated = vec![0u32; n.saturating_sub(1)];
+        for (v, &d) in self.idom.iter().enumerate() {
+            if v != root {
+                dominated[fill[d as usize] as usize] = v as u32;
+                fill[d as usize] += 1;
+            }
+        }
+        self.first_dominated = first;
+        self.dominated = dominated;
+    }
+
+    fn compute_statistics(&self) -> Statistics {
+        let g = &self.graph;
+        let nt = g.node_types();
+        let et = g.edge_types();
+        let total = self.retained[g.root as usize] + self.extras.extra_native_bytes;
+        let mut native = self.extras.extra_native_bytes;
+        let (mut typed_arrays, mut code, mut strings, mut js_arrays, mut system) =
+            (0u64, 0u64, 0u64, 0u64, 0u64);
+        // Which `elements` stores have exactly one retainer: count lazily,
+        // only for the stores of arrays.
+        let mut elements_of: Vec<(u32, u32)> = Vec::new();
+        for v in 0..g.node_count() {
+            let size = g.self_size[v] as u64;
+            let t = g.node_type[v];
+            if t == nt.hidden {
+                system += size;
+            } else if t == nt.native {
+                native += size;
+                if self.strings.get(g.node_name[v]) == "system / JSArrayBufferData" {
+                    typed_arrays += size;
+                }
+            } else if t == nt.code {
+                code += size;
+            } else if t == nt.cons_string || t == nt.sliced_string || t == nt.string {
+                strings += size;
+            } else if self.strings.get(g.node_name[v]) == "Array" {
+                js_arrays += size;
+                let store = g.edges(v as u32).find(|&e| {
+                    g.edge_type[e] == et.internal && self.strings.get(g.edge_name[e]) == "elements"
+                });
+                if let Some(e) = store {
+                    elements_of.push((v as u32, g.edge_to[e]));
+                }
+            }
+        }
+        if !elements_of.is_empty() {
+            let n = g.node_count();
+            let mut store = BitSet::new(n);
+            for &(_, s) in &elements_of {
+                store.set(s as usize);
+            }
+            let (mut once, mut twice) = (BitSet::new(n), BitSet::new(n));
+            for &to in &g.edge_to {
+                let to = to as usize;
+                if store.get(to) {
+                    if once.get(to) {
+                        twice.set(to);
+                    }
+                    once.set(to);
+                }
+            }
+            for (_, s) in elements_of {
+                if !twice.get(s as usize) {
+                    js_arrays += g.self_size[s as usize] as u64;
+                }
+            }
+        }
+        Statistics {
+            total,
+            native: NativeStatistics {
+                total: native,
+                typed_arrays,
+            },
+            v8heap: V8HeapStatistics {
+                total: total - native.min(total),
+                code,
+                js_arrays,
+                strings,
+                system,
+            },
+        }
+    }
+}

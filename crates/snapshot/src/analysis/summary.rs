@@ -1,0 +1,291 @@
+//! The Summary view: one row per class key with count, shallow size,
+//! retained size and distance; and per-node descriptions.
+//!
+//! A class key is the class name, qualified by the constructor's source
+//! location for objects that have one (two `Request` classes from different
+//! files are different rows). A class's retained size adds up the retained
+//! sizes of its instances that are not dominated by another instance of the
+//! same class, so nested instances are not counted twice.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::HeapSnapshot;
+
+/// One row of the Summary view.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassRow {
+    /// `,Name` or `scriptId,line,column,Name`, as DevTools keys classes.
+    pub key: String,
+    pub name: String,
+    pub count: u64,
+    pub shallow_size: u64,
+    pub retained_size: u64,
+    pub distance: i32,
+    /// Instances (node ordinals), ascending by snapshot id.
+    #[serde(skip)]
+    pub instances: Vec<u32>,
+}
+
+/// One node, described as the Summary and Retainers views show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub id: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    pub class_name: String,
+    pub shallow_size: u64,
+    pub retained_size: u64,
+    pub distance: i32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum ClassKey {
+    Name(u32),
+    Located {
+        script_id: u32,
+        line: u32,
+        column: u32,
+        name: u32,
+    },
+}
+
+impl HeapSnapshot {
+    fn public_key(&self, key: ClassKey) -> String {
+        match key {
+            ClassKey::Name(i) => format!(",{}", self.strings.get(i)),
+            ClassKey::Located {
+                script_id,
+                line,
+                column,
+                name,
+            } => format!("{script_id},{line},{column},{}", self.strings.get(name)),
+        }
+    }
+
+    /// The Summary view's rows (only nodes with a non-zero shallow size
+    /// count), unsorted.
+    pub fn class_rows(&self) -> Vec<ClassRow> {
+        let g = &self.graph;
+        let nt = g.node_types();
+        let n = g.node_count();
+        let mut dense_by_name = vec![u32::MAX; self.strings.len()];
+        let mut dense_located: HashMap<ClassKey, u32> = HashMap::new();
+        let mut keys: Vec<ClassKey> = Vec::new();
+        let mut rows: Vec<ClassRow> = Vec::new();
+        let mut class_of = vec![u32::MAX; n];
+        let mut locations = g.locations.iter().peekable();
+        for v in 0..n {
+            let size = g.self_size[v];
+            if size == 0 {
+                continue;
+            }
+            let name = self.class_index[v];
+            let mut location = None;
+            if g.node_type[v] == nt.object {
+                while locations.next_if(|l| (l.node as usize) < v).is_some() {}
+                location = locations.next_if(|l| l.node as usize == v);
+            }
+            let dense = match location {
+                None => {
+                    let slot = &mut dense_by_name[name as usize];
+                    if *slot == u32::MAX {
+                        *slot = keys.len() as u32;
+                        keys.push(ClassKey::Name(name));
+                    }
+                    *slot
+                }
+                Some(l) => {
+                    let key = ClassKey::Located {
+                        script_id: l.script_id,
+                        line: l.line,
+                        column: l.column,
+                        name,
+                    };
+                    *dense_located.entry(key).or_insert_with(|| {
+                        keys.push(key);
+                        keys.len() as u32 - 1
+                    })
+                }
+            };
+            if dense as usize == rows.len() {
+                rows.push(ClassRow {
+                    key: String::new(),
+                    name: self.strings.get(name).to_owned(),
+                    count: 0,
+                    shallow_size: 0,
+                    retained_size: 0,
+                    distance: i32::MAX,
+                    instances: Vec::new(),
+                });
+            }
+            class_of[v] = dense;
+            let row = &mut rows[dense as usize];
+            row.count += 1;
+            row.shallow_size += size as u64;
+            row.distance = row
+                .distance
+                .min(self.distances.get(v).copied().unwrap_or(0));
+            row.instances.push(v as u32);
+        }
+        if self.is_full() {
+            self.add_class_retained_sizes(&class_of, &mut rows);
+        }
+        for (row, key) in rows.iter_mut().zip(&keys) {
+            row.key = self.public_key(*key);
+            let ids = &g.node_id;
+            row.instances.sort_by_key(|&v| ids[v as usize]);
+        }
+        // Distinct internal keys can share a public key (two string entries
+        // with the same text); as in DevTools, the later class wins.
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            by_key.insert(row.key.clone(), i);
+        }
+        let mut keep = vec![false; rows.len()];
+        for &i in by_key.values() {
+            keep[i] = true;
+        }
+        rows.into_iter()
+            .zip(keep)
+            .filter_map(|(r, k)| k.then_some(r))
+            .collect()
+    }
+
+    /// Depth-first walk of the dominator tree, counting how many ancestors of
+    /// each class are on the current path.
+    fn add_class_retained_sizes(&self, class_of: &[u32], rows: &mut [ClassRow]) {
+        let mut on_path = vec![0u32; rows.len()];
+        let root = self.root();
+        let mut stack: Vec<(u32, u32)> = vec![(root, 0)];
+        let enter = |v: u32, on_path: &mut [u32], rows: &mut [ClassRow]| {
+            let c = class_of[v as usize];
+            if c != u32::MAX {
+                if on_path[c as usize] == 0 {
+                    rows[c as usize].retained_size += self.retained[v as usize];
+                }
+                on_path[c as usize] += 1;
+            }
+        };
+        enter(root, &mut on_path, rows);
+        while let Some(top) = stack.last_mut() {
+            let (v, cursor) = *top;
+            let children = self.dominated_by(v);
+            if let Some(&child) = children.get(cursor as usize) {
+                top.1 += 1;
+                enter(child, &mut on_path, rows);
+                stack.push((child, 0));
+            } else {
+                stack.pop();
+                let c = class_of[v as usize];
+                if c != u32::MAX {
+                    on_path[c as usize] -= 1;
+                }
+            }
+        }
+    }
+
+    pub fn node_info(&self, v: u32) -> NodeInfo {
+        let i = v as usize;
+        NodeInfo {
+            id: self.graph.node_id[i],
+            name: self.display_name(v),
+            node_type: self.graph.type_name(v).to_owned(),
+            class_name: self.class_name(v).to_owned(),
+            shallow_size: self.graph.self_size[i] as u64,
+            retained_size: self.retained.get(i).copied().unwrap_or(0),
+            distance: self.distances.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// The `count` nodes with the largest retained sizes (root excluded),
+    /// largest first, ties by ordinal.
+    pub fn largest_nodes(&self, count: usize) -> Vec<u32> {
+        let root = self.root();
+        let mut order: Vec<u32> = (0..self.node_count() as u32)
+            .filter(|&v| v != root)
+            .collect();
+        let by_size = |a: &u32, b: &u32| {
+            self.retained[*b as usize]
+                .cmp(&self.retained[*a as usize])
+                .then(a.cmp(b))
+        };
+        if count < order.len() {
+            order.select_nth_unstable_by(count, by_size);
+            order.truncate(count);
+        }
+        order.sort_by(by_size);
+        order
+    }
+}
+
+/// Strings whose text occurs more than once: memory spent on copies.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateString {
+    pub text: String,
+    pub count: u64,
+    pub total_size: u64,
+    /// Bytes held by all copies but the smallest.
+    pub wasted_size: u64,
+}
+
+impl HeapSnapshot {
+    /// The "Duplicated strings" filter: string and (non-flat) concatenated
+    /// string nodes of non-zero size, grouped by text; most waste first.
+    pub fn duplicate_strings(&self) -> Vec<DuplicateString> {
+        let g = &self.graph;
+        let nt = g.node_types();
+        let mut groups: HashMap<String, DuplicateString> = HashMap::new();
+        let mut smallest: HashMap<String, u64> = HashMap::new();
+        for v in 0..g.node_count() as u32 {
+            let t = g.node_type[v as usize];
+            let size = g.self_size[v as usize] as u64;
+            if (t != nt.string && t != nt.cons_string) || size == 0 || self.is_flat_cons_string(v) {
+                continue;
+            }
+            let text = self.display_name(v);
+            let min = smallest.entry(text.clone()).or_insert(size);
+            *min = (*min).min(size);
+            let e = groups
+                .entry(text.clone())
+                .or_insert_with(|| DuplicateString {
+                    text,
+                    count: 0,
+                    total_size: 0,
+                    wasted_size: 0,
+                });
+            e.count += 1;
+            e.total_size += size;
+        }
+        let mut out: Vec<DuplicateString> = groups
+            .into_values()
+            .filter(|d| d.count > 1)
+            .map(|mut d| {
+                d.wasted_size = d.total_size - smallest[&d.text];
+                d
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.wasted_size
+                .cmp(&a.wasted_size)
+                .then_with(|| a.text.cmp(&b.text))
+        });
+        out
+    }
+
+    fn is_flat_cons_string(&self, v: u32) -> bool {
+        let g = &self.graph;
+        let et = g.edge_types();
+        g.node_type[v as usize] == g.node_types().cons_string
+            && g.edges(v).any(|e| {
+                g.edge_type[e] == et.internal
+                    && matches!(self.strings.get(g.edge_name[e]), "first" | "second")
+                    && self.display_name(g.edge_to[e]).is_empty()
+            })
+    }
+}

@@ -1,0 +1,968 @@
+//! Streaming `.heapsnapshot` / `.heaptimeline` reader.
+//!
+//! The file is read once, front to back, through a fixed buffer: the integer
+//! arrays (over 90% of the bytes) are decoded by a hand-written loop straight
+//! into the graph's columns, so peak memory is the graph itself, not the file.
+//! Field layouts are resolved by name from the `snapshot.meta` header, which
+//! V8 always writes first. Anything unexpected is an error naming what is
+//! wrong; nothing here panics on input.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Result, SnapshotError};
+use crate::graph::{Graph, Location};
+use crate::strings::StringTable;
+
+const BUFFER_SIZE: usize = 4 << 20;
+
+/// Everything in a snapshot file besides the graph itself.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub title: Option<String>,
+    pub extra_native_bytes: u64,
+    /// `samples` as (timestamp µs, last assigned id) pairs.
+    pub samples: Vec<(u64, u64)>,
+    pub sample_fields: Vec<String>,
+    pub trace_function_info_fields: Vec<String>,
+    /// Flat `trace_function_infos` numbers.
+    pub trace_function_infos: Vec<u32>,
+    /// The raw JSON of `trace_tree`, parsed on demand.
+    pub trace_tree_json: Vec<u8>,
+}
+
+/// A parsed snapshot before analysis.
+#[derive(Debug, Default)]
+pub struct RawSnapshot {
+    pub graph: Graph,
+    pub strings: StringTable,
+    pub extras: Extras,
+}
+
+/// Reads a snapshot file. `progress` is called with the number of bytes
+/// consumed so far, once per buffer.
+pub fn read_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapshot> {
+    let io_err = |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    if std::fs::metadata(path).map_err(io_err)?.is_dir() {
+        return Err(io_err(std::io::Error::other("is a directory")));
+    }
+    read_from(file, Some(len), progress).map_err(|e| match e {
+        SnapshotError::Io { source, .. } => io_err(source),
+        other => other,
+    })
+}
+
+/// Reads a snapshot from any byte stream. `size_hint` (the total length, if
+/// known) bounds how much the reader preallocates from the header's counts.
+pub fn read_from(
+    src: impl Read,
+    size_hint: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RawSnapshot> {
+    let mut sc = Scanner {
+        src,
+        buf: vec![0; BUFFER_SIZE],
+        pos: 0,
+        end: 0,
+        consumed: 0,
+        progress,
+    };
+    Parser {
+        sc: &mut sc,
+        size_hint,
+    }
+    .parse()
+}
+
+struct Scanner<'p, R> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    consumed: u64,
+    progress: &'p mut dyn FnMut(u64),
+}
+
+fn io(source: std::io::Error) -> SnapshotError {
+    SnapshotError::Io {
+        path: Default::default(),
+        source,
+    }
+}
+
+fn describe_byte(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+impl<R: Read> Scanner<'_, R> {
+    /// Refills the buffer; false at end of input.
+    fn fill(&mut self) -> Result<bool> {
+        debug_assert!(self.pos >= self.end);
+        self.consumed += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+        loop {
+            match self.src.read(&mut self.buf) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end = n;
+                    (self.progress)(self.consumed + n as u64);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+
+    fn offset(&self) -> u64 {
+        self.consumed + self.pos as u64
+    }
+
+    /// Next non-whitespace byte, not consumed; None at end of input.
+    fn peek_token(&mut self) -> Result<Option<u8>> {
+        loop {
+            while self.pos < self.end {
+                let b = self.buf[self.pos];
+                if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                    return Ok(Some(b));
+                }
+                self.pos += 1;
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn token(&mut self, ctx: &'static str) -> Result<u8> {
+        self.peek_token()?.ok_or(SnapshotError::Truncated(ctx))
+    }
+
+    fn expect(&mut self, want: u8, ctx: &'static str) -> Result<()> {
+        let b = self.token(ctx)?;
+        if b != want {
+            return Err(SnapshotError::malformed(format!(
+                "expected '{}' in {ctx} at byte {}, found {}",
+                want as char,
+                self.offset(),
+                describe_byte(b)
+            )));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Next raw byte (inside strings, where whitespace is significant).
+    fn byte(&mut self, ctx: &'static str) -> Result<u8> {
+        if self.pos >= self.end && !self.fill()? {
+            return Err(SnapshotError::Truncated(ctx));
+        }
+        let b = self.buf[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Decodes one JSON string into `out`, leniently: lone surrogates become
+    /// U+FFFD (serde_json would reject them; V8 writes them for astral chars).
+    fn string_into(&mut self, out: &mut StringTable, ctx: &'static str) -> Result<()> {
+        self.expect(b'"', ctx)?;
+        loop {
+            if self.pos >= self.end && !self.fill()? {
+                return Err(SnapshotError::Truncated(ctx));
+            }
+            let chunk = &self.buf[self.pos..self.end];
+            match memchr::memchr2(b'"', b'\\', chunk) {
+                None => {
+                    out.extend_current(chunk);
+                    self.pos = self.end;
+                }
+                Some(i) => {
+                    out.extend_current(&chunk[..i]);
+                    let quote = chunk[i] == b'"';
+                    self.pos += i + 1;
+                    if quote {
+                        return Ok(());
+                    }
+                    self.escape_into(out, ctx)?;
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self, ctx: &'static str) -> Result<u16> {
+        let mut v = 0u16;
+        for _ in 0..4 {
+            let b = self.byte(ctx)?;
+            let d = (b as char).to_digit(16).ok_or_else(|| {
+                SnapshotError::malformed(format!(
+                    "bad \\u escape in {ctx} at byte {}",
+                    self.offset()
+                ))
+            })?;
+            v = v << 4 | d as u16;
+        }
+        Ok(v)
+    }
+
+    fn escape_into(&mut self, out: &mut StringTable, ctx: &'static str) -> Result<()> {
+        let c = match self.byte(ctx)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4(ctx)?;
+                if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate: combine with a following low one if present.
+                    if self.end - self.pos < 6 {
+                        // Make sure the lookahead is in the buffer.
+                        self.compact_and_fill()?;
+                    }
+                    if self.end - self.pos >= 6
+                        && self.buf[self.pos] == b'\\'
+                        && self.buf[self.pos + 1] == b'u'
+                    {
+                        let save = self.pos;
+                        self.pos += 2;
+                        let low = self.hex4(ctx)?;
+                        if (0xDC00..0xE000).contains(&low) {
+                            let cp = 0x10000
+                                + (((unit as u32) - 0xD800) << 10)
+                                + ((low as u32) - 0xDC00);
+                            out.push_char_current(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                            return Ok(());
+                        }
+                        self.pos = save;
+                    }
+                    '\u{FFFD}'
+                } else {
+                    char::from_u32(unit as u32).unwrap_or('\u{FFFD}')
+                }
+            }
+            other => {
+                return Err(SnapshotError::malformed(format!(
+                    "bad escape \\{} in {ctx} at byte {}",
+                    other as char,
+                    self.offset()
+                )))
+            }
+        };
+        out.push_char_current(c);
+        Ok(())
+    }
+
+    /// Moves the unread tail to the front and reads more behind it, so a
+    /// short lookahead never straddles a buffer boundary.
+    fn compact_and_fill(&mut self) -> Result<()> {
+        let tail = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.consumed += self.pos as u64;
+        self.pos = 0;
+        self.end = tail;
+        while self.end < 16 {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&mut self) -> Result<String> {
+        let mut t = StringTable::default();
+        self.string_into(&mut t, "a section name")?;
+        t.finish_string();
+        Ok(t.get(0).to_owned())
+    }
+
+    /// Decodes a JSON array of unsigned integers, calling `sink` per number.
+    /// This is the hot loop of the whole reader.
+    fn uint_array(
+        &mut self,
+        ctx: &'static str,
+        mut sink: impl FnMut(u64) -> Result<()>,
+    ) -> Result<u64> {
+        self.expect(b'[', ctx)?;
+        let mut acc: u64 = 0;
+        let mut digits = 0u32;
+        // After a number ended at whitespace, only ',' or ']' may follow.
+        let mut need_separator = false;
+        let mut count = 0u64;
+        loop {
+            if self.pos >= self.end && !self.fill()? {
+                return Err(SnapshotError::Truncated(ctx));
+            }
+            let chunk = &self.buf[self.pos..self.end];
+            let mut i = 0;
+            while i < chunk.len() {
+                let b = chunk[i];
+                let d = b.wrapping_sub(b'0');
+                if d < 10 {
+                    if need_separator || digits >= 20 {
+                        return Err(self.bad_number(ctx, i));
+                    }
+                    acc = acc.wrapping_mul(10).wrapping_add(d as u64);
+                    digits += 1;
+                    i += 1;
+                    continue;
+                }
+                match b {
+                    b',' => {
+                        if digits > 0 {
+                            sink(acc)?;
+                            count += 1;
+                        } else if !need_separator {
+                            return Err(self.bad_number(ctx, i));
+                        }
+                        acc = 0;
+                        digits = 0;
+                        need_separator = false;
+                    }
+                    b']' => {
+                        if digits > 0 {
+                            sink(acc)?;
+                            count += 1;
+                        } else if count > 0 && !need_separator {
+                            return Err(self.bad_number(ctx, i));
+                        }
+                        self.pos += i + 1;
+                        return Ok(count);
+                    }
+                    b' ' | b'\n' | b'\r' | b'\t' => {
+                        if digits > 0 {
+                            sink(acc)?;
+                            count += 1;
+                            acc = 0;
+                            digits = 0;
+                            need_separator = true;
+                        }
+                    }
+                    _ => return Err(self.bad_number(ctx, i)),
+                }
+                i += 1;
+            }
+            self.pos = self.end;
+        }
+    }
+
+    fn bad_number(&self, ctx: &'static str, i: usize) -> SnapshotError {
+        let b = self.buf[self.pos + i];
+        SnapshotError::malformed(format!(
+            "unexpected {} in {ctx} at byte {} (only unsigned integers are allowed)",
+            describe_byte(b),
+            self.offset() + i as u64
+        ))
+    }
+
+    /// Copies one JSON value verbatim (objects/arrays balanced, strings honoured).
+    fn capture_value(&mut self, ctx: &'static str, out: &mut Vec<u8>) -> Result<()> {
+        let first = self.token(ctx)?;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        if !matches!(first, b'{' | b'[' | b'"') {
+            // A scalar: copy up to the next delimiter.
+            loop {
+                let Some(b) = self.peek_raw()? else {
+                    return Ok(());
+                };
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    return Ok(());
+                }
+                out.push(b);
+                self.pos += 1;
+            }
+        }
+        loop {
+            let b = self.byte(ctx)?;
+            out.push(b);
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn peek_raw(&mut self) -> Result<Option<u8>> {
+        if self.pos >= self.end && !self.fill()? {
+            return Ok(None);
+        }
+        Ok(Some(self.buf[self.pos]))
+    }
+}
+
+/// Column roles of the node fields, resolved from `meta.node_fields`.
+#[derive(Clone, Copy, PartialEq)]
+enum NodeField {
+    Type,
+    Name,
+    Id,
+    SelfSize,
+    EdgeCount,
+    TraceNodeId,
+    Detachedness,
+    Other,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum EdgeField {
+    Type,
+    Name,
+    To,
+    Other,
+}
+
+struct Header {
+    node_fields: Vec<NodeField>,
+    edge_fields: Vec<EdgeField>,
+    node_types: Vec<String>,
+    edge_types: Vec<String>,
+    location_fields: Vec<String>,
+    node_count: u64,
+    edge_count: u64,
+    root_index: u64,
+}
+
+struct Parser<'s, 'p, R> {
+    sc: &'s mut Scanner<'p, R>,
+    size_hint: Option<u64>,
+}
+
+fn str_list(v: &Value, what: &str) -> Result<Vec<String>> {
+    v.as_array()
+        .ok_or_else(|| SnapshotError::malformed(format!("meta.{what} is not a list")))?
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| SnapshotError::malformed(format!("meta.{what} holds a non-string")))
+        })
+        .collect()
+}
+
+impl<R: Read> Parser<'_, '_, R> {
+    fn parse(mut self) -> Result<RawSnapshot> {
+        match self.sc.peek_token()? {
+            None => return Err(SnapshotError::NotSnapshot("the file is empty".into())),
+            Some(b'{') => self.sc.pos += 1,
+            Some(b) => {
+                return Err(SnapshotError::NotSnapshot(format!(
+                    "expected a JSON object, found {} at byte {}",
+                    describe_byte(b),
+                    self.sc.offset()
+                )))
+            }
+        }
+        let mut raw = RawSnapshot::default();
+        let mut header: Option<Header> = None;
+        let (mut have_nodes, mut have_edges, mut have_strings) = (false, false, false);
+        let mut flat_locations: Vec<u32> = Vec::new();
+        let mut flat_samples: Vec<u64> = Vec::new();
+        loop {
+            match self.sc.token("the top-level object")? {
+                b'}' => break,
+                b',' => {
+                    self.sc.pos += 1;
+                    continue;
+                }
+                b'"' => {}
+                b => {
+                    return Err(SnapshotError::malformed(format!(
+                        "unexpected {} at byte {} in the top-level object",
+                        describe_byte(b),
+                        self.sc.offset()
+                    )))
+                }
+            }
+            let key = self.sc.key()?;
+            self.sc.expect(b':', "the top-level object")?;
+            match key.as_str() {
+                "snapshot" => {
+                    let mut bytes = Vec::new();
+                    self.sc.capture_value("the snapshot header", &mut bytes)?;
+                    header = Some(self.header(&bytes, &mut raw)?);
+                }
+                "nodes" => {
+                    let h = header.as_ref().ok_or_else(|| {
+                        SnapshotError::NotSnapshot(
+                            "`nodes` comes before the `snapshot` header".into(),
+                        )
+                    })?;
+                    self.nodes(h, &mut raw.graph)?;
+                    have_nodes = true;
+                }
+                "edges" => {
+                    let h = header.as_ref().ok_or_else(|| {
+                        SnapshotError::NotSnapshot(
+                            "`edges` comes before the `snapshot` header".into(),
+                        )
+                    })?;
+                    if !have_nodes {
+                        return Err(SnapshotError::malformed("`edges` comes before `nodes`"));
+                    }
+                    self.edges(h, &mut raw.graph)?;
+                    have_edges = true;
+                }
+                "strings" => {
+                    self.strings(&mut raw.strings)?;
+                    have_strings = true;
+                }
+                "locations" => {
+                    self.sc.uint_array("locations", |v| {
+                        flat_locations.push(v as u32);
+                        Ok(())
+                    })?;
+                }
+                "samples" => {
+                    self.sc.uint_array("samples", |v| {
+                        flat_samples.push(v);
+                        Ok(())
+                    })?;
+                }
+                "trace_function_infos" => {
+                    let infos = &mut raw.extras.trace_function_infos;
+                    self.sc.uint_array("trace_function_infos", |v| {
+                        infos.push(v as u32);
+                        Ok(())
+                    })?;
+                }
+                "trace_tree" => {
+                    self.sc
+                        .capture_value("trace_tree", &mut raw.extras.trace_tree_json)?;
+                }
+                _ => {
+                    let mut sink = Vec::new();
+                    self.sc.capture_value("an unknown section", &mut sink)?;
+                }
+            }
+        }
+        let header = header.ok_or_else(|| {
+            SnapshotError::NotSnapshot("no `snapshot` header (is this a heap snapshot?)".into())
+        })?;
+        for (present, name) in [
+            (have_nodes, "nodes"),
+            (have_edges, "edges"),
+            (have_strings, "strings"),
+        ] {
+            if !present {
+                return Err(SnapshotError::malformed(format!("no `{name}` section")));
+            }
+        }
+        let g = &mut raw.graph;
+        if g.node_count() as u64 != header.node_count {
+            return Err(SnapshotError::malformed(format!(
+                "the header says {} nodes, the file has {}",
+                header.node_count,
+                g.node_count()
+            )));
+        }
+        if g.edge_count() as u64 != header.edge_count {
+            return Err(SnapshotError::malformed(format!(
+                "the header says {} edges, the file has {}",
+                header.edge_count,
+                g.edge_count()
+            )));
+        }
+        if g.node_count() == 0 {
+            return Err(SnapshotError::malformed("the snapshot has no nodes"));
+        }
+        let nfc = header.node_fields.len() as u64;
+        if header.root_index % nfc != 0 || header.root_index / nfc >= g.node_count() as u64 {
+            return Err(SnapshotError::malformed(format!(
+                "root_index {} is not a node",
+                header.root_index
+            )));
+        }
+        g.root = (header.root_index / nfc) as u32;
+        self.check_string_refs(&raw.graph, &raw.strings)?;
+        raw.graph.locations = locations(&header, &flat_locations, raw.graph.node_count())?;
+        raw.extras.samples = flat_samples.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+        if raw.extras.sample_fields.first().map(String::as_str) == Some("last_assigned_id") {
+            for s in &mut raw.extras.samples {
+                *s = (s.1, s.0);
+            }
+        }
+        Ok(raw)
+    }
+
+    fn header(&mut self, bytes: &[u8], raw: &mut RawSnapshot) -> Result<Header> {
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| SnapshotError::malformed(format!("bad `snapshot` header: {e}")))?;
+        let meta = v.get("meta").ok_or_else(|| {
+            SnapshotError::NotSnapshot("the `snapshot` header has no `meta`".into())
+        })?;
+        let field = |name: &str| {
+            meta.get(name)
+                .ok_or_else(|| SnapshotError::malformed(format!("meta has no `{name}`")))
+        };
+        let node_field_names = str_list(field("node_fields")?, "node_fields")?;
+        let edge_field_names = str_list(field("edge_fields")?, "edge_fields")?;
+        let node_fields: Vec<NodeField> = node_field_names
+            .iter()
+            .map(|n| match n.as_str() {
+                "type" => NodeField::Type,
+                "name" => NodeField::Name,
+                "id" => NodeField::Id,
+                "self_size" => NodeField::SelfSize,
+                "edge_count" => NodeField::EdgeCount,
+                "trace_node_id" => NodeField::TraceNodeId,
+                "detachedness" => NodeField::Detachedness,
+                _ => NodeField::Other,
+            })
+            .collect();
+        for (need, name) in [
+            (NodeField::Type, "type"),
+            (NodeField::Name, "name"),
+            (NodeField::Id, "id"),
+            (NodeField::SelfSize, "self_size"),
+            (NodeField::EdgeCount, "edge_count"),
+        ] {
+            if !node_fields.contains(&need) {
+                return Err(SnapshotError::malformed(format!(
+                    "meta.node_fields has no `{name}`"
+                )));
+            }
+        }
+        let edge_fields: Vec<EdgeField> = edge_field_names
+            .iter()
+            .map(|n| match n.as_str() {
+                "type" => EdgeField::Type,
+                "name_or_index" => EdgeField::Name,
+                "to_node" => EdgeField::To,
+                _ => EdgeField::Other,
+            })
+            .collect();
+        for (need, name) in [
+            (EdgeField::Type, "type"),
+            (EdgeField::Name, "name_or_index"),
+            (EdgeField::To, "to_node"),
+        ] {
+            if !edge_fields.contains(&need) {
+                return Err(SnapshotError::malformed(format!(
+                    "meta.edge_fields has no `{name}`"
+                )));
+            }
+        }
+        let type_list = |key: &str, pos: usize| -> Result<Vec<String>> {
+            let lists = field(key)?
+                .as_array()
+                .ok_or_else(|| SnapshotError::malformed(format!("meta.{key} is not a list")))?;
+            str_list(
+                lists
+                    .get(pos)
+                    .ok_or_else(|| SnapshotError::malformed(format!("meta.{key} is too short")))?,
+                key,
+            )
+        };
+        let node_types = type_list(
+            "node_types",
+            node_fields
+                .iter()
+                .position(|f| *f == NodeField::Type)
+                .unwrap_or(0),
+        )?;
+        let edge_types = type_list(
+            "edge_types",
+            edge_fields
+                .iter()
+                .position(|f| *f == EdgeField::Type)
+                .unwrap_or(0),
+        )?;
+        if node_types.len() >= 255 || edge_types.len() >= 255 {
+            return Err(SnapshotError::malformed("too many node or edge types"));
+        }
+        let optional_list = |key: &str| -> Result<Vec<String>> {
+            meta.get(key).map_or(Ok(Vec::new()), |v| str_list(v, key))
+        };
+        let count = |key: &str| -> Result<u64> {
+            v.get(key).and_then(Value::as_u64).ok_or_else(|| {
+                SnapshotError::malformed(format!("the header has no numeric `{key}`"))
+            })
+        };
+        raw.extras.sample_fields = optional_list("sample_fields")?;
+        raw.extras.trace_function_info_fields = optional_list("trace_function_info_fields")?;
+        raw.extras.title = v.get("title").and_then(Value::as_str).map(str::to_owned);
+        raw.extras.extra_native_bytes = v
+            .get("extra_native_bytes")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        Ok(Header {
+            node_types,
+            edge_types,
+            location_fields: optional_list("location_fields")?,
+            node_count: count("node_count")?,
+            edge_count: count("edge_count")?,
+            root_index: v.get("root_index").and_then(Value::as_u64).unwrap_or(0),
+            node_fields,
+            edge_fields,
+        })
+    }
+
+    /// Preallocation bound: every number takes at least two bytes ("0,").
+    fn capacity(&self, count: u64, fields: usize) -> usize {
+        let by_file = self
+            .size_hint
+            .map_or(u64::MAX, |len| len / 2 / fields as u64 + 1);
+        count.min(by_file).min(1 << 32) as usize
+    }
+
+    fn nodes(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
+        let n = self.capacity(h.node_count, h.node_fields.len());
+        g.node_type_names = h.node_types.clone();
+        g.edge_type_names = h.edge_types.clone();
+        g.node_type.reserve_exact(n);
+        g.node_name.reserve_exact(n);
+        g.node_id.reserve_exact(n);
+        g.self_size.reserve_exact(n);
+        g.first_edge.reserve_exact(n + 1);
+        g.first_edge.push(0);
+        let has_trace = h.node_fields.contains(&NodeField::TraceNodeId);
+        let has_detached = h.node_fields.contains(&NodeField::Detachedness);
+        if has_trace {
+            g.trace_node_id.reserve_exact(n);
+        }
+        if has_detached {
+            g.detachedness.reserve_exact(n);
+        }
+        let type_count = h.node_types.len() as u64;
+        let fields = &h.node_fields;
+        let mut at = 0usize;
+        let mut edges_so_far: u64 = 0;
+        self.sc.uint_array("nodes", |v| {
+            match fields[at] {
+                NodeField::Type => {
+                    if v >= type_count {
+                        return Err(SnapshotError::malformed(format!(
+                            "node {} has type {v}, but meta defines {type_count} node types",
+                            g.node_type.len()
+                        )));
+                    }
+                    g.node_type.push(v as u8)
+                }
+                NodeField::Name => g.node_name.push(v as u32),
+                NodeField::Id => g.node_id.push(v as u32),
+                // DevTools keeps node fields in Uint32 storage; mirror its wrapping.
+                NodeField::SelfSize => g.self_size.push(v as u32),
+                NodeField::EdgeCount => {
+                    edges_so_far += v;
+                    if edges_so_far > u32::MAX as u64 {
+                        return Err(SnapshotError::malformed(
+                            "more than 4 billion edges are not supported",
+                        ));
+                    }
+                    g.first_edge.push(edges_so_far as u32)
+                }
+                NodeField::TraceNodeId => g.trace_node_id.push(v as u32),
+                NodeField::Detachedness => g.detachedness.push(v as u8),
+                NodeField::Other => {}
+            }
+            at += 1;
+            if at == fields.len() {
+                at = 0;
+            }
+            Ok(())
+        })?;
+        if at != 0 {
+            return Err(SnapshotError::malformed(format!(
+                "the nodes array is not a multiple of {} fields",
+                fields.len()
+            )));
+        }
+        if g.node_count() as u64 != h.node_count {
+            return Err(SnapshotError::malformed(format!(
+                "the header says {} nodes, the nodes array holds {}",
+                h.node_count,
+                g.node_count()
+            )));
+        }
+        if edges_so_far != h.edge_count {
+            return Err(SnapshotError::malformed(format!(
+                "the nodes' edge counts add up to {edges_so_far}, the header says {} edges",
+                h.edge_count
+            )));
+        }
+        Ok(())
+    }
+
+    fn edges(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
+        let m = self.capacity(h.edge_count, h.edge_fields.len());
+        g.edge_type.reserve_exact(m);
+        g.edge_name.reserve_exact(m);
+        g.edge_to.reserve_exact(m);
+        let nfc = h.node_fields.len() as u64;
+        let node_count = g.node_count() as u64;
+        let type_count = h.edge_types.len() as u64;
+        let fields = &h.edge_fields;
+        let mut at = 0usize;
+        self.sc.uint_array("edges", |v| {
+            match fields[at] {
+                EdgeField::Type => {
+                    if v >= type_count {
+                        return Err(SnapshotError::malformed(format!(
+                            "edge {} has type {v}, but meta defines {type_count} edge types",
+                            g.edge_type.len()
+                        )));
+                    }
+                    g.edge_type.push(v as u8)
+                }
+                EdgeField::Name => g.edge_name.push(v as u32),
+                EdgeField::To => {
+                    if v % nfc != 0 || v / nfc >= node_count {
+                        return Err(SnapshotError::malformed(format!(
+                            "edge {} points to {v}, which is not a node index",
+                            g.edge_to.len()
+                        )));
+                    }
+                    g.edge_to.push((v / nfc) as u32)
+                }
+                EdgeField::Other => {}
+            }
+            at += 1;
+            if at == fields.len() {
+                at = 0;
+            }
+            if g.edge_to.len() as u64 > h.edge_count {
+                return Err(SnapshotError::malformed(format!(
+                    "the edges array holds more than the {} edges the header says",
+                    h.edge_count
+                )));
+            }
+            Ok(())
+        })?;
+        if at != 0 {
+            return Err(SnapshotError::malformed(format!(
+                "the edges array is not a multiple of {} fields",
+                fields.len()
+            )));
+        }
+        if g.edge_count() as u64 != h.edge_count {
+            return Err(SnapshotError::malformed(format!(
+                "the header says {} edges, the edges array holds {}",
+                h.edge_count,
+                g.edge_count()
+            )));
+        }
+        Ok(())
+    }
+
+    fn strings(&mut self, table: &mut StringTable) -> Result<()> {
+        self.sc.expect(b'[', "strings")?;
+        if self.sc.token("strings")? == b']' {
+            self.sc.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.sc.string_into(table, "strings")?;
+            table.finish_string();
+            match self.sc.token("strings")? {
+                b',' => self.sc.pos += 1,
+                b']' => {
+                    self.sc.pos += 1;
+                    return Ok(());
+                }
+                b => {
+                    return Err(SnapshotError::malformed(format!(
+                        "unexpected {} between strings at byte {}",
+                        describe_byte(b),
+                        self.sc.offset()
+                    )))
+                }
+            }
+        }
+    }
+
+    fn check_string_refs(&self, g: &Graph, strings: &StringTable) -> Result<()> {
+        let count = strings.len() as u32;
+        if let Some(i) = g.node_name.iter().position(|&s| s >= count) {
+            return Err(SnapshotError::malformed(format!(
+                "node {i} is named by string {}, but there are only {count} strings",
+                g.node_name[i]
+            )));
+        }
+        let et = g.edge_types();
+        for (e, (&t, &name)) in g.edge_type.iter().zip(&g.edge_name).enumerate() {
+            if t != et.element && t != et.hidden && name >= count {
+                return Err(SnapshotError::malformed(format!(
+                    "edge {e} is named by string {name}, but there are only {count} strings"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn locations(h: &Header, flat: &[u32], node_count: usize) -> Result<Vec<Location>> {
+    let pos = |name: &str| h.location_fields.iter().position(|f| f == name);
+    let (Some(obj), Some(script), Some(line), Some(col)) = (
+        pos("object_index"),
+        pos("script_id"),
+        pos("line"),
+        pos("column"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let nfc = h.node_fields.len() as u32;
+    let mut out = Vec::with_capacity(flat.len() / h.location_fields.len());
+    for (i, rec) in flat.chunks_exact(h.location_fields.len()).enumerate() {
+        let index = rec[obj];
+        if index % nfc != 0 || (index / nfc) as usize >= node_count {
+            return Err(SnapshotError::malformed(format!(
+                "location {i} refers to {index}, which is not a node index"
+            )));
+        }
+        out.push(Location {
+            node: index / nfc,
+            script_id: rec[script],
+            line: rec[line],
+            column: rec[col],
+        });
+    }
+    // Later entries win, as in a map keyed by node (stable sort keeps file order).
+    out.sort_by_key(|l| l.node);
+    let mut dedup: Vec<Location> = Vec::with_capacity(out.len());
+    for l in out {
+        match dedup.last_mut() {
+            Some(last) if last.node == l.node => *last = l,
+            _ => dedup.push(l),
+        }
+    }
+    Ok(dedup)
+}
