@@ -28,11 +28,19 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     bar.set_message(format!("Reading {name}"));
+    // LEAKSCOPE_TIMINGS=1 prints how long each step took (for profiling).
+    let timings = std::env::var_os("LEAKSCOPE_TIMINGS").is_some();
+    let start = std::time::Instant::now();
+    let mut last = ("Reading", start);
     let result = leakscope_snapshot::load(
         path,
         depth,
         &mut |bytes| bar.set_position(bytes),
         &mut |step| {
+            if timings {
+                eprintln!("{:>8.2}s  {}", last.1.elapsed().as_secs_f64(), last.0);
+                last = (step, std::time::Instant::now());
+            }
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg}").expect("static template"),
             );
@@ -41,5 +49,8 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
         },
     );
     bar.finish_and_clear();
+    if timings {
+        eprintln!("{:>8.2}s  {}\n{:>8.2}s  total", last.1.elapsed().as_secs_f64(), last.0, start.elapsed().as_secs_f64());
+    }
     result
 }

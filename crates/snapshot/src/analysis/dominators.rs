@@ -241,3 +241,124 @@ pub fn retained_sizes(tree: &DominatorTree, self_size: &[u32]) -> Vec<u64> {
     }
     retained
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A graph with the given edges (all essential), root 0.
+    fn graph(n: usize, edges: &[(u32, u32)]) -> (Graph, BitSet) {
+        let mut sorted = edges.to_vec();
+        sorted.sort_by_key(|e| e.0);
+        let mut g = Graph {
+            node_type: vec![0; n],
+            first_edge: vec![0; n + 1],
+            ..Graph::default()
+        };
+        for &(from, to) in &sorted {
+            g.first_edge[from as usize + 1] += 1;
+            g.edge_to.push(to);
+        }
+        for i in 0..n {
+            g.first_edge[i + 1] += g.first_edge[i];
+        }
+        let mut all = BitSet::new(sorted.len());
+        (0..sorted.len()).for_each(|e| all.set(e));
+        (g, all)
+    }
+
+    fn reachable(g: &Graph, removed: Option<u32>) -> Vec<bool> {
+        let mut seen = vec![false; g.node_count()];
+        if removed == Some(0) {
+            return seen;
+        }
+        let mut stack = vec![0u32];
+        seen[0] = true;
+        while let Some(v) = stack.pop() {
+            for e in g.edges(v) {
+                let to = g.edge_to[e];
+                if Some(to) != removed && !seen[to as usize] {
+                    seen[to as usize] = true;
+                    stack.push(to);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Immediate dominators by definition: d dominates v if v is unreachable
+    /// without d; the immediate one is the strict dominator dominated by all others.
+    fn naive_idoms(g: &Graph) -> Vec<Option<u32>> {
+        let n = g.node_count();
+        let base = reachable(g, None);
+        let mut doms: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for d in 0..n as u32 {
+            let without = reachable(g, Some(d));
+            for v in 0..n {
+                if base[v] && !without[v] && v as u32 != d {
+                    doms[v].push(d);
+                }
+            }
+        }
+        (0..n)
+            .map(|v| {
+                if v == 0 || !base[v] {
+                    return None;
+                }
+                doms[v].iter().copied().max_by_key(|&d| doms[d as usize].len())
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_definition_on_random_graphs(
+            n in 2usize..40,
+            raw in proptest::collection::vec((0u32..40, 0u32..40), 0..120),
+        ) {
+            let edges: Vec<(u32, u32)> = raw.into_iter()
+                .map(|(a, b)| (a % n as u32, b % n as u32))
+                .collect();
+            let (g, essential) = graph(n, &edges);
+            let tree = dominator_tree(&g, &essential);
+            // DevTools hangs nodes without any retainer off the root.
+            let mut augmented = edges.clone();
+            augmented.extend((1..n as u32).filter(|&v| !edges.iter().any(|e| e.1 == v)).map(|v| (0, v)));
+            let (naive_graph, _) = graph(n, &augmented);
+            let reach = reachable(&naive_graph, None);
+            for (v, expected) in naive_idoms(&naive_graph).into_iter().enumerate() {
+                if let Some(d) = expected {
+                    prop_assert_eq!(tree.idom[v], d, "idom of {}", v);
+                } else if !reach[v] {
+                    // Unreachable nodes hang off the root, as in DevTools.
+                    prop_assert!(tree.idom[v] != v as u32 || v == 0);
+                }
+            }
+            prop_assert_eq!(tree.idom[0], 0);
+        }
+    }
+
+    #[test]
+    fn a_million_node_list_is_handled_iteratively() {
+        // root -> 1 -> 2 -> ... -> n-1, each node also pointing back to the root.
+        let n = 1_000_000u32;
+        let mut edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        edges.extend((1..n).map(|i| (i, 0)));
+        let (g, essential) = graph(n as usize, &edges);
+        let tree = dominator_tree(&g, &essential);
+        assert!((1..n).all(|i| tree.idom[i as usize] == i - 1));
+        let retained = retained_sizes(&tree, &vec![1; n as usize]);
+        assert_eq!(retained[0], n as u64);
+        assert_eq!(retained[1], n as u64 - 1);
+        assert_eq!(retained[n as usize - 1], 1);
+    }
+
+    #[test]
+    fn orphans_and_self_retained_cycles_hang_off_the_root() {
+        // 0 -> 1; 2 has no retainer; 3 <-> 4 retain only each other.
+        let (g, essential) = graph(5, &[(0, 1), (3, 4), (4, 3), (2, 1)]);
+        let tree = dominator_tree(&g, &essential);
+        assert_eq!(tree.idom, vec![0, 0, 0, 0, 0]);
+    }
+}
