@@ -50,7 +50,12 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
     );
     bar.finish_and_clear();
     if timings {
-        eprintln!("{:>8.2}s  {}\n{:>8.2}s  total", last.1.elapsed().as_secs_f64(), last.0, start.elapsed().as_secs_f64());
+        eprintln!(
+            "{:>8.2}s  {}\n{:>8.2}s  total",
+            last.1.elapsed().as_secs_f64(),
+            last.0,
+            start.elapsed().as_secs_f64()
+        );
     }
     result
 }

@@ -9,7 +9,11 @@ fn assert_clean_error(file: &Path, expect: &str) {
     let out = common::leakscope(&["summary", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
     assert!(stderr.starts_with("leakscope: error: "), "{stderr}");
     assert!(stderr.contains(expect), "expected {expect:?} in {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -22,15 +26,27 @@ fn truncated_snapshots_fail_cleanly_at_every_cut() {
     let bytes = std::fs::read(&snapshot).unwrap();
     // Cuts in every section: header, nodes, edges, strings, and the very end.
     let mut cuts: Vec<usize> = (0..400).map(|i| i * bytes.len() / 400).collect();
-    cuts.extend([1, 2, 10, 100, bytes.len() - 1, bytes.len() - 2, bytes.len() - 3]);
+    cuts.extend([
+        1,
+        2,
+        10,
+        100,
+        bytes.len() - 1,
+        bytes.len() - 2,
+        bytes.len() - 3,
+    ]);
     for cut in cuts {
-        let result = leakscope_snapshot::reader::read_from(&bytes[..cut], Some(cut as u64), &mut |_| {});
+        let result =
+            leakscope_snapshot::reader::read_from(&bytes[..cut], Some(cut as u64), &mut |_| {});
         let err = result.expect_err(&format!("a snapshot cut at byte {cut} must not parse"));
         let msg = err.to_string();
         assert!(!msg.contains('\n'), "multi-line error at cut {cut}: {msg}");
     }
     // And through the CLI, for a few cuts.
-    for (i, cut) in [bytes.len() / 7, bytes.len() / 2, bytes.len() - 5].into_iter().enumerate() {
+    for (i, cut) in [bytes.len() / 7, bytes.len() / 2, bytes.len() - 5]
+        .into_iter()
+        .enumerate()
+    {
         let cut_file = dir.join(format!("cut-{i}.heapsnapshot"));
         std::fs::write(&cut_file, &bytes[..cut]).unwrap();
         assert_clean_error(&cut_file, "truncated heap snapshot");
@@ -73,7 +89,15 @@ fn wrong_files_fail_with_a_named_reason() {
 /// Adds `delta` to the number that follows `key` in `text`.
 fn regex_replace_count(text: &str, key: &str, delta: u64) -> String {
     let at = text.find(key).unwrap() + key.len();
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let value: u64 = digits.parse().unwrap();
-    format!("{}{}{}", &text[..at], value + delta, &text[at + digits.len()..])
+    format!(
+        "{}{}{}",
+        &text[..at],
+        value + delta,
+        &text[at + digits.len()..]
+    )
 }

@@ -16,7 +16,13 @@ fn assert_matches_devtools(snapshot: &Path) {
     let ours = common::leakscope_json(&["summary", file, "--top", "0", "--nodes", "20", "--json"]);
     let theirs = common::oracle_json(&[file, "--top", "20"]);
 
-    for field in ["nodeCount", "edgeCount", "rootRetainedSize", "totalShallowSize", "statistics"] {
+    for field in [
+        "nodeCount",
+        "edgeCount",
+        "rootRetainedSize",
+        "totalShallowSize",
+        "statistics",
+    ] {
         assert_eq!(ours[field], theirs[field], "{field} differs on {file}");
     }
     let row = |c: &Value, key: &str| {
@@ -31,14 +37,35 @@ fn assert_matches_devtools(snapshot: &Path) {
             ),
         )
     };
-    let ours_rows: BTreeMap<_, _> = ours["classes"].as_array().unwrap().iter().map(|c| row(c, "key")).collect();
-    let theirs_rows: BTreeMap<_, _> =
-        theirs["classes"].as_array().unwrap().iter().map(|c| row(c, "classKey")).collect();
-    assert!(theirs_rows.len() > 50, "the oracle saw only {} classes", theirs_rows.len());
+    let ours_rows: BTreeMap<_, _> = ours["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| row(c, "key"))
+        .collect();
+    let theirs_rows: BTreeMap<_, _> = theirs["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| row(c, "classKey"))
+        .collect();
+    assert!(
+        theirs_rows.len() > 50,
+        "the oracle saw only {} classes",
+        theirs_rows.len()
+    );
     for (key, theirs) in &theirs_rows {
-        assert_eq!(ours_rows.get(key), Some(theirs), "class {key} differs on {file}");
+        assert_eq!(
+            ours_rows.get(key),
+            Some(theirs),
+            "class {key} differs on {file}"
+        );
     }
-    assert_eq!(ours_rows.len(), theirs_rows.len(), "class count differs on {file}");
+    assert_eq!(
+        ours_rows.len(),
+        theirs_rows.len(),
+        "class count differs on {file}"
+    );
 
     let top = |v: &Value| -> Vec<Value> {
         v["top"]
@@ -46,11 +73,22 @@ fn assert_matches_devtools(snapshot: &Path) {
             .unwrap()
             .iter()
             .map(|n| {
-                serde_json::json!([n["id"], n["name"], n["className"], n["shallowSize"], n["retainedSize"], n["distance"]])
+                serde_json::json!([
+                    n["id"],
+                    n["name"],
+                    n["className"],
+                    n["shallowSize"],
+                    n["retainedSize"],
+                    n["distance"]
+                ])
             })
             .collect()
     };
-    assert_eq!(top(&ours), top(&theirs), "top-20 dominators differ on {file}");
+    assert_eq!(
+        top(&ours),
+        top(&theirs),
+        "top-20 dominators differ on {file}"
+    );
 }
 
 #[test]
@@ -75,15 +113,31 @@ fn rich_heap_matches_devtools_and_comparison_too() {
     let (b, n) = (base.to_str().unwrap(), next.to_str().unwrap());
     let ours = common::leakscope_json(&["diff", b, n, "--top", "0", "--json"]);
     let theirs = common::oracle_json(&["--diff", b, n]);
-    let fields = ["name", "addedCount", "removedCount", "countDelta", "addedSize", "removedSize", "sizeDelta"];
+    let fields = [
+        "name",
+        "addedCount",
+        "removedCount",
+        "countDelta",
+        "addedSize",
+        "removedSize",
+        "sizeDelta",
+    ];
     let rows = |v: &Value, key: &str| -> BTreeMap<String, Vec<Value>> {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|c| (c[key].as_str().unwrap().to_owned(), fields.iter().map(|f| c[*f].clone()).collect()))
+            .map(|c| {
+                (
+                    c[key].as_str().unwrap().to_owned(),
+                    fields.iter().map(|f| c[*f].clone()).collect(),
+                )
+            })
             .collect()
     };
     let theirs = rows(&theirs["classes"], "classKey");
-    assert!(theirs.len() > 5, "the fixture should change several classes");
+    assert!(
+        theirs.len() > 5,
+        "the fixture should change several classes"
+    );
     assert_eq!(rows(&ours, "key"), theirs);
 }

@@ -13,6 +13,10 @@
 //! # Ok::<(), leakscope_snapshot::SnapshotError>(())
 //! ```
 
+// Node and edge data live in parallel columns indexed by ordinal; an index
+// loop over several columns reads better than zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
 pub mod analysis;
 mod bitset;
 pub mod error;

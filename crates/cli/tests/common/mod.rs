@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A fresh directory for one test's files.
@@ -56,16 +59,28 @@ pub fn leaky_server_snapshot(dir: &Path, requests: u32) -> PathBuf {
         .current_dir(dir)
         .output()
         .expect("node");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     out
 }
 
 /// Two snapshots of the rich-heap fixture (same process, some objects freed).
 pub fn rich_heap_snapshots(dir: &Path) -> (PathBuf, PathBuf) {
-    let (a, b) = (dir.join("rich-1.heapsnapshot"), dir.join("rich-2.heapsnapshot"));
+    let (a, b) = (
+        dir.join("rich-1.heapsnapshot"),
+        dir.join("rich-2.heapsnapshot"),
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rich-heap.js");
     node(
-        &["--expose-gc", script.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()],
+        &[
+            "--expose-gc",
+            script.to_str().unwrap(),
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
         dir,
     );
     (a, b)

@@ -85,9 +85,9 @@ pub fn class_indexes(g: &Graph, strings: &mut StringTable) -> Vec<u32> {
                     None => name.to_owned(),
                 };
                 index_for(&short, strings)
-            } else if name.starts_with("Detached <") {
-                let short = match name[10..].find(' ') {
-                    Some(i) => format!("{}>", &name[..10 + i]),
+            } else if let Some(rest) = name.strip_prefix("Detached <") {
+                let short = match rest.find(' ') {
+                    Some(i) => format!("Detached <{}>", &rest[..i]),
                     None => name.to_owned(),
                 };
                 index_for(&short, strings)
@@ -181,7 +181,7 @@ pub fn infer_interfaces(g: &Graph, strings: &StringTable) -> Vec<InterfaceDefini
         }
     }
     // Stable: equally popular candidates keep their first-seen order.
-    candidates.sort_by(|a, b| b.count.cmp(&a.count));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.count));
     let min_count =
         MIN_OBJECT_COUNT_PER_INTERFACE.max(total as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
     candidates

@@ -306,7 +306,10 @@ mod tests {
                 if v == 0 || !base[v] {
                     return None;
                 }
-                doms[v].iter().copied().max_by_key(|&d| doms[d as usize].len())
+                doms[v]
+                    .iter()
+                    .copied()
+                    .max_by_key(|&d| doms[d as usize].len())
             })
             .collect()
     }
