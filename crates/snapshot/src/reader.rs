@@ -16,7 +16,8 @@ use crate::error::{Result, SnapshotError};
 use crate::graph::{Graph, Location};
 use crate::strings::StringTable;
 
-const BUFFER_SIZE: usize = 4 << 20;
+/// Small enough that a buffer's numbers, staged, stay in cache.
+const BUFFER_SIZE: usize = 1 << 20;
 
 /// Everything in a snapshot file besides the graph itself.
 #[derive(Debug, Default)]
@@ -293,73 +294,99 @@ impl<R: Read> Scanner<'_, R> {
         Ok(t.get(0).to_owned())
     }
 
-    /// Decodes a JSON array of unsigned integers, calling `sink` per number.
-    /// This is the hot loop of the whole reader.
-    fn uint_array(
+    /// Decodes a JSON array of unsigned integers, handing them to `sink` a
+    /// buffer's worth at a time. This is the hot loop of the whole reader:
+    /// each buffer is cut after its last comma (so no number is split) and,
+    /// when large, tokenized in two halves on two threads.
+    fn uint_array<T: Staged>(
         &mut self,
         ctx: &'static str,
-        mut sink: impl FnMut(u64) -> Result<()>,
+        mut sink: impl FnMut(&[T]) -> Result<()>,
     ) -> Result<u64> {
         self.expect(b'[', ctx)?;
-        let mut acc: u64 = 0;
-        let mut digits = 0u32;
-        // After a number ended at whitespace, only ',' or ']' may follow.
-        let mut need_separator = false;
+        let mut need_number = true;
         let mut count = 0u64;
+        let (mut first_half, mut second_half) = (Vec::new(), Vec::new());
         loop {
             if self.pos >= self.end && !self.fill()? {
                 return Err(SnapshotError::Truncated(ctx));
             }
             let chunk = &self.buf[self.pos..self.end];
-            let mut i = 0;
-            while i < chunk.len() {
-                let b = chunk[i];
-                let d = b.wrapping_sub(b'0');
-                if d < 10 {
-                    if need_separator || digits >= 20 {
-                        return Err(self.bad_number(ctx, i));
+            let close = memchr::memchr(b']', chunk);
+            let region_end = match close {
+                Some(c) => c,
+                None => match memchr::memrchr(b',', chunk) {
+                    Some(c) => c + 1,
+                    None => {
+                        // A number (or whitespace) runs past the buffer: read more.
+                        if chunk.len() == self.buf.len() {
+                            return Err(self.bad_number(ctx, 0));
+                        }
+                        if !self.compact_and_read()? {
+                            return Err(SnapshotError::Truncated(ctx));
+                        }
+                        continue;
                     }
-                    acc = acc.wrapping_mul(10).wrapping_add(d as u64);
-                    digits += 1;
-                    i += 1;
-                    continue;
+                },
+            };
+            let region = &chunk[..region_end];
+            first_half.clear();
+            second_half.clear();
+            let split = if region.len() >= PARALLEL_MIN_BYTES {
+                memchr::memchr(b',', &region[region.len() / 2..]).map(|j| region.len() / 2 + j + 1)
+            } else {
+                None
+            };
+            let tokenized = match split {
+                None => tokenize(region, &mut first_half, need_number),
+                Some(split) => {
+                    let (a, b) = region.split_at(split);
+                    let (ra, rb) = std::thread::scope(|scope| {
+                        let other = scope.spawn(|| tokenize(b, &mut second_half, true));
+                        let ra = tokenize(a, &mut first_half, need_number);
+                        (ra, other.join().expect("tokenizer thread"))
+                    });
+                    ra.and(rb.map_err(|at| at + split))
                 }
-                match b {
-                    b',' => {
-                        if digits > 0 {
-                            sink(acc)?;
-                            count += 1;
-                        } else if !need_separator {
-                            return Err(self.bad_number(ctx, i));
-                        }
-                        acc = 0;
-                        digits = 0;
-                        need_separator = false;
+            };
+            need_number = match tokenized {
+                Ok(state) => state,
+                Err(at) => return Err(self.bad_number(ctx, at)),
+            };
+            sink(&first_half)?;
+            sink(&second_half)?;
+            count += (first_half.len() + second_half.len()) as u64;
+            match close {
+                Some(c) => {
+                    if need_number && count > 0 {
+                        return Err(self.bad_number(ctx, c));
                     }
-                    b']' => {
-                        if digits > 0 {
-                            sink(acc)?;
-                            count += 1;
-                        } else if count > 0 && !need_separator {
-                            return Err(self.bad_number(ctx, i));
-                        }
-                        self.pos += i + 1;
-                        return Ok(count);
-                    }
-                    b' ' | b'\n' | b'\r' | b'\t' => {
-                        if digits > 0 {
-                            sink(acc)?;
-                            count += 1;
-                            acc = 0;
-                            digits = 0;
-                            need_separator = true;
-                        }
-                    }
-                    _ => return Err(self.bad_number(ctx, i)),
+                    self.pos += c + 1;
+                    return Ok(count);
                 }
-                i += 1;
+                None => self.pos += region_end,
             }
-            self.pos = self.end;
+        }
+    }
+
+    /// Moves the unread tail to the front and reads behind it; false at EOF.
+    fn compact_and_read(&mut self) -> Result<bool> {
+        let tail = self.end - self.pos;
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.consumed += self.pos as u64;
+        self.pos = 0;
+        self.end = tail;
+        loop {
+            match self.src.read(&mut self.buf[tail..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end += n;
+                    (self.progress)(self.consumed + self.end as u64);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            }
         }
     }
 
@@ -429,6 +456,101 @@ impl<R: Read> Scanner<'_, R> {
     }
 }
 
+/// Regions at least this large are tokenized on two threads.
+const PARALLEL_MIN_BYTES: usize = 256 << 10;
+
+/// A staged number: u32 for the graph arrays (DevTools keeps them in
+/// Uint32 storage, so larger values wrap), u64 where the format needs it.
+pub trait Staged: Copy + Send {
+    fn from_u64(v: u64) -> Self;
+}
+
+impl Staged for u32 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v as u32
+    }
+}
+
+impl Staged for u64 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v
+    }
+}
+
+/// The value of 1–8 ASCII digits held in the low `len` bytes of `word`
+/// (little-endian, first digit lowest), in a few multiplies instead of a
+/// branch per digit.
+#[inline]
+fn swar_digits(word: u64, len: u32) -> u64 {
+    // Digits to 0..9, moved to the high bytes; the zero bytes below become leading zeros.
+    let v = (word & 0x0f0f_0f0f_0f0f_0f0f) << (64 - 8 * len);
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let pairs_low = (v & 0x0000_00ff_0000_00ff).wrapping_mul(100 + (1_000_000 << 32));
+    let pairs_high = ((v >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32));
+    pairs_low.wrapping_add(pairs_high) >> 32
+}
+
+/// How many of the 8 bytes of `word`, from the lowest, are ASCII digits.
+#[inline]
+fn leading_digits(word: u64) -> u32 {
+    let x = word ^ 0x3030_3030_3030_3030;
+    // A byte's high bit ends up set unless it was a digit (x < 10); masking to 7 bits first avoids carries.
+    let non_digit = (((x & 0x7f7f_7f7f_7f7f_7f7f).wrapping_add(0x7676_7676_7676_7676)) | x)
+        & 0x8080_8080_8080_8080;
+    non_digit.trailing_zeros() / 8
+}
+
+/// Appends the unsigned integers in `bytes` (separated by commas and
+/// whitespace) to `out`. `need_number` says whether a number must come
+/// before the next comma; the state after the last byte is returned.
+/// A byte that breaks the grammar is reported by its offset.
+fn tokenize<T: Staged>(
+    bytes: &[u8],
+    out: &mut Vec<T>,
+    mut need_number: bool,
+) -> Result<bool, usize> {
+    out.reserve(bytes.len() / 2 + 1);
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        let b = bytes[i];
+        if b.is_ascii_digit() {
+            if !need_number {
+                return Err(i);
+            }
+            let mut v;
+            match bytes.get(i..i + 8) {
+                Some(eight) => {
+                    let word = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+                    let len = leading_digits(word);
+                    v = swar_digits(word, len);
+                    i += len as usize;
+                }
+                None => {
+                    v = 0;
+                }
+            }
+            // Numbers of 8+ digits, and the last few bytes, continue digit by digit.
+            while i < n && bytes[i].is_ascii_digit() {
+                v = v.wrapping_mul(10).wrapping_add((bytes[i] - b'0') as u64);
+                i += 1;
+            }
+            out.push(T::from_u64(v));
+            need_number = false;
+            continue;
+        }
+        match b {
+            b',' if !need_number => need_number = true,
+            b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => return Err(i),
+        }
+        i += 1;
+    }
+    Ok(need_number)
+}
+
 /// Column roles of the node fields, resolved from `meta.node_fields`.
 #[derive(Clone, Copy, PartialEq)]
 enum NodeField {
@@ -448,6 +570,59 @@ enum EdgeField {
     Name,
     To,
     Other,
+}
+
+/// `x / n` and `x % n` for the node field count, with the layouts V8
+/// writes (6 or 7 fields) divided by constants, which compile to multiplies.
+#[inline]
+fn div_by_field_count(x: u32, n: u32) -> (u32, u32) {
+    match n {
+        6 => (x / 6, x % 6),
+        7 => (x / 7, x % 7),
+        _ => (x / n, x % n),
+    }
+}
+
+/// Column offsets of a node row, for the fast path: every field known,
+/// each role at most once.
+struct NodeLayout {
+    plain: bool,
+    type_: usize,
+    name: usize,
+    id: usize,
+    size: usize,
+    edges: usize,
+    trace: Option<usize>,
+    detachedness: Option<usize>,
+}
+
+impl NodeLayout {
+    fn of(fields: &[NodeField]) -> Self {
+        let at = |f: NodeField| fields.iter().position(|&x| x == f);
+        let count = |f: NodeField| fields.iter().filter(|&&x| x == f).count();
+        let plain = !fields.contains(&NodeField::Other)
+            && [
+                NodeField::Type,
+                NodeField::Name,
+                NodeField::Id,
+                NodeField::SelfSize,
+                NodeField::EdgeCount,
+                NodeField::TraceNodeId,
+                NodeField::Detachedness,
+            ]
+            .iter()
+            .all(|&f| count(f) <= 1);
+        NodeLayout {
+            plain,
+            type_: at(NodeField::Type).unwrap_or(0),
+            name: at(NodeField::Name).unwrap_or(0),
+            id: at(NodeField::Id).unwrap_or(0),
+            size: at(NodeField::SelfSize).unwrap_or(0),
+            edges: at(NodeField::EdgeCount).unwrap_or(0),
+            trace: at(NodeField::TraceNodeId),
+            detachedness: at(NodeField::Detachedness),
+        }
+    }
 }
 
 struct Header {
@@ -546,21 +721,21 @@ impl<R: Read> Parser<'_, '_, R> {
                     have_strings = true;
                 }
                 "locations" => {
-                    self.sc.uint_array("locations", |v| {
-                        flat_locations.push(v as u32);
+                    self.sc.uint_array("locations", |vs: &[u32]| {
+                        flat_locations.extend_from_slice(vs);
                         Ok(())
                     })?;
                 }
                 "samples" => {
-                    self.sc.uint_array("samples", |v| {
-                        flat_samples.push(v);
+                    self.sc.uint_array("samples", |vs: &[u64]| {
+                        flat_samples.extend_from_slice(vs);
                         Ok(())
                     })?;
                 }
                 "trace_function_infos" => {
                     let infos = &mut raw.extras.trace_function_infos;
-                    self.sc.uint_array("trace_function_infos", |v| {
-                        infos.push(v as u32);
+                    self.sc.uint_array("trace_function_infos", |vs: &[u32]| {
+                        infos.extend_from_slice(vs);
                         Ok(())
                     })?;
                 }
@@ -764,39 +939,92 @@ impl<R: Read> Parser<'_, '_, R> {
         }
         let type_count = h.node_types.len() as u64;
         let fields = &h.node_fields;
+        let layout = NodeLayout::of(fields);
         let mut at = 0usize;
         let mut edges_so_far: u64 = 0;
-        self.sc.uint_array("nodes", |v| {
-            match fields[at] {
-                NodeField::Type => {
-                    if v >= type_count {
+        let push =
+            |g: &mut Graph, edges_so_far: &mut u64, field: NodeField, v: u32| -> Result<()> {
+                match field {
+                    NodeField::Type => {
+                        if v as u64 >= type_count {
+                            return Err(SnapshotError::malformed(format!(
+                                "node {} has type {v}, but meta defines {type_count} node types",
+                                g.node_type.len()
+                            )));
+                        }
+                        g.node_type.push(v as u8)
+                    }
+                    NodeField::Name => g.node_name.push(v),
+                    NodeField::Id => g.node_id.push(v),
+                    NodeField::SelfSize => g.self_size.push(v),
+                    NodeField::EdgeCount => {
+                        *edges_so_far += v as u64;
+                        if *edges_so_far > u32::MAX as u64 {
+                            return Err(SnapshotError::malformed(
+                                "more than 4 billion edges are not supported",
+                            ));
+                        }
+                        g.first_edge.push(*edges_so_far as u32)
+                    }
+                    NodeField::TraceNodeId => g.trace_node_id.push(v),
+                    NodeField::Detachedness => g.detachedness.push(v as u8),
+                    NodeField::Other => {}
+                }
+                Ok(())
+            };
+        self.sc.uint_array("nodes", |mut vs: &[u32]| {
+            // Finish a row begun in the previous batch, then whole rows.
+            while at != 0 && !vs.is_empty() {
+                push(g, &mut edges_so_far, fields[at], vs[0])?;
+                vs = &vs[1..];
+                at = (at + 1) % fields.len();
+            }
+            let mut rows = vs.chunks_exact(fields.len());
+            if layout.plain {
+                // The common layouts: straight-line copies, no per-field dispatch.
+                let (t, nm, id, sz, ec) = (
+                    layout.type_,
+                    layout.name,
+                    layout.id,
+                    layout.size,
+                    layout.edges,
+                );
+                for row in &mut rows {
+                    if row[t] as u64 >= type_count {
                         return Err(SnapshotError::malformed(format!(
-                            "node {} has type {v}, but meta defines {type_count} node types",
-                            g.node_type.len()
+                            "node {} has type {}, but meta defines {type_count} node types",
+                            g.node_type.len(),
+                            row[t]
                         )));
                     }
-                    g.node_type.push(v as u8)
-                }
-                NodeField::Name => g.node_name.push(v as u32),
-                NodeField::Id => g.node_id.push(v as u32),
-                // DevTools keeps node fields in Uint32 storage; mirror its wrapping.
-                NodeField::SelfSize => g.self_size.push(v as u32),
-                NodeField::EdgeCount => {
-                    edges_so_far += v;
-                    if edges_so_far > u32::MAX as u64 {
-                        return Err(SnapshotError::malformed(
-                            "more than 4 billion edges are not supported",
-                        ));
+                    g.node_type.push(row[t] as u8);
+                    g.node_name.push(row[nm]);
+                    g.node_id.push(row[id]);
+                    g.self_size.push(row[sz]);
+                    edges_so_far += row[ec] as u64;
+                    g.first_edge.push(edges_so_far as u32);
+                    if let Some(tr) = layout.trace {
+                        g.trace_node_id.push(row[tr]);
                     }
-                    g.first_edge.push(edges_so_far as u32)
+                    if let Some(d) = layout.detachedness {
+                        g.detachedness.push(row[d] as u8);
+                    }
                 }
-                NodeField::TraceNodeId => g.trace_node_id.push(v as u32),
-                NodeField::Detachedness => g.detachedness.push(v as u8),
-                NodeField::Other => {}
+                if edges_so_far > u32::MAX as u64 {
+                    return Err(SnapshotError::malformed(
+                        "more than 4 billion edges are not supported",
+                    ));
+                }
+            } else {
+                for row in &mut rows {
+                    for (&field, &v) in fields.iter().zip(row) {
+                        push(g, &mut edges_so_far, field, v)?;
+                    }
+                }
             }
-            at += 1;
-            if at == fields.len() {
-                at = 0;
+            for &v in rows.remainder() {
+                push(g, &mut edges_so_far, fields[at], v)?;
+                at += 1;
             }
             Ok(())
         })?;
@@ -831,20 +1059,27 @@ impl<R: Read> Parser<'_, '_, R> {
         let node_count = g.node_count() as u64;
         let type_count = h.edge_types.len() as u64;
         let fields = &h.edge_fields;
+        let max_edges = h.edge_count;
         let mut at = 0usize;
-        self.sc.uint_array("edges", |v| {
-            match fields[at] {
+        let push = |g: &mut Graph, field: EdgeField, v: u32| -> Result<()> {
+            match field {
                 EdgeField::Type => {
-                    if v >= type_count {
+                    if v as u64 >= type_count {
                         return Err(SnapshotError::malformed(format!(
                             "edge {} has type {v}, but meta defines {type_count} edge types",
                             g.edge_type.len()
                         )));
                     }
+                    if g.edge_type.len() as u64 == max_edges {
+                        return Err(SnapshotError::malformed(format!(
+                            "the edges array holds more than the {max_edges} edges the header says"
+                        )));
+                    }
                     g.edge_type.push(v as u8)
                 }
-                EdgeField::Name => g.edge_name.push(v as u32),
+                EdgeField::Name => g.edge_name.push(v),
                 EdgeField::To => {
+                    let v = v as u64;
                     if v % nfc != 0 || v / nfc >= node_count {
                         return Err(SnapshotError::malformed(format!(
                             "edge {} points to {v}, which is not a node index",
@@ -855,15 +1090,51 @@ impl<R: Read> Parser<'_, '_, R> {
                 }
                 EdgeField::Other => {}
             }
-            at += 1;
-            if at == fields.len() {
-                at = 0;
+            Ok(())
+        };
+        let pos = |f: EdgeField| fields.iter().position(|&x| x == f).unwrap_or(0);
+        let (t, nm, to) = (
+            pos(EdgeField::Type),
+            pos(EdgeField::Name),
+            pos(EdgeField::To),
+        );
+        let plain = fields.len() == 3 && t != nm && nm != to && t != to;
+        self.sc.uint_array("edges", |mut vs: &[u32]| {
+            while at != 0 && !vs.is_empty() {
+                push(g, fields[at], vs[0])?;
+                vs = &vs[1..];
+                at = (at + 1) % fields.len();
             }
-            if g.edge_to.len() as u64 > h.edge_count {
-                return Err(SnapshotError::malformed(format!(
-                    "the edges array holds more than the {} edges the header says",
-                    h.edge_count
-                )));
+            let mut rows = vs.chunks_exact(fields.len());
+            if plain {
+                if g.edge_type.len() as u64 + (vs.len() / 3) as u64 > max_edges {
+                    return Err(SnapshotError::malformed(format!(
+                        "the edges array holds more than the {max_edges} edges the header says"
+                    )));
+                }
+                for row in &mut rows {
+                    let (ordinal, rest) = div_by_field_count(row[to], nfc as u32);
+                    if row[t] as u64 >= type_count || rest != 0 || ordinal as u64 >= node_count {
+                        // Let the general path name the problem.
+                        for (&field, &v) in fields.iter().zip(row) {
+                            push(g, field, v)?;
+                        }
+                        continue;
+                    }
+                    g.edge_type.push(row[t] as u8);
+                    g.edge_name.push(row[nm]);
+                    g.edge_to.push(ordinal);
+                }
+            } else {
+                for row in &mut rows {
+                    for (&field, &v) in fields.iter().zip(row) {
+                        push(g, field, v)?;
+                    }
+                }
+            }
+            for &v in rows.remainder() {
+                push(g, fields[at], v)?;
+                at += 1;
             }
             Ok(())
         })?;
@@ -965,4 +1236,41 @@ fn locations(h: &Header, flat: &[u32], node_count: usize) -> Result<Vec<Location
         }
     }
     Ok(dedup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenize_reads_numbers_of_every_length_and_rejects_bad_bytes() {
+        let values = [
+            0u64,
+            7,
+            42,
+            123,
+            9_999,
+            12_345,
+            987_654,
+            1_234_567,
+            12_345_678,
+            123_456_789,
+            4_294_967_295,
+            18_446_744_073_709_551_615,
+        ];
+        let text = values
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",\n");
+        let mut out: Vec<u64> = Vec::new();
+        assert_eq!(tokenize(text.as_bytes(), &mut out, true), Ok(false));
+        assert_eq!(out, values);
+        out.clear();
+        assert_eq!(tokenize(b"1,2,", &mut out, true), Ok(true));
+        assert_eq!(tokenize(b"1,,2", &mut out, true), Err(2));
+        assert_eq!(tokenize(b"12 3", &mut out, true), Err(3));
+        assert_eq!(tokenize(b"1,-2", &mut out, true), Err(2));
+        assert_eq!(tokenize(b"1.5", &mut out, true), Err(1));
+    }
 }
