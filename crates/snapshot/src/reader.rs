@@ -1080,7 +1080,7 @@ impl<R: Read> Parser<'_, '_, R> {
                 EdgeField::Name => g.edge_name.push(v),
                 EdgeField::To => {
                     let v = v as u64;
-                    if v % nfc != 0 || v / nfc >= node_count {
+                    if !v.is_multiple_of(nfc) || v / nfc >= node_count {
                         return Err(SnapshotError::malformed(format!(
                             "edge {} points to {v}, which is not a node index",
                             g.edge_to.len()

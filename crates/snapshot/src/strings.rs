@@ -6,7 +6,11 @@
 /// index is stable once handed out.
 #[derive(Default, Debug, Clone)]
 pub struct StringTable {
-    bytes: Vec<u8>,
+    /// All strings' text; finished strings are valid UTF-8, so `get` slices
+    /// without re-validating.
+    text: String,
+    /// The string under construction, before validation.
+    pending: Vec<u8>,
     /// `ends[i]` is the end offset of string `i`; string `i` starts at `ends[i-1]`.
     ends: Vec<u64>,
 }
@@ -28,37 +32,35 @@ impl StringTable {
             return "";
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let end = self.ends[i] as usize;
-        // Only valid UTF-8 is ever pushed.
-        std::str::from_utf8(&self.bytes[start..end]).unwrap_or("")
+        &self.text[start..self.ends[i] as usize]
     }
 
     pub fn push(&mut self, s: &str) -> u32 {
-        self.bytes.extend_from_slice(s.as_bytes());
-        self.finish_string()
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u64);
+        (self.ends.len() - 1) as u32
     }
 
     /// Appends raw bytes to the string under construction.
     pub(crate) fn extend_current(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
+        self.pending.extend_from_slice(bytes);
     }
 
     pub(crate) fn push_char_current(&mut self, c: char) {
         let mut buf = [0u8; 4];
-        self.bytes
+        self.pending
             .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
 
     /// Ends the string under construction, repairing invalid UTF-8 if the
     /// producer wrote raw non-UTF-8 bytes.
     pub(crate) fn finish_string(&mut self) -> u32 {
-        let start = self.ends.last().copied().unwrap_or(0) as usize;
-        if std::str::from_utf8(&self.bytes[start..]).is_err() {
-            let repaired = String::from_utf8_lossy(&self.bytes[start..]).into_owned();
-            self.bytes.truncate(start);
-            self.bytes.extend_from_slice(repaired.as_bytes());
+        match std::str::from_utf8(&self.pending) {
+            Ok(valid) => self.text.push_str(valid),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(&self.pending)),
         }
-        self.ends.push(self.bytes.len() as u64);
+        self.pending.clear();
+        self.ends.push(self.text.len() as u64);
         (self.ends.len() - 1) as u32
     }
 
@@ -69,6 +71,6 @@ impl StringTable {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * 8
+        self.text.capacity() + self.ends.capacity() * 8
     }
 }

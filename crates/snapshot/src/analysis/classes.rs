@@ -55,21 +55,27 @@ pub fn format_property_name(name: &str) -> String {
 }
 
 /// Class string index for every node, before interfaces are applied.
-pub fn class_indexes(g: &Graph, strings: &mut StringTable) -> Vec<u32> {
+/// New class names (`(system)`, `<div>`, …) get the indexes that follow the
+/// table's; they are returned in order for the caller to append, so the
+/// table itself can be shared with other threads meanwhile.
+pub fn class_indexes(g: &Graph, strings: &StringTable) -> (Vec<u32>, Vec<String>) {
     let nt = g.node_types();
     let mut added: HashMap<String, u32> = HashMap::new();
-    let mut index_for = |s: &str, strings: &mut StringTable| -> u32 {
+    let mut appended: Vec<String> = Vec::new();
+    let base = strings.len() as u32;
+    let mut index_for = |s: &str| -> u32 {
         if let Some(&i) = added.get(s) {
             return i;
         }
-        let i = strings.push(s);
+        let i = base + appended.len() as u32;
+        appended.push(s.to_owned());
         added.insert(s.to_owned(), i);
         i
     };
-    let hidden = index_for("(system)", strings);
-    let code = index_for("(compiled code)", strings);
-    let function = index_for("Function", strings);
-    let regexp = index_for("RegExp", strings);
+    let hidden = index_for("(system)");
+    let code = index_for("(compiled code)");
+    let function = index_for("Function");
+    let regexp = index_for("RegExp");
     let mut by_type: Vec<Option<u32>> = vec![None; g.node_type_names.len()];
     let mut out = Vec::with_capacity(g.node_count());
     for v in 0..g.node_count() {
@@ -84,13 +90,13 @@ pub fn class_indexes(g: &Graph, strings: &mut StringTable) -> Vec<u32> {
                     Some(i) => format!("<{}>", &rest[..i]),
                     None => name.to_owned(),
                 };
-                index_for(&short, strings)
+                index_for(&short)
             } else if let Some(rest) = name.strip_prefix("Detached <") {
                 let short = match rest.find(' ') {
                     Some(i) => format!("Detached <{}>", &rest[..i]),
                     None => name.to_owned(),
                 };
-                index_for(&short, strings)
+                index_for(&short)
             } else {
                 raw
             }
@@ -105,7 +111,7 @@ pub fn class_indexes(g: &Graph, strings: &mut StringTable) -> Vec<u32> {
                 Some(i) => i,
                 None => {
                     let name = format!("({})", g.node_type_names[t as usize]);
-                    let i = index_for(&name, strings);
+                    let i = index_for(&name);
                     by_type[t as usize] = Some(i);
                     i
                 }
@@ -113,7 +119,7 @@ pub fn class_indexes(g: &Graph, strings: &mut StringTable) -> Vec<u32> {
         };
         out.push(class);
     }
-    out
+    (out, appended)
 }
 
 fn is_plain_object(g: &Graph, strings: &StringTable, v: usize, object_type: u8) -> bool {

@@ -9,7 +9,7 @@
 //! and the first-met edge of each WeakMap ephemeron pair, so a WeakMap value
 //! takes the larger of its key's and its table's distance.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use crate::graph::Graph;
 use crate::strings::StringTable;
@@ -53,15 +53,13 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
     let et = g.edge_types();
     let n = g.node_count();
     let mut dist = vec![NO_DISTANCE; n];
-    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    // FIFO holding only the frontier, not every node visited.
+    let mut queue: VecDeque<u32> = VecDeque::new();
     // Shared by both passes, like DevTools' filter state.
     let mut pending: HashSet<&str> = HashSet::new();
 
-    let mut bfs = |queue: &mut Vec<u32>, dist: &mut [i32], ephemerons: &mut EphemeronNames| {
-        let mut head = 0;
-        while head < queue.len() {
-            let v = queue[head];
-            head += 1;
+    let mut bfs = |queue: &mut VecDeque<u32>, dist: &mut [i32], ephemerons: &mut EphemeronNames| {
+        while let Some(v) = queue.pop_front() {
             let d = dist[v as usize] + 1;
             let vt = g.node_type[v as usize];
             let vname = strings.get(g.node_name[v as usize]);
@@ -102,7 +100,7 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
                     }
                 }
                 dist[to] = d;
-                queue.push(to as u32);
+                queue.push_back(to as u32);
             }
         }
     };
@@ -110,7 +108,7 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
     let roots = user_roots(g, strings);
     for &u in &roots {
         dist[u as usize] = 1;
-        queue.push(u);
+        queue.push_back(u);
     }
     bfs(&mut queue, &mut dist, ephemerons);
     dist[g.root as usize] = if roots.is_empty() {
@@ -119,7 +117,7 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
         BASE_SYSTEM_DISTANCE
     };
     queue.clear();
-    queue.push(g.root);
+    queue.push_back(g.root);
     bfs(&mut queue, &mut dist, ephemerons);
     dist
 }

@@ -15,9 +15,14 @@
 //! A node without essential retainers takes the root's semidominator. The
 //! root dominates itself.
 //!
-//! Invariants: vertices are 1-based DFS numbers internally (0 = none);
-//! `semi[v]` holds v's DFS number until v is processed and its semidominator
-//! number after; the `ancestor` forest only links processed vertices.
+//! Invariants: after numbering, all work happens in preorder space
+//! (vertex `i` is the i-th node visited, 1-based, 0 = none), which makes the
+//! predecessor lists sequential and parents close by. `semi[i]` starts as
+//! `i` and becomes i's semidominator once processed. `parent` doubles as
+//! the link-eval forest (`linked` marks the vertices in it). Buckets are
+//! intrusive lists: `label[s]` is only read once `s` is linked, so until then
+//! it holds the head of s's bucket (`label[s] == s` means empty), and while
+//! `w` waits in a bucket, `dom[w]` holds the next entry.
 
 use crate::bitset::BitSet;
 use crate::graph::Graph;
@@ -29,32 +34,115 @@ pub struct DominatorTree {
     pub preorder: Vec<u32>,
 }
 
-/// Predecessors over essential edges, in CSR form.
+/// DFS numbering of the graph as DevTools numbers it.
+struct Numbering {
+    /// Node ordinal of each preorder number; `vertex[0]` is unused.
+    vertex: Vec<u32>,
+    /// Preorder number of each vertex's DFS parent.
+    parent: Vec<u32>,
+    /// Preorder number of each node (by ordinal).
+    pre: Vec<u32>,
+}
+
+fn number(g: &Graph, essential: &BitSet) -> Numbering {
+    let n = g.node_count();
+    let mut has_retainer = BitSet::new(n);
+    for (e, &to) in g.edge_to.iter().enumerate() {
+        if essential.get(e) {
+            has_retainer.set(to as usize);
+        }
+    }
+    let mut pre = vec![0u32; n];
+    let mut vertex = vec![0u32; n + 1];
+    let mut parent = vec![0u32; n + 1];
+    let mut count = 0u32;
+    let mut stack: Vec<(u32, u32)> = Vec::new();
+    let mut visit = |v: u32, parent_pre: u32, pre: &mut [u32], count: &mut u32| {
+        *count += 1;
+        pre[v as usize] = *count;
+        vertex[*count as usize] = v;
+        parent[*count as usize] = parent_pre;
+    };
+    let mut dfs = |start: u32, parent_pre: u32, pre: &mut [u32], count: &mut u32| {
+        visit(start, parent_pre, pre, count);
+        stack.push((start, g.first_edge[start as usize]));
+        while let Some(top) = stack.last_mut() {
+            let (v, cursor) = *top;
+            let end = g.first_edge[v as usize + 1];
+            let mut e = cursor;
+            let mut next = None;
+            while e < end {
+                let edge = e as usize;
+                e += 1;
+                if essential.get(edge) && pre[g.edge_to[edge] as usize] == 0 {
+                    next = Some(g.edge_to[edge]);
+                    break;
+                }
+            }
+            top.1 = e;
+            match next {
+                None => {
+                    stack.pop();
+                }
+                Some(w) => {
+                    let pv = pre[v as usize];
+                    visit(w, pv, pre, count);
+                    stack.push((w, g.first_edge[w as usize]));
+                }
+            }
+        }
+    };
+    dfs(g.root, 0, &mut pre, &mut count);
+    if (count as usize) < n {
+        for v in 0..n as u32 {
+            if pre[v as usize] == 0 && !has_retainer.get(v as usize) {
+                dfs(v, 1, &mut pre, &mut count);
+            }
+        }
+    }
+    if (count as usize) < n {
+        for v in 0..n as u32 {
+            if pre[v as usize] == 0 {
+                visit(v, 1, &mut pre, &mut count);
+            }
+        }
+    }
+    Numbering {
+        vertex,
+        parent,
+        pre,
+    }
+}
+
+/// Predecessors over essential edges, by preorder number, in CSR form.
 struct Predecessors {
     first: Vec<u32>,
     sources: Vec<u32>,
 }
 
 impl Predecessors {
-    fn build(g: &Graph, essential: &BitSet) -> Self {
+    fn build(g: &Graph, essential: &BitSet, pre: &[u32]) -> Self {
         let n = g.node_count();
-        let mut first = vec![0u32; n + 1];
+        let mut first = vec![0u32; n + 2];
         for (e, &to) in g.edge_to.iter().enumerate() {
             if essential.get(e) {
-                first[to as usize + 1] += 1;
+                first[pre[to as usize] as usize] += 1;
             }
         }
-        for i in 0..n {
-            first[i + 1] += first[i];
+        // Running ends; filling backwards leaves `first` at each list's start.
+        let mut total = 0u32;
+        for f in first.iter_mut() {
+            total += *f;
+            *f = total;
         }
-        let mut fill = first.clone();
-        let mut sources = vec![0u32; first[n] as usize];
+        let mut sources = vec![0u32; total as usize];
         for v in 0..n as u32 {
+            let pv = pre[v as usize];
             for e in g.edges(v) {
                 if essential.get(e) {
-                    let to = g.edge_to[e] as usize;
-                    sources[fill[to] as usize] = v;
-                    fill[to] += 1;
+                    let slot = &mut first[pre[g.edge_to[e] as usize] as usize];
+                    *slot -= 1;
+                    sources[*slot as usize] = pv;
                 }
             }
         }
@@ -62,173 +150,125 @@ impl Predecessors {
     }
 
     #[inline]
-    fn of(&self, node: usize) -> &[u32] {
-        &self.sources[self.first[node] as usize..self.first[node + 1] as usize]
+    fn of(&self, i: u32) -> &[u32] {
+        &self.sources[self.first[i as usize] as usize..self.first[i as usize + 1] as usize]
     }
 }
 
 pub fn dominator_tree(g: &Graph, essential: &BitSet) -> DominatorTree {
     let n = g.node_count();
-    let preds = Predecessors::build(g, essential);
+    let Numbering {
+        vertex,
+        mut parent,
+        pre,
+    } = number(g, essential);
+    let preds = Predecessors::build(g, essential, &pre);
+    drop(pre);
+
     let len = n + 1;
-    let mut parent = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
-    let mut count = 0u32;
-
-    // Depth-first search over essential edges in edge order; vertices are ordinal + 1.
-    let mut stack: Vec<(u32, u32)> = Vec::new();
-    let mut dfs = |start: u32,
-                   parent: &mut [u32],
-                   semi: &mut [u32],
-                   vertex: &mut [u32],
-                   label: &mut [u32],
-                   count: &mut u32| {
-        let mut visit = |v: u32, semi: &mut [u32], vertex: &mut [u32], label: &mut [u32]| {
-            *count += 1;
-            semi[v as usize] = *count;
-            vertex[*count as usize] = v;
-            label[v as usize] = v;
-        };
-        visit(start, semi, vertex, label);
-        stack.push((start, g.first_edge[start as usize - 1]));
-        while let Some(top) = stack.last_mut() {
-            let (v, cursor) = *top;
-            let end = g.first_edge[v as usize];
-            let mut e = cursor;
-            let mut next = 0;
-            while e < end {
-                let edge = e as usize;
-                e += 1;
-                if !essential.get(edge) {
-                    continue;
-                }
-                let w = g.edge_to[edge] + 1;
-                if semi[w as usize] == 0 {
-                    next = w;
-                    break;
-                }
-            }
-            top.1 = e;
-            if next == 0 {
-                stack.pop();
-            } else {
-                parent[next as usize] = v;
-                visit(next, semi, vertex, label);
-                stack.push((next, g.first_edge[next as usize - 1]));
-            }
-        }
-    };
-
-    let r = g.root + 1;
-    dfs(
-        r,
-        &mut parent,
-        &mut semi,
-        &mut vertex,
-        &mut label,
-        &mut count,
-    );
-    if (count as usize) < n {
-        for v in 1..=n as u32 {
-            if semi[v as usize] == 0 && preds.of(v as usize - 1).is_empty() {
-                parent[v as usize] = r;
-                dfs(
-                    v,
-                    &mut parent,
-                    &mut semi,
-                    &mut vertex,
-                    &mut label,
-                    &mut count,
-                );
-            }
-        }
-    }
-    if (count as usize) < n {
-        for v in 1..=n as u32 {
-            if semi[v as usize] == 0 {
-                parent[v as usize] = r;
-                count += 1;
-                semi[v as usize] = count;
-                vertex[count as usize] = v;
-                label[v as usize] = v;
-            }
-        }
-    }
-    drop(stack);
-
-    let mut ancestor = vec![0u32; len];
+    let mut semi: Vec<u32> = (0..len as u32).collect();
+    let mut label: Vec<u32> = (0..len as u32).collect();
     let mut dom = vec![0u32; len];
-    // Buckets as intrusive singly-linked lists: each vertex joins exactly one.
-    let mut bucket_head = vec![0u32; len];
-    let mut bucket_next = vec![0u32; len];
+    let mut linked = BitSet::new(len);
     let mut path: Vec<u32> = Vec::new();
 
-    // eval(v): the vertex of minimum semi on v's ancestor path, compressing it.
-    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
-            return v;
-        }
-        let mut x = v;
-        while ancestor[ancestor[x as usize] as usize] != 0 {
-            path.push(x);
-            x = ancestor[x as usize];
-        }
-        while let Some(w) = path.pop() {
-            let a = ancestor[w as usize] as usize;
-            if semi[label[a] as usize] < semi[label[w as usize] as usize] {
-                label[w as usize] = label[a];
+    // eval(v): the vertex of minimum semi on v's forest path, compressing it.
+    let mut eval =
+        |v: u32, linked: &BitSet, forest: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
+            if !linked.get(v as usize) {
+                return v;
             }
-            ancestor[w as usize] = ancestor[a];
-        }
-        label[v as usize]
-    };
+            let mut x = v;
+            while linked.get(forest[x as usize] as usize) {
+                path.push(x);
+                x = forest[x as usize];
+            }
+            while let Some(w) = path.pop() {
+                let a = forest[w as usize] as usize;
+                if semi[label[a] as usize] < semi[label[w as usize] as usize] {
+                    label[w as usize] = label[a];
+                }
+                forest[w as usize] = forest[a];
+            }
+            label[v as usize]
+        };
 
-    for i in (2..=count).rev() {
-        let w = vertex[i as usize];
-        let wp = preds.of(w as usize - 1);
+    for w in (2..=n as u32).rev() {
+        let wp = preds.of(w);
         if wp.is_empty() {
-            semi[w as usize] = semi[r as usize];
+            semi[w as usize] = semi[1];
         }
         for &p in wp {
-            let u = eval(p + 1, &mut ancestor, &mut label, &semi);
+            let u = eval(p, &linked, &mut parent, &mut label, &semi);
             if semi[u as usize] < semi[w as usize] {
                 semi[w as usize] = semi[u as usize];
             }
         }
-        let s = vertex[semi[w as usize] as usize] as usize;
-        bucket_next[w as usize] = bucket_head[s];
-        bucket_head[s] = w;
-        let pw = parent[w as usize];
-        ancestor[w as usize] = pw;
-        let mut v = std::mem::take(&mut bucket_head[pw as usize]);
+        let s = semi[w as usize];
+        if s != w {
+            dom[w as usize] = take_bucket(&mut label, s);
+            label[s as usize] = w;
+        }
+        // w's own bucket can no longer be drained (its children are done):
+        // those vertices keep no dominator, and label[w] becomes a label again.
+        let mut v = take_bucket(&mut label, w);
         while v != 0 {
-            let u = eval(v, &mut ancestor, &mut label, &semi);
+            let next = dom[v as usize];
+            dom[v as usize] = 0;
+            v = next;
+        }
+        // Not linked yet, so parent[w] still holds w's DFS parent.
+        let pw = parent[w as usize];
+        linked.set(w as usize);
+        let mut v = take_bucket(&mut label, pw);
+        while v != 0 {
+            let next = dom[v as usize];
+            let u = eval(v, &linked, &mut parent, &mut label, &semi);
             dom[v as usize] = if semi[u as usize] < semi[v as usize] {
                 u
             } else {
                 pw
             };
-            v = bucket_next[v as usize];
+            v = next;
         }
     }
-    drop((ancestor, label, bucket_head, bucket_next, parent, preds));
+    // Vertices left in the root's bucket never got a dominator: unset, like DevTools.
+    let mut v = take_bucket(&mut label, 1);
+    while v != 0 {
+        let next = dom[v as usize];
+        dom[v as usize] = 0;
+        v = next;
+    }
+    drop((parent, label, preds));
 
-    // dom[0] = root: vertices whose bucket was never processed end at the root.
-    dom[0] = r;
-    dom[r as usize] = r;
-    for i in 2..=count {
-        let w = vertex[i as usize] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
+    // dom[0] = root: vertices whose dominator was never set end at the root.
+    dom[0] = 1;
+    dom[1] = 1;
+    for w in 2..len {
+        if dom[w] != semi[w] {
             dom[w] = dom[dom[w] as usize];
         }
     }
     drop(semi);
 
-    let idom = (1..len).map(|v| dom[v] - 1).collect();
-    let preorder = vertex[1..=count as usize].iter().map(|v| v - 1).collect();
+    let mut idom = vec![0u32; n];
+    for i in 1..len {
+        idom[vertex[i] as usize] = vertex[dom[i] as usize];
+    }
+    let mut preorder = vertex;
+    preorder.remove(0);
     DominatorTree { idom, preorder }
+}
+
+/// Empties the bucket of unlinked vertex `s`, returning its first entry (0 if none).
+#[inline]
+fn take_bucket(label: &mut [u32], s: u32) -> u32 {
+    let head = std::mem::replace(&mut label[s as usize], s);
+    if head == s {
+        0
+    } else {
+        head
+    }
 }
 
 /// Retained size of every node: its shallow size plus that of every node it

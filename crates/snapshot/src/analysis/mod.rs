@@ -93,37 +93,47 @@ impl HeapSnapshot {
         } = raw;
         step("Propagating DOM state");
         dom_state::propagate(&mut graph, &mut strings);
-        let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
+        graph.detachedness = Vec::new();
         let has_user_roots = !distances::user_roots(&graph, &strings).is_empty();
 
-        let mut idom = Vec::new();
-        let mut retained = Vec::new();
-        if depth == Depth::Full {
-            step("Computing essential edges");
-            let page = essential::page_objects(&graph, &strings);
-            let essential = essential::essential_edges(&graph, &strings, &page, &mut ephemerons);
-            drop(page);
+        // The dominator tree (one core) needs only the graph's shape; shallow
+        // sizes, distances and class names (the other core) don't need it.
+        let mut self_size = std::mem::take(&mut graph.self_size);
+        let (tree, dist, class_names, interfaces) = std::thread::scope(|scope| {
+            let (graph, strings) = (&graph, &strings);
+            let dominators = (depth == Depth::Full).then(|| {
+                scope.spawn(move || {
+                    let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
+                    let page = essential::page_objects(graph, strings);
+                    let essential =
+                        essential::essential_edges(graph, strings, &page, &mut ephemerons);
+                    drop(page);
+                    dominators::dominator_tree(graph, &essential)
+                })
+            });
             step("Calculating shallow sizes");
-            shallow::fold_owned_sizes(&mut graph, &strings, has_user_roots);
-            step("Building the dominator tree");
-            let tree = dominators::dominator_tree(&graph, &essential);
-            drop(essential);
-            step("Calculating retained sizes");
-            retained = dominators::retained_sizes(&tree, &graph.self_size);
-            idom = tree.idom;
-        } else {
-            step("Calculating shallow sizes");
-            shallow::fold_owned_sizes(&mut graph, &strings, has_user_roots);
+            shallow::fold_owned_sizes(graph, &mut self_size, strings, has_user_roots);
+            let dist = if depth == Depth::Full {
+                step("Calculating distances");
+                let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
+                distances::distances(graph, strings, &mut ephemerons)
+            } else {
+                Vec::new()
+            };
+            step("Calculating class names");
+            let class_names = classes::class_indexes(graph, strings);
+            let interfaces = classes::infer_interfaces(graph, strings);
+            if dominators.is_some() {
+                step("Building the dominator tree");
+            }
+            let tree = dominators.map(|d| d.join().expect("dominator thread"));
+            (tree, dist, class_names, interfaces)
+        });
+        graph.self_size = self_size;
+        let (mut class_index, appended) = class_names;
+        for name in &appended {
+            strings.push(name);
         }
-        let dist = if depth == Depth::Full {
-            step("Calculating distances");
-            distances::distances(&graph, &strings, &mut ephemerons)
-        } else {
-            Vec::new()
-        };
-        step("Calculating class names");
-        let mut class_index = classes::class_indexes(&graph, &mut strings);
-        let interfaces = classes::infer_interfaces(&graph, &strings);
         let mut interface_names = HashMap::new();
         classes::apply_interfaces(
             &graph,
@@ -132,6 +142,14 @@ impl HeapSnapshot {
             &interfaces,
             &mut interface_names,
         );
+        let (idom, retained) = match tree {
+            Some(tree) => {
+                step("Calculating retained sizes");
+                let retained = dominators::retained_sizes(&tree, &graph.self_size);
+                (tree.idom, retained)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let mut snapshot = HeapSnapshot {
             graph,
             strings,

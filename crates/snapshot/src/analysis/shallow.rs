@@ -11,7 +11,14 @@ use crate::strings::StringTable;
 const UNVISITED: u32 = u32::MAX;
 const MULTIPLE_OWNERS: u32 = u32::MAX - 1;
 
-pub fn fold_owned_sizes(g: &mut Graph, strings: &StringTable, has_user_roots: bool) {
+/// `self_size` is passed apart from the graph so the graph can be shared
+/// with the dominator thread meanwhile.
+pub fn fold_owned_sizes(
+    g: &Graph,
+    self_size: &mut [u32],
+    strings: &StringTable,
+    has_user_roots: bool,
+) {
     if !has_user_roots {
         return;
     }
@@ -55,7 +62,7 @@ pub fn fold_owned_sizes(g: &mut Graph, strings: &StringTable, has_user_roots: bo
         if g.node_type[o as usize] == nt.synthetic || o == g.root {
             continue;
         }
-        let size = std::mem::take(&mut g.self_size[v]);
-        g.self_size[o as usize] = g.self_size[o as usize].wrapping_add(size);
+        let size = std::mem::take(&mut self_size[v]);
+        self_size[o as usize] = self_size[o as usize].wrapping_add(size);
     }
 }
