@@ -141,3 +141,30 @@ fn rich_heap_matches_devtools_and_comparison_too() {
     );
     assert_eq!(rows(&ours, "key"), theirs);
 }
+
+#[test]
+fn allocation_timeline_matches_devtools_and_keeps_its_traces() {
+    let dir = common::test_dir("oracle-timeline");
+    let timeline = common::timeline_snapshot(&dir);
+    assert_matches_devtools(&timeline);
+
+    let raw = leakscope_snapshot::reader::read_file(&timeline, &mut |_| {}).unwrap();
+    assert_eq!(raw.graph.trace_node_id.len(), raw.graph.node_count());
+    assert!(
+        raw.graph.trace_node_id.iter().any(|&t| t != 0),
+        "tracked allocations have trace nodes"
+    );
+    assert!(
+        raw.extras.samples.len() >= 4,
+        "a sample per 50 ms interval: {}",
+        raw.extras.samples.len()
+    );
+    assert!(
+        raw.extras.samples.windows(2).all(|w| w[0].0 <= w[1].0),
+        "timestamps ascend"
+    );
+    let functions = raw.extras.trace_function_info_fields.len();
+    assert_eq!(functions, 6);
+    assert!(raw.extras.trace_function_infos.len() >= 6 * 2);
+    assert!(raw.extras.trace_tree_json.starts_with(b"["));
+}

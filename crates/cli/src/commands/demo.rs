@@ -79,17 +79,14 @@ fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(req) = rows.iter().find(|r| r.name == "IncomingMessage") {
         println!(
-            "\n{} IncomingMessage objects are alive after the load finished. Who holds one:",
+            "\n{} IncomingMessage objects are alive after the load finished. Who holds the oldest:",
             req.count
         );
-        let biggest = *req
-            .instances
-            .iter()
-            .max_by_key(|&&v| (s.retained[v as usize], std::cmp::Reverse(v)))
-            .unwrap_or(&0);
+        // The oldest request (instances are sorted by id): long finished, still held.
+        let oldest = req.instances[0];
         let index = RetainerIndex::build(&s.graph);
-        let path = s.retaining_path(&index, biggest, 100);
-        let start = path.last().map_or(biggest, |r| r.from);
+        let path = s.retaining_path(&index, oldest, 100);
+        let start = path.last().map_or(oldest, |r| r.from);
         println!(
             "  (GC roots)\n  {:<22} {}",
             "",
@@ -108,7 +105,10 @@ fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(keep) = &args.keep {
-        std::fs::copy(&snapshot, keep)?;
+        // Copy beside the target, then rename: never a half-written file.
+        let partial = keep.with_extension("heapsnapshot.partial");
+        std::fs::copy(&snapshot, &partial)?;
+        std::fs::rename(&partial, keep)?;
         println!("\nsnapshot kept at {}", keep.display());
     }
     Ok(ExitCode::SUCCESS)

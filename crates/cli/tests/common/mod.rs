@@ -134,3 +134,11 @@ pub fn oracle_json(args: &[&str]) -> serde_json::Value {
     let out = node(&all, &workspace_root());
     serde_json::from_slice(&out.stdout).expect("oracle printed JSON")
 }
+
+/// A `.heaptimeline` recorded by a Node process through its own inspector.
+pub fn timeline_snapshot(dir: &Path) -> PathBuf {
+    let out = dir.join("allocations.heaptimeline");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/timeline.js");
+    node(&[script.to_str().unwrap(), out.to_str().unwrap()], dir);
+    out
+}
