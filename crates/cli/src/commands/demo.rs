@@ -82,8 +82,12 @@ fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
             "\n{} IncomingMessage objects are alive after the load finished. Who holds the oldest:",
             req.count
         );
-        // The oldest request (instances are sorted by id): long finished, still held.
-        let oldest = req.instances[0];
+        // The oldest request (smallest id): long finished, still held.
+        let oldest = *req
+            .instances
+            .iter()
+            .min_by_key(|&&v| s.graph.node_id[v as usize])
+            .unwrap_or(&0);
         let index = RetainerIndex::build(&s.graph);
         let path = s.retaining_path(&index, oldest, 100);
         let start = path.last().map_or(oldest, |r| r.from);

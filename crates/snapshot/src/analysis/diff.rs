@@ -27,9 +27,15 @@ pub struct ClassDiff {
 pub fn compare(base: &mut HeapSnapshot, current: &HeapSnapshot) -> Vec<ClassDiff> {
     let own = base.interfaces.clone();
     base.apply_interfaces(&current.interfaces);
-    let base_rows = base.class_rows();
+    let mut base_rows = base.class_rows();
     base.apply_interfaces(&own);
-    let current_rows = current.class_rows();
+    let mut current_rows = current.class_rows();
+    for r in &mut base_rows {
+        base.sort_by_id(&mut r.instances);
+    }
+    for r in &mut current_rows {
+        current.sort_by_id(&mut r.instances);
+    }
     let current_by_key: HashMap<&str, &ClassRow> =
         current_rows.iter().map(|r| (r.key.as_str(), r)).collect();
 

@@ -24,7 +24,7 @@ pub struct ClassRow {
     pub shallow_size: u64,
     pub retained_size: u64,
     pub distance: i32,
-    /// Instances (node ordinals), ascending by snapshot id.
+    /// Instances (node ordinals), in node order; see [`HeapSnapshot::sort_by_id`].
     #[serde(skip)]
     pub instances: Vec<u32>,
 }
@@ -137,8 +137,6 @@ impl HeapSnapshot {
         }
         for (row, key) in rows.iter_mut().zip(&keys) {
             row.key = self.public_key(*key);
-            let ids = &g.node_id;
-            row.instances.sort_by_key(|&v| ids[v as usize]);
         }
         // Distinct internal keys can share a public key (two string entries
         // with the same text); as in DevTools, the later class wins.
@@ -187,6 +185,12 @@ impl HeapSnapshot {
                 }
             }
         }
+    }
+
+    /// Sorts node ordinals by snapshot id (the order comparisons walk in).
+    pub fn sort_by_id(&self, nodes: &mut [u32]) {
+        let ids = &self.graph.node_id;
+        nodes.sort_unstable_by_key(|&v| ids[v as usize]);
     }
 
     pub fn node_info(&self, v: u32) -> NodeInfo {
