@@ -21,4 +21,11 @@ impl BitSet {
     pub fn set(&mut self, i: usize) {
         self.words[i >> 6] |= 1 << (i & 63);
     }
+
+    /// Sets every bit that is set in `other` (of the same length).
+    pub fn union_with(&mut self, other: &BitSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+    }
 }

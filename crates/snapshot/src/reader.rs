@@ -461,7 +461,7 @@ const PARALLEL_MIN_BYTES: usize = 256 << 10;
 
 /// A staged number: u32 for the graph arrays (DevTools keeps them in
 /// Uint32 storage, so larger values wrap), u64 where the format needs it.
-pub trait Staged: Copy + Send {
+pub trait Staged: Copy + Send + Default {
     fn from_u64(v: u64) -> Self;
 }
 
@@ -511,14 +511,24 @@ fn tokenize<T: Staged>(
     out: &mut Vec<T>,
     mut need_number: bool,
 ) -> Result<bool, usize> {
-    out.reserve(bytes.len() / 2 + 1);
+    // Numbers go into a pre-sized slice through a local index: a `push` per
+    // number kept the vector's length in memory and cost 40% of this loop.
+    // Every number but the last is followed by a separator, so there are at
+    // most len/2 + 1.
+    let start = out.len();
+    out.resize(start + bytes.len() / 2 + 1, T::default());
+    let slots = &mut out[start..];
+    let mut k = 0;
     let n = bytes.len();
     let mut i = 0;
-    while i < n {
+    let result = loop {
+        if i >= n {
+            break Ok(need_number);
+        }
         let b = bytes[i];
         if b.is_ascii_digit() {
             if !need_number {
-                return Err(i);
+                break Err(i);
             }
             let mut v;
             match bytes.get(i..i + 8) {
@@ -537,18 +547,20 @@ fn tokenize<T: Staged>(
                 v = v.wrapping_mul(10).wrapping_add((bytes[i] - b'0') as u64);
                 i += 1;
             }
-            out.push(T::from_u64(v));
+            slots[k] = T::from_u64(v);
+            k += 1;
             need_number = false;
             continue;
         }
         match b {
             b',' if !need_number => need_number = true,
             b' ' | b'\n' | b'\r' | b'\t' => {}
-            _ => return Err(i),
+            _ => break Err(i),
         }
         i += 1;
-    }
-    Ok(need_number)
+    };
+    out.truncate(start + k);
+    result
 }
 
 /// Column roles of the node fields, resolved from `meta.node_fields`.

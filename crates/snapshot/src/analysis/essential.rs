@@ -45,15 +45,33 @@ pub fn page_objects(g: &Graph, strings: &StringTable) -> BitSet {
 /// is weak, a self edge, the table's half of a WeakMap ephemeron pair (the
 /// key's half is kept), or — from a node other than the root — a `shortcut`
 /// or an edge from a non-page object into a page object.
-pub fn essential_edges(
+pub fn essential_edges(g: &Graph, strings: &StringTable, page: &BitSet) -> BitSet {
+    // Two halves by edge count, one per core, each with its own name cache.
+    let middle = g.first_edge[g.node_count()] / 2;
+    let split = g
+        .first_edge
+        .partition_point(|&f| f < middle)
+        .min(g.node_count()) as u32;
+    let (mut first, second) = std::thread::scope(|scope| {
+        let other =
+            scope.spawn(|| essential_edges_of(g, strings, page, split..g.node_count() as u32));
+        let mine = essential_edges_of(g, strings, page, 0..split);
+        (mine, other.join().expect("essential-edges thread"))
+    });
+    first.union_with(&second);
+    first
+}
+
+fn essential_edges_of(
     g: &Graph,
     strings: &StringTable,
     page: &BitSet,
-    ephemerons: &mut EphemeronNames,
+    nodes: std::ops::Range<u32>,
 ) -> BitSet {
     let et = g.edge_types();
+    let mut ephemerons = EphemeronNames::new(strings.len());
     let mut essential = BitSet::new(g.edge_count());
-    for v in 0..g.node_count() as u32 {
+    for v in nodes {
         let id = g.node_id[v as usize] as u64;
         let is_root = v == g.root;
         let v_page = page.get(v as usize);

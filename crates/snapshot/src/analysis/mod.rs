@@ -95,62 +95,73 @@ impl HeapSnapshot {
         dom_state::propagate(&mut graph, &mut strings);
         graph.detachedness = Vec::new();
         let has_user_roots = !distances::user_roots(&graph, &strings).is_empty();
+        let full = depth == Depth::Full;
 
-        // The dominator tree (one core) needs only the graph's shape; shallow
-        // sizes, distances and class names (the other core) don't need it.
+        // Two cores: page flags beside shallow sizes, then essential edges in
+        // halves; then the dominator tree (the long pole) on one core while
+        // distances, class names and statistics run on the other.
         let mut self_size = std::mem::take(&mut graph.self_size);
-        let (tree, dist, class_names, interfaces) = std::thread::scope(|scope| {
-            let (graph, strings) = (&graph, &strings);
-            let dominators = (depth == Depth::Full).then(|| {
+        let page = std::thread::scope(|scope| {
+            let (g, strs) = (&graph, &strings);
+            let page = full.then(|| scope.spawn(move || essential::page_objects(g, strs)));
+            step("Calculating shallow sizes");
+            shallow::fold_owned_sizes(g, &mut self_size, strs, has_user_roots);
+            page.map(|p| p.join().expect("page-objects thread"))
+        });
+        let essential = page.map(|page| {
+            step("Computing essential edges");
+            essential::essential_edges(&graph, &strings, &page)
+        });
+        let mut interface_names = HashMap::new();
+        let (dominance, dist, class_index, interfaces, statistics) = std::thread::scope(|scope| {
+            let (g, sizes) = (&graph, &self_size);
+            let dominance = essential.map(|essential| {
                 scope.spawn(move || {
-                    let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
-                    let page = essential::page_objects(graph, strings);
-                    let essential =
-                        essential::essential_edges(graph, strings, &page, &mut ephemerons);
-                    drop(page);
-                    dominators::dominator_tree(graph, &essential)
+                    let tree = dominators::dominator_tree(g, &essential);
+                    drop(essential);
+                    let retained = dominators::retained_sizes(&tree, sizes);
+                    let (first, dominated) = dominated_children(&tree.idom, g.root);
+                    (tree.idom, retained, first, dominated)
                 })
             });
-            step("Calculating shallow sizes");
-            shallow::fold_owned_sizes(graph, &mut self_size, strings, has_user_roots);
-            let dist = if depth == Depth::Full {
+            let dist = if full {
                 step("Calculating distances");
                 let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
-                distances::distances(graph, strings, &mut ephemerons)
+                distances::distances(g, &strings, &mut ephemerons)
             } else {
                 Vec::new()
             };
             step("Calculating class names");
-            let class_names = classes::class_indexes(graph, strings);
-            let interfaces = classes::infer_interfaces(graph, strings);
-            if dominators.is_some() {
+            let (mut class_index, appended) = classes::class_indexes(g, &strings);
+            for name in &appended {
+                strings.push(name);
+            }
+            let interfaces = classes::infer_interfaces(g, &strings);
+            classes::apply_interfaces(
+                g,
+                &mut strings,
+                &mut class_index,
+                &interfaces,
+                &mut interface_names,
+            );
+            let statistics = full.then(|| {
+                step("Calculating statistics");
+                statistics(g, sizes, &strings, extras.extra_native_bytes)
+            });
+            if dominance.is_some() {
                 step("Building the dominator tree");
             }
-            let tree = dominators.map(|d| d.join().expect("dominator thread"));
-            (tree, dist, class_names, interfaces)
+            let dominance = dominance.map(|d| d.join().expect("dominator thread"));
+            (dominance, dist, class_index, interfaces, statistics)
         });
         graph.self_size = self_size;
-        let (mut class_index, appended) = class_names;
-        for name in &appended {
-            strings.push(name);
+        let (idom, retained, first_dominated, dominated) = dominance.unwrap_or_default();
+        let mut statistics = statistics.unwrap_or_default();
+        if let Some(&root_retained) = retained.get(graph.root as usize) {
+            statistics.total = root_retained + extras.extra_native_bytes;
+            statistics.v8heap.total = statistics.total.saturating_sub(statistics.native.total);
         }
-        let mut interface_names = HashMap::new();
-        classes::apply_interfaces(
-            &graph,
-            &mut strings,
-            &mut class_index,
-            &interfaces,
-            &mut interface_names,
-        );
-        let (idom, retained) = match tree {
-            Some(tree) => {
-                step("Calculating retained sizes");
-                let retained = dominators::retained_sizes(&tree, &graph.self_size);
-                (tree.idom, retained)
-            }
-            None => (Vec::new(), Vec::new()),
-        };
-        let mut snapshot = HeapSnapshot {
+        HeapSnapshot {
             graph,
             strings,
             extras,
@@ -160,16 +171,10 @@ impl HeapSnapshot {
             distances: dist,
             idom,
             retained,
-            first_dominated: Vec::new(),
-            dominated: Vec::new(),
-            statistics: Statistics::default(),
-        };
-        if depth == Depth::Full {
-            step("Calculating statistics");
-            snapshot.statistics = snapshot.compute_statistics();
-            snapshot.build_dominated();
+            first_dominated,
+            dominated,
+            statistics,
         }
-        snapshot
     }
 
     pub fn is_full(&self) -> bool {
@@ -218,101 +223,106 @@ impl HeapSnapshot {
         let v = v as usize;
         &self.dominated[self.first_dominated[v] as usize..self.first_dominated[v + 1] as usize]
     }
+}
 
-    fn build_dominated(&mut self) {
-        let n = self.node_count();
-        let root = self.root() as usize;
-        let mut first = vec![0u32; n + 1];
-        for (v, &d) in self.idom.iter().enumerate() {
-            if v != root {
-                first[d as usize + 1] += 1;
-            }
+/// The dominator tree's children lists in CSR form (the root excluded).
+fn dominated_children(idom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
+    let n = idom.len();
+    let root = root as usize;
+    let mut first = vec![0u32; n + 1];
+    for (v, &d) in idom.iter().enumerate() {
+        if v != root {
+            first[d as usize + 1] += 1;
         }
-        for i in 0..n {
-            first[i + 1] += first[i];
-        }
-        let mut fill = first.clone();
-        let mut dominated = vec![0u32; n.saturating_sub(1)];
-        for (v, &d) in self.idom.iter().enumerate() {
-            if v != root {
-                dominated[fill[d as usize] as usize] = v as u32;
-                fill[d as usize] += 1;
-            }
-        }
-        self.first_dominated = first;
-        self.dominated = dominated;
     }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    let mut fill = first.clone();
+    let mut dominated = vec![0u32; n.saturating_sub(1)];
+    for (v, &d) in idom.iter().enumerate() {
+        if v != root {
+            dominated[fill[d as usize] as usize] = v as u32;
+            fill[d as usize] += 1;
+        }
+    }
+    (first, dominated)
+}
 
-    fn compute_statistics(&self) -> Statistics {
-        let g = &self.graph;
-        let nt = g.node_types();
-        let et = g.edge_types();
-        let total = self.retained[g.root as usize] + self.extras.extra_native_bytes;
-        let mut native = self.extras.extra_native_bytes;
-        let (mut typed_arrays, mut code, mut strings, mut js_arrays, mut system) =
-            (0u64, 0u64, 0u64, 0u64, 0u64);
-        // Which `elements` stores have exactly one retainer: count lazily,
-        // only for the stores of arrays.
-        let mut elements_of: Vec<(u32, u32)> = Vec::new();
-        for v in 0..g.node_count() {
-            let size = g.self_size[v] as u64;
-            let t = g.node_type[v];
-            if t == nt.hidden {
-                system += size;
-            } else if t == nt.native {
-                native += size;
-                if self.strings.get(g.node_name[v]) == "system / JSArrayBufferData" {
-                    typed_arrays += size;
-                }
-            } else if t == nt.code {
-                code += size;
-            } else if t == nt.cons_string || t == nt.sliced_string || t == nt.string {
-                strings += size;
-            } else if self.strings.get(g.node_name[v]) == "Array" {
-                js_arrays += size;
-                let store = g.edges(v as u32).find(|&e| {
-                    g.edge_type[e] == et.internal && self.strings.get(g.edge_name[e]) == "elements"
-                });
-                if let Some(e) = store {
-                    elements_of.push((v as u32, g.edge_to[e]));
-                }
+/// The Statistics view, with the totals left to the caller (they need the
+/// root's retained size).
+fn statistics(
+    g: &Graph,
+    self_size: &[u32],
+    names: &StringTable,
+    extra_native_bytes: u64,
+) -> Statistics {
+    let nt = g.node_types();
+    let et = g.edge_types();
+    let mut native = extra_native_bytes;
+    let (mut typed_arrays, mut code, mut strings, mut js_arrays, mut system) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    // Which `elements` stores have exactly one retainer: count lazily,
+    // only for the stores of arrays.
+    let mut elements_of: Vec<(u32, u32)> = Vec::new();
+    for v in 0..g.node_count() {
+        let size = self_size[v] as u64;
+        let t = g.node_type[v];
+        if t == nt.hidden {
+            system += size;
+        } else if t == nt.native {
+            native += size;
+            if names.get(g.node_name[v]) == "system / JSArrayBufferData" {
+                typed_arrays += size;
+            }
+        } else if t == nt.code {
+            code += size;
+        } else if t == nt.cons_string || t == nt.sliced_string || t == nt.string {
+            strings += size;
+        } else if names.get(g.node_name[v]) == "Array" {
+            js_arrays += size;
+            let store = g.edges(v as u32).find(|&e| {
+                g.edge_type[e] == et.internal && names.get(g.edge_name[e]) == "elements"
+            });
+            if let Some(e) = store {
+                elements_of.push((v as u32, g.edge_to[e]));
             }
         }
-        if !elements_of.is_empty() {
-            let n = g.node_count();
-            let mut store = BitSet::new(n);
-            for &(_, s) in &elements_of {
-                store.set(s as usize);
-            }
-            let (mut once, mut twice) = (BitSet::new(n), BitSet::new(n));
-            for &to in &g.edge_to {
-                let to = to as usize;
-                if store.get(to) {
-                    if once.get(to) {
-                        twice.set(to);
-                    }
-                    once.set(to);
+    }
+    if !elements_of.is_empty() {
+        let n = g.node_count();
+        let mut store = BitSet::new(n);
+        for &(_, s) in &elements_of {
+            store.set(s as usize);
+        }
+        let (mut once, mut twice) = (BitSet::new(n), BitSet::new(n));
+        for &to in &g.edge_to {
+            let to = to as usize;
+            if store.get(to) {
+                if once.get(to) {
+                    twice.set(to);
                 }
-            }
-            for (_, s) in elements_of {
-                if !twice.get(s as usize) {
-                    js_arrays += g.self_size[s as usize] as u64;
-                }
+                once.set(to);
             }
         }
-        Statistics {
-            total,
-            native: NativeStatistics {
-                total: native,
-                typed_arrays,
-            },
-            v8heap: V8HeapStatistics {
-                total: total - native.min(total),
-                code,
-                js_arrays,
-                strings,
-                system,
-            },
+        for (_, s) in elements_of {
+            if !twice.get(s as usize) {
+                js_arrays += self_size[s as usize] as u64;
+            }
         }
+    }
+    Statistics {
+        total: extra_native_bytes,
+        native: NativeStatistics {
+            total: native,
+            typed_arrays,
+        },
+        v8heap: V8HeapStatistics {
+            total: 0,
+            code,
+            js_arrays,
+            strings,
+            system,
+        },
     }
 }
