@@ -101,3 +101,46 @@ fn regex_replace_count(text: &str, key: &str, delta: u64) -> String {
         &text[at + digits.len()..]
     )
 }
+
+#[test]
+fn mutated_snapshots_never_panic() {
+    use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
+    let dir = common::test_dir("mutated");
+    let snapshot = common::small_app_snapshot(&dir);
+    let bytes = std::fs::read(&snapshot).unwrap();
+    // A fixed LCG: the same mutations on every run.
+    let mut state: u64 = 0x5eed;
+    let mut next = |bound: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % bound
+    };
+    let replacements = b"0123456789,[]{}\":\\x-. \n";
+    let (mut parsed, mut rejected) = (0, 0);
+    for _ in 0..300 {
+        let mut mutated = bytes.clone();
+        for _ in 0..1 + next(3) {
+            let at = next(mutated.len());
+            mutated[at] = replacements[next(replacements.len())];
+        }
+        match leakscope_snapshot::reader::read_from(&mutated[..], None, &mut |_| {}) {
+            Err(e) => {
+                rejected += 1;
+                assert!(!e.to_string().contains('\n'));
+            }
+            Ok(raw) => {
+                parsed += 1;
+                let s = HeapSnapshot::analyze(raw, leakscope_snapshot::Depth::Full, &mut |_| {});
+                let rows = s.class_rows();
+                assert!(!rows.is_empty());
+                let index = RetainerIndex::build(&s.graph);
+                for v in s.largest_nodes(3) {
+                    let _ = s.retaining_path(&index, v, 50);
+                    let _ = s.display_name(v);
+                }
+                let _ = s.duplicate_strings();
+            }
+        }
+    }
+    // Both outcomes must occur, or the mutations test nothing.
+    assert!(parsed > 20 && rejected > 20, "parsed {parsed}, rejected {rejected}");
+}
