@@ -1,8 +1,9 @@
 //! `leakscope`: find memory leaks in Node.js applications.
 //! A thin layer over the library crates: argument parsing, progress and output.
 
-mod commands;
+#[macro_use]
 mod output;
+mod commands;
 mod progress;
 
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             output::error_line(&e);
             ExitCode::from(2)

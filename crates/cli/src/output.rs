@@ -1,5 +1,14 @@
 //! Shared output helpers: sizes, tables, JSON, errors.
 
+/// `println!` that returns the write error instead of panicking, so a
+/// closed stdout (`leakscope … | head`) ends the command quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
 
 pub fn size(bytes: u64) -> String {
@@ -24,7 +33,7 @@ pub fn table(header: &[&str]) -> Table {
 }
 
 pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 
@@ -40,6 +49,14 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// Whether the error is stdout having been closed by the reader.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn error_line(e: &anyhow::Error) {

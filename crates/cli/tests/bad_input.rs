@@ -111,7 +111,9 @@ fn mutated_snapshots_never_panic() {
     // A fixed LCG: the same mutations on every run.
     let mut state: u64 = 0x5eed;
     let mut next = |bound: usize| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as usize) % bound
     };
     let replacements = b"0123456789,[]{}\":\\x-. \n";
@@ -142,5 +144,39 @@ fn mutated_snapshots_never_panic() {
         }
     }
     // Both outcomes must occur, or the mutations test nothing.
-    assert!(parsed > 20 && rejected > 20, "parsed {parsed}, rejected {rejected}");
+    assert!(
+        parsed > 20 && rejected > 20,
+        "parsed {parsed}, rejected {rejected}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = common::test_dir("broken-pipe");
+    let snapshot = common::small_app_snapshot(&dir);
+    // A million lines of dominator tree: far more than a pipe buffers.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args([
+            "dominators",
+            snapshot.to_str().unwrap(),
+            "--top",
+            "100",
+            "--depth",
+            "3",
+        ])
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // like `| head`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

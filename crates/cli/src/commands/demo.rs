@@ -1,8 +1,11 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
-use leakscope_snapshot::{Depth, RetainerIndex};
+use std::collections::HashMap;
 
+use leakscope_snapshot::{Depth, Retainer, RetainerIndex};
+
+use super::retainers::describe;
 use crate::output::{ellipsize, size};
 
 /// The bundled leaky server, written to a temp dir so the demo runs anywhere.
@@ -57,55 +60,71 @@ fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
     let s = crate::progress::load(&snapshot, Depth::Full, false)?;
     let rows = super::summary::sorted_rows(&s);
     let total = s.statistics.total.max(1);
-    println!(
+    outln!(
         "Heap after {} requests: {} in {} objects\n",
         args.requests,
         size(s.statistics.total),
         s.node_count()
-    );
-    println!(
+    )?;
+    outln!(
         "{:<44} {:>8} {:>11} {:>11}",
-        "Largest classes by retained size", "count", "shallow", "retained"
-    );
+        "Largest classes by retained size",
+        "count",
+        "shallow",
+        "retained"
+    )?;
     for r in rows.iter().take(12) {
-        println!(
+        outln!(
             "{:<44} {:>8} {:>11} {:>11}  {:>4.1}%",
             ellipsize(&r.name, 44),
             r.count,
             size(r.shallow_size),
             size(r.retained_size),
             r.retained_size as f64 * 100.0 / total as f64
-        );
+        )?;
     }
     if let Some(req) = rows.iter().find(|r| r.name == "IncomingMessage") {
-        println!(
-            "\n{} IncomingMessage objects are alive after the load finished. Who holds the oldest:",
-            req.count
-        );
-        // The oldest request (smallest id): long finished, still held.
-        let oldest = *req
-            .instances
-            .iter()
-            .min_by_key(|&&v| s.graph.node_id[v as usize])
-            .unwrap_or(&0);
+        // Group every request's retaining path by its shape (classes and
+        // edge names, element indexes blurred) and show the most common one.
         let index = RetainerIndex::build(&s.graph);
-        let path = s.retaining_path(&index, oldest, 100);
-        let start = path.last().map_or(oldest, |r| r.from);
-        println!(
+        let mut shapes: HashMap<String, (usize, Vec<Retainer>)> = HashMap::new();
+        for &v in &req.instances {
+            let path = s.retaining_path(&index, v, 100);
+            let shape: Vec<String> = path
+                .iter()
+                .map(|r| {
+                    let label = s.edge_label(r.edge);
+                    let label = if label.starts_with('[') {
+                        "[]".to_owned()
+                    } else {
+                        label
+                    };
+                    format!("{} {label}", s.class_name(r.from))
+                })
+                .collect();
+            shapes.entry(shape.join(" ← ")).or_insert((0, path)).0 += 1;
+        }
+        let (count, path) = shapes
+            .into_values()
+            .max_by_key(|(count, _)| *count)
+            .expect("at least one request");
+        outln!(
+            "\n{} IncomingMessage objects are alive after the load finished; {count} of them are held like this:",
+            req.count
+        )?;
+        let start = path.last().map_or(0, |r| r.from);
+        outln!(
             "  (GC roots)\n  {:<22} {}",
             "",
-            ellipsize(
-                &format!("{} {}", s.class_name(start), s.display_name(start)),
-                70
-            )
-        );
+            ellipsize(&describe(&s, start), 70)
+        )?;
         for r in path.iter().rev() {
             let to = s.graph.edge_to[r.edge];
-            println!(
+            outln!(
                 "  {:<22} {}",
                 ellipsize(&s.edge_label(r.edge), 22),
-                ellipsize(&format!("{} {}", s.class_name(to), s.display_name(to)), 70)
-            );
+                ellipsize(&describe(&s, to), 70)
+            )?;
         }
     }
     if let Some(keep) = &args.keep {
@@ -113,7 +132,7 @@ fn run_in(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         let partial = keep.with_extension("heapsnapshot.partial");
         std::fs::copy(&snapshot, &partial)?;
         std::fs::rename(&partial, keep)?;
-        println!("\nsnapshot kept at {}", keep.display());
+        outln!("\nsnapshot kept at {}", keep.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -63,6 +63,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
         ]);
     }
-    println!("{t}");
+    outln!("{t}")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -52,10 +52,10 @@ fn children(s: &HeapSnapshot, v: u32, top: usize, depth: usize) -> Vec<TreeNode>
         .collect()
 }
 
-fn print(nodes: &[TreeNode], indent: usize, total: u64) {
+fn print(nodes: &[TreeNode], indent: usize, total: u64) -> std::io::Result<()> {
     for n in nodes {
         let i = &n.info;
-        println!(
+        outln!(
             "{:indent$}{:>10} {:>5.1}%  {} @{}  [{}]",
             "",
             size(i.retained_size),
@@ -64,9 +64,10 @@ fn print(nodes: &[TreeNode], indent: usize, total: u64) {
             i.id,
             i.class_name,
             indent = indent
-        );
-        print(&n.dominates, indent + 2, total);
+        )?;
+        print(&n.dominates, indent + 2, total)?;
     }
+    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -76,13 +77,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         output::json(&tree)?;
     } else {
         let total = s.retained[s.root() as usize].max(1);
-        println!(
+        outln!(
             "{:>10} {:>6}  object (dominator tree, total {})",
             "retained",
             "%",
             size(total)
-        );
-        print(&tree, 0, total);
+        )?;
+        print(&tree, 0, total)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -58,7 +58,8 @@ struct PathJson {
     chain: String,
 }
 
-fn describe(s: &HeapSnapshot, v: u32) -> String {
+/// `Class name` for an object, or just the class when the name adds nothing.
+pub fn describe(s: &HeapSnapshot, v: u32) -> String {
     let class = s.class_name(v);
     let name = s.display_name(v);
     if name.is_empty() || name == class {
@@ -167,30 +168,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     for p in &out {
         let t = &p.target;
-        println!(
+        outln!(
             "{} @{}  shallow {}, retained {}, distance {}",
             ellipsize(&t.name, 60),
             t.id,
             size(t.shallow_size),
             size(t.retained_size),
             distance(t.distance)
-        );
-        println!(
+        )?;
+        outln!(
             "  {}",
             if p.from_roots {
                 "(GC roots)"
             } else {
                 "… (no path from a user root)"
             }
-        );
-        println!(
+        )?;
+        outln!(
             "  {:<24} {} @{}",
             "",
             ellipsize(&describe(&s, s.node_by_id(p.start.id).unwrap_or(0)), 60),
             p.start.id
-        );
+        )?;
         for h in &p.hops {
-            println!(
+            outln!(
                 "  {:<24} {} @{}",
                 ellipsize(&h.edge, 24),
                 ellipsize(
@@ -206,9 +207,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     60
                 ),
                 h.to.id
-            );
+            )?;
         }
-        println!("  chain: {}\n", p.chain);
+        outln!("  chain: {}\n", p.chain)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -65,9 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     ] {
         t.add_row(vec![name.to_owned(), size(value), pct(value)]);
     }
-    println!("{t}");
+    outln!("{t}")?;
     if dups.is_empty() {
-        println!("No duplicated strings.");
+        outln!("No duplicated strings.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = output::table(&["Duplicated string", "Copies", "Total", "Wasted"]);
@@ -79,6 +79,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             size(d.wasted_size),
         ]);
     }
-    println!("{t}");
+    outln!("{t}")?;
     Ok(ExitCode::SUCCESS)
 }

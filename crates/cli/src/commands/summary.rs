@@ -99,14 +99,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             format!("{:.1}", r.retained_size as f64 * 100.0 / total as f64),
         ]);
     }
-    println!("{t}");
-    println!(
+    outln!("{t}")?;
+    outln!(
         "{} objects, {} edges, total {} ({})",
         s.node_count(),
         s.graph.edge_count(),
         size(s.statistics.total),
         args.file.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -143,6 +143,6 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
             size(i.retained_size),
         ]);
     }
-    println!("{t}");
+    outln!("{t}")?;
     Ok(ExitCode::SUCCESS)
 }
