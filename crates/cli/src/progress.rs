@@ -20,7 +20,7 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{msg:>28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+        ProgressStyle::with_template("{msg} [{wide_bar}] {bytes}/{total_bytes}")
             .expect("static template")
             .progress_chars("=> "),
     );

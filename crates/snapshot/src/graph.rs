@@ -150,14 +150,6 @@ impl Graph {
         (self.first_edge.partition_point(|&f| f <= e) - 1) as u32
     }
 
-    /// The location of `node`'s constructor, if the snapshot recorded one.
-    pub fn location(&self, node: u32) -> Option<&Location> {
-        self.locations
-            .binary_search_by_key(&node, |l| l.node)
-            .ok()
-            .map(|i| &self.locations[i])
-    }
-
     pub fn type_name(&self, node: u32) -> &str {
         self.node_type_names
             .get(self.node_type[node as usize] as usize)

@@ -63,14 +63,4 @@ impl StringTable {
         self.ends.push(self.text.len() as u64);
         (self.ends.len() - 1) as u32
     }
-
-    /// Index of the first string equal to `s`, scanning the table (used for a
-    /// handful of well-known names, never per node).
-    pub fn find(&self, s: &str) -> Option<u32> {
-        (0..self.len() as u32).find(|&i| self.get(i) == s)
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 8
-    }
 }
