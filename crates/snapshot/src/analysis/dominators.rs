@@ -155,20 +155,26 @@ impl Predecessors {
     }
 }
 
-pub fn dominator_tree(g: &Graph, essential: &BitSet) -> DominatorTree {
+/// Takes `essential` by value to free it as soon as the predecessor lists
+/// are built (this runs at the analysis' memory peak). `past_peak` is called
+/// once the main loop's arrays are freed, so a caller can start allocating.
+pub fn dominator_tree(g: &Graph, essential: BitSet, past_peak: impl FnOnce()) -> DominatorTree {
     let n = g.node_count();
     let Numbering {
         vertex,
         mut parent,
         pre,
-    } = number(g, essential);
-    let preds = Predecessors::build(g, essential, &pre);
-    drop(pre);
+    } = number(g, &essential);
+    let mut preds = Predecessors::build(g, &essential, &pre);
+    drop((pre, essential));
 
     let len = n + 1;
     let mut semi: Vec<u32> = (0..len as u32).collect();
     let mut label: Vec<u32> = (0..len as u32).collect();
-    let mut dom = vec![0u32; len];
+    // No `vertex` array during the main loop: a vertex's node ordinal waits
+    // in its `dom` slot (unused until the vertex is processed) and then moves
+    // to `preds.first[w + 1]` (never read again once w is processed).
+    let mut dom = vertex;
     let mut linked = BitSet::new(len);
     let mut path: Vec<u32> = Vec::new();
 
@@ -194,6 +200,7 @@ pub fn dominator_tree(g: &Graph, essential: &BitSet) -> DominatorTree {
         };
 
     for w in (2..=n as u32).rev() {
+        let node = std::mem::take(&mut dom[w as usize]);
         let wp = preds.of(w);
         if wp.is_empty() {
             semi[w as usize] = semi[1];
@@ -204,6 +211,7 @@ pub fn dominator_tree(g: &Graph, essential: &BitSet) -> DominatorTree {
                 semi[w as usize] = semi[u as usize];
             }
         }
+        preds.first[w as usize + 1] = node;
         let s = semi[w as usize];
         if s != w {
             dom[w as usize] = take_bucket(&mut label, s);
@@ -239,7 +247,14 @@ pub fn dominator_tree(g: &Graph, essential: &BitSet) -> DominatorTree {
         dom[v as usize] = 0;
         v = next;
     }
-    drop((parent, label, preds));
+    drop((parent, label));
+    let mut vertex = std::mem::take(&mut preds.first);
+    drop(preds);
+    past_peak();
+    // vertex[i] now sits at index i + 1; the root is vertex 1.
+    vertex.remove(0);
+    vertex[1] = g.root;
+    vertex.truncate(len);
 
     // dom[0] = root: vertices whose dominator was never set end at the root.
     dom[0] = 1;
@@ -364,7 +379,7 @@ mod tests {
                 .map(|(a, b)| (a % n as u32, b % n as u32))
                 .collect();
             let (g, essential) = graph(n, &edges);
-            let tree = dominator_tree(&g, &essential);
+            let tree = dominator_tree(&g, essential, || {});
             // DevTools hangs nodes without any retainer off the root.
             let mut augmented = edges.clone();
             augmented.extend((1..n as u32).filter(|&v| !edges.iter().any(|e| e.1 == v)).map(|v| (0, v)));
@@ -389,7 +404,7 @@ mod tests {
         let mut edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
         edges.extend((1..n).map(|i| (i, 0)));
         let (g, essential) = graph(n as usize, &edges);
-        let tree = dominator_tree(&g, &essential);
+        let tree = dominator_tree(&g, essential, || {});
         assert!((1..n).all(|i| tree.idom[i as usize] == i - 1));
         let retained = retained_sizes(&tree, &vec![1; n as usize]);
         assert_eq!(retained[0], n as u64);
@@ -401,7 +416,7 @@ mod tests {
     fn orphans_and_self_retained_cycles_hang_off_the_root() {
         // 0 -> 1; 2 has no retainer; 3 <-> 4 retain only each other.
         let (g, essential) = graph(5, &[(0, 1), (3, 4), (4, 3), (2, 1)]);
-        let tree = dominator_tree(&g, &essential);
+        let tree = dominator_tree(&g, essential, || {});
         assert_eq!(tree.idom, vec![0, 0, 0, 0, 0]);
     }
 }

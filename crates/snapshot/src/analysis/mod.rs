@@ -115,22 +115,18 @@ impl HeapSnapshot {
         let mut interface_names = HashMap::new();
         let (dominance, dist, class_index, interfaces, statistics) = std::thread::scope(|scope| {
             let (g, sizes) = (&graph, &self_size);
+            // Distances wait until the dominator thread is past its memory peak.
+            let (past_peak, peak_passed) = std::sync::mpsc::channel::<()>();
             let dominance = essential.map(|essential| {
                 scope.spawn(move || {
-                    let tree = dominators::dominator_tree(g, &essential);
-                    drop(essential);
+                    let tree = dominators::dominator_tree(g, essential, move || {
+                        let _ = past_peak.send(());
+                    });
                     let retained = dominators::retained_sizes(&tree, sizes);
                     let (first, dominated) = dominated_children(&tree.idom, g.root);
                     (tree.idom, retained, first, dominated)
                 })
             });
-            let dist = if full {
-                step("Calculating distances");
-                let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
-                distances::distances(g, &strings, &mut ephemerons)
-            } else {
-                Vec::new()
-            };
             step("Calculating class names");
             let (mut class_index, appended) = classes::class_indexes(g, &strings);
             for name in &appended {
@@ -150,7 +146,16 @@ impl HeapSnapshot {
             });
             if dominance.is_some() {
                 step("Building the dominator tree");
+                let _ = peak_passed.recv();
             }
+            let dist = if full {
+                step("Calculating distances");
+                let mut ephemerons = ephemeron::EphemeronNames::new(strings.len());
+                distances::distances(g, &strings, &mut ephemerons)
+            } else {
+                Vec::new()
+            };
+
             let dominance = dominance.map(|d| d.join().expect("dominator thread"));
             (dominance, dist, class_index, interfaces, statistics)
         });
