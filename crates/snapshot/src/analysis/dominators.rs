@@ -22,7 +22,10 @@
 //! the link-eval forest (`linked` marks the vertices in it). Buckets are
 //! intrusive lists: `label[s]` is only read once `s` is linked, so until then
 //! it holds the head of s's bucket (`label[s] == s` means empty), and while
-//! `w` waits in a bucket, `dom[w]` holds the next entry.
+//! `w` waits in a bucket, `dom[w]` holds the next entry. There is no
+//! preorder→node array during the main loop (it runs at the analysis'
+//! memory peak): w's node ordinal waits in `dom[w]` until w is processed,
+//! then in `preds.first[w + 1]`, which is never read again.
 
 use crate::bitset::BitSet;
 use crate::graph::Graph;
