@@ -77,6 +77,19 @@ impl EdgeTypes {
     }
 }
 
+/// No types known: every code is [`NO_TYPE`].
+impl Default for NodeTypes {
+    fn default() -> Self {
+        NodeTypes::from_names(&[])
+    }
+}
+
+impl Default for EdgeTypes {
+    fn default() -> Self {
+        EdgeTypes::from_names(&[])
+    }
+}
+
 /// A source location of a node (an object's constructor), 0-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Location {
@@ -91,6 +104,9 @@ pub struct Location {
 pub struct Graph {
     pub node_type_names: Vec<String>,
     pub edge_type_names: Vec<String>,
+    /// `node_type_names` resolved once (see [`Graph::set_type_names`]).
+    pub(crate) node_kinds: NodeTypes,
+    pub(crate) edge_kinds: EdgeTypes,
     pub node_type: Vec<u8>,
     pub node_name: Vec<u32>,
     pub node_id: Vec<u32>,
@@ -123,12 +139,21 @@ impl Graph {
         self.edge_to.len()
     }
 
-    pub fn node_types(&self) -> NodeTypes {
-        NodeTypes::from_names(&self.node_type_names)
+    pub fn set_type_names(&mut self, nodes: Vec<String>, edges: Vec<String>) {
+        self.node_kinds = NodeTypes::from_names(&nodes);
+        self.edge_kinds = EdgeTypes::from_names(&edges);
+        self.node_type_names = nodes;
+        self.edge_type_names = edges;
     }
 
+    #[inline]
+    pub fn node_types(&self) -> NodeTypes {
+        self.node_kinds
+    }
+
+    #[inline]
     pub fn edge_types(&self) -> EdgeTypes {
-        EdgeTypes::from_names(&self.edge_type_names)
+        self.edge_kinds
     }
 
     #[inline]

@@ -933,8 +933,7 @@ impl<R: Read> Parser<'_, '_, R> {
 
     fn nodes(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
         let n = self.capacity(h.node_count, h.node_fields.len());
-        g.node_type_names = h.node_types.clone();
-        g.edge_type_names = h.edge_types.clone();
+        g.set_type_names(h.node_types.clone(), h.edge_types.clone());
         g.node_type.reserve_exact(n);
         g.node_name.reserve_exact(n);
         g.node_id.reserve_exact(n);

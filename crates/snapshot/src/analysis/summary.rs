@@ -244,34 +244,29 @@ impl HeapSnapshot {
     pub fn duplicate_strings(&self) -> Vec<DuplicateString> {
         let g = &self.graph;
         let nt = g.node_types();
-        let mut groups: HashMap<String, DuplicateString> = HashMap::new();
-        let mut smallest: HashMap<String, u64> = HashMap::new();
+        // text -> (copies, total size, smallest copy)
+        let mut groups: HashMap<String, (u64, u64, u64)> = HashMap::new();
         for v in 0..g.node_count() as u32 {
             let t = g.node_type[v as usize];
             let size = g.self_size[v as usize] as u64;
             if (t != nt.string && t != nt.cons_string) || size == 0 || self.is_flat_cons_string(v) {
                 continue;
             }
-            let text = self.display_name(v);
-            let min = smallest.entry(text.clone()).or_insert(size);
-            *min = (*min).min(size);
             let e = groups
-                .entry(text.clone())
-                .or_insert_with(|| DuplicateString {
-                    text,
-                    count: 0,
-                    total_size: 0,
-                    wasted_size: 0,
-                });
-            e.count += 1;
-            e.total_size += size;
+                .entry(self.display_name(v))
+                .or_insert((0, 0, u64::MAX));
+            e.0 += 1;
+            e.1 += size;
+            e.2 = e.2.min(size);
         }
         let mut out: Vec<DuplicateString> = groups
-            .into_values()
-            .filter(|d| d.count > 1)
-            .map(|mut d| {
-                d.wasted_size = d.total_size - smallest[&d.text];
-                d
+            .into_iter()
+            .filter(|(_, (count, _, _))| *count > 1)
+            .map(|(text, (count, total, smallest))| DuplicateString {
+                text,
+                count,
+                total_size: total,
+                wasted_size: total - smallest,
             })
             .collect();
         out.sort_by(|a, b| {
