@@ -37,18 +37,15 @@ fn assert_matches_devtools(snapshot: &Path) {
             ),
         )
     };
-    let ours_rows: BTreeMap<_, _> = ours["classes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| row(c, "key"))
-        .collect();
-    let theirs_rows: BTreeMap<_, _> = theirs["classes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| row(c, "classKey"))
-        .collect();
+    let rows = |v: &Value, key: &str| -> BTreeMap<_, _> {
+        v["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| row(c, key))
+            .collect()
+    };
+    let (ours_rows, theirs_rows) = (rows(&ours, "key"), rows(&theirs, "classKey"));
     assert!(
         theirs_rows.len() > 50,
         "the oracle saw only {} classes",

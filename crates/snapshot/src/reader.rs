@@ -22,7 +22,6 @@ const BUFFER_SIZE: usize = 1 << 20;
 /// Everything in a snapshot file besides the graph itself.
 #[derive(Debug, Default)]
 pub struct Extras {
-    pub title: Option<String>,
     pub extra_native_bytes: u64,
     /// `samples` as (timestamp µs, last assigned id) pairs.
     pub samples: Vec<(u64, u64)>,
@@ -595,10 +594,9 @@ fn div_by_field_count(x: u32, n: u32) -> (u32, u32) {
     }
 }
 
-/// Column offsets of a node row, for the fast path: every field known,
-/// each role at most once.
+/// Column offsets of a node row (for a role named twice, the first wins;
+/// unknown fields are skipped).
 struct NodeLayout {
-    plain: bool,
     type_: usize,
     name: usize,
     id: usize,
@@ -611,21 +609,7 @@ struct NodeLayout {
 impl NodeLayout {
     fn of(fields: &[NodeField]) -> Self {
         let at = |f: NodeField| fields.iter().position(|&x| x == f);
-        let count = |f: NodeField| fields.iter().filter(|&&x| x == f).count();
-        let plain = !fields.contains(&NodeField::Other)
-            && [
-                NodeField::Type,
-                NodeField::Name,
-                NodeField::Id,
-                NodeField::SelfSize,
-                NodeField::EdgeCount,
-                NodeField::TraceNodeId,
-                NodeField::Detachedness,
-            ]
-            .iter()
-            .all(|&f| count(f) <= 1);
         NodeLayout {
-            plain,
             type_: at(NodeField::Type).unwrap_or(0),
             name: at(NodeField::Name).unwrap_or(0),
             id: at(NodeField::Id).unwrap_or(0),
@@ -633,6 +617,53 @@ impl NodeLayout {
             edges: at(NodeField::EdgeCount).unwrap_or(0),
             trace: at(NodeField::TraceNodeId),
             detachedness: at(NodeField::Detachedness),
+        }
+    }
+}
+
+/// Cuts a stream of numbers into rows of `width`, keeping a row that
+/// straddles two batches until it is complete, so every row takes one path.
+struct RowCarry {
+    width: usize,
+    partial: Vec<u32>,
+}
+
+impl RowCarry {
+    fn new(width: usize) -> Self {
+        RowCarry {
+            width,
+            partial: Vec::with_capacity(width),
+        }
+    }
+
+    fn each(&mut self, mut batch: &[u32], mut row: impl FnMut(&[u32]) -> Result<()>) -> Result<()> {
+        if !self.partial.is_empty() {
+            let take = (self.width - self.partial.len()).min(batch.len());
+            self.partial.extend_from_slice(&batch[..take]);
+            batch = &batch[take..];
+            if self.partial.len() < self.width {
+                return Ok(());
+            }
+            row(&self.partial)?;
+            self.partial.clear();
+        }
+        let mut rows = batch.chunks_exact(self.width);
+        for r in &mut rows {
+            row(r)?;
+        }
+        self.partial.extend_from_slice(rows.remainder());
+        Ok(())
+    }
+
+    /// A row left incomplete at the end of the array is an error.
+    fn finish(&self, array: &str) -> Result<()> {
+        if self.partial.is_empty() {
+            Ok(())
+        } else {
+            Err(SnapshotError::malformed(format!(
+                "the {array} array is not a multiple of {} fields",
+                self.width
+            )))
         }
     }
 }
@@ -906,7 +937,6 @@ impl<R: Read> Parser<'_, '_, R> {
         };
         raw.extras.sample_fields = optional_list("sample_fields")?;
         raw.extras.trace_function_info_fields = optional_list("trace_function_info_fields")?;
-        raw.extras.title = v.get("title").and_then(Value::as_str).map(str::to_owned);
         raw.extras.extra_native_bytes = v
             .get("extra_native_bytes")
             .and_then(Value::as_u64)
@@ -933,6 +963,7 @@ impl<R: Read> Parser<'_, '_, R> {
 
     fn nodes(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
         let n = self.capacity(h.node_count, h.node_fields.len());
+        let layout = NodeLayout::of(&h.node_fields);
         g.set_type_names(h.node_types.clone(), h.edge_types.clone());
         g.node_type.reserve_exact(n);
         g.node_name.reserve_exact(n);
@@ -940,111 +971,46 @@ impl<R: Read> Parser<'_, '_, R> {
         g.self_size.reserve_exact(n);
         g.first_edge.reserve_exact(n + 1);
         g.first_edge.push(0);
-        let has_trace = h.node_fields.contains(&NodeField::TraceNodeId);
-        let has_detached = h.node_fields.contains(&NodeField::Detachedness);
-        if has_trace {
+        if layout.trace.is_some() {
             g.trace_node_id.reserve_exact(n);
         }
-        if has_detached {
+        if layout.detachedness.is_some() {
             g.detachedness.reserve_exact(n);
         }
-        let type_count = h.node_types.len() as u64;
-        let fields = &h.node_fields;
-        let layout = NodeLayout::of(fields);
-        let mut at = 0usize;
+        let type_count = h.node_types.len() as u32;
         let mut edges_so_far: u64 = 0;
-        let push =
-            |g: &mut Graph, edges_so_far: &mut u64, field: NodeField, v: u32| -> Result<()> {
-                match field {
-                    NodeField::Type => {
-                        if v as u64 >= type_count {
-                            return Err(SnapshotError::malformed(format!(
-                                "node {} has type {v}, but meta defines {type_count} node types",
-                                g.node_type.len()
-                            )));
-                        }
-                        g.node_type.push(v as u8)
-                    }
-                    NodeField::Name => g.node_name.push(v),
-                    NodeField::Id => g.node_id.push(v),
-                    NodeField::SelfSize => g.self_size.push(v),
-                    NodeField::EdgeCount => {
-                        *edges_so_far += v as u64;
-                        if *edges_so_far > u32::MAX as u64 {
-                            return Err(SnapshotError::malformed(
-                                "more than 4 billion edges are not supported",
-                            ));
-                        }
-                        g.first_edge.push(*edges_so_far as u32)
-                    }
-                    NodeField::TraceNodeId => g.trace_node_id.push(v),
-                    NodeField::Detachedness => g.detachedness.push(v as u8),
-                    NodeField::Other => {}
+        let mut rows = RowCarry::new(h.node_fields.len());
+        self.sc.uint_array("nodes", |batch: &[u32]| {
+            rows.each(batch, |row| {
+                let t = row[layout.type_];
+                if t >= type_count {
+                    return Err(SnapshotError::malformed(format!(
+                        "node {} has type {t}, but meta defines {type_count} node types",
+                        g.node_type.len()
+                    )));
+                }
+                g.node_type.push(t as u8);
+                g.node_name.push(row[layout.name]);
+                g.node_id.push(row[layout.id]);
+                g.self_size.push(row[layout.size]);
+                edges_so_far += row[layout.edges] as u64;
+                g.first_edge.push(edges_so_far as u32);
+                if let Some(tr) = layout.trace {
+                    g.trace_node_id.push(row[tr]);
+                }
+                if let Some(d) = layout.detachedness {
+                    g.detachedness.push(row[d] as u8);
                 }
                 Ok(())
-            };
-        self.sc.uint_array("nodes", |mut vs: &[u32]| {
-            // Finish a row begun in the previous batch, then whole rows.
-            while at != 0 && !vs.is_empty() {
-                push(g, &mut edges_so_far, fields[at], vs[0])?;
-                vs = &vs[1..];
-                at = (at + 1) % fields.len();
-            }
-            let mut rows = vs.chunks_exact(fields.len());
-            if layout.plain {
-                // The common layouts: straight-line copies, no per-field dispatch.
-                let (t, nm, id, sz, ec) = (
-                    layout.type_,
-                    layout.name,
-                    layout.id,
-                    layout.size,
-                    layout.edges,
-                );
-                for row in &mut rows {
-                    if row[t] as u64 >= type_count {
-                        return Err(SnapshotError::malformed(format!(
-                            "node {} has type {}, but meta defines {type_count} node types",
-                            g.node_type.len(),
-                            row[t]
-                        )));
-                    }
-                    g.node_type.push(row[t] as u8);
-                    g.node_name.push(row[nm]);
-                    g.node_id.push(row[id]);
-                    g.self_size.push(row[sz]);
-                    edges_so_far += row[ec] as u64;
-                    g.first_edge.push(edges_so_far as u32);
-                    if let Some(tr) = layout.trace {
-                        g.trace_node_id.push(row[tr]);
-                    }
-                    if let Some(d) = layout.detachedness {
-                        g.detachedness.push(row[d] as u8);
-                    }
-                }
-                if edges_so_far > u32::MAX as u64 {
-                    return Err(SnapshotError::malformed(
-                        "more than 4 billion edges are not supported",
-                    ));
-                }
-            } else {
-                for row in &mut rows {
-                    for (&field, &v) in fields.iter().zip(row) {
-                        push(g, &mut edges_so_far, field, v)?;
-                    }
-                }
-            }
-            for &v in rows.remainder() {
-                push(g, &mut edges_so_far, fields[at], v)?;
-                at += 1;
+            })?;
+            if edges_so_far > u32::MAX as u64 {
+                return Err(SnapshotError::malformed(
+                    "more than 4 billion edges are not supported",
+                ));
             }
             Ok(())
         })?;
-        if at != 0 {
-            return Err(SnapshotError::malformed(format!(
-                "the nodes array is not a multiple of {} fields",
-                fields.len()
-            )));
-        }
+        rows.finish("nodes")?;
         if g.node_count() as u64 != h.node_count {
             return Err(SnapshotError::malformed(format!(
                 "the header says {} nodes, the nodes array holds {}",
@@ -1066,95 +1032,46 @@ impl<R: Read> Parser<'_, '_, R> {
         g.edge_type.reserve_exact(m);
         g.edge_name.reserve_exact(m);
         g.edge_to.reserve_exact(m);
-        let nfc = h.node_fields.len() as u64;
+        let nfc = h.node_fields.len() as u32;
         let node_count = g.node_count() as u64;
-        let type_count = h.edge_types.len() as u64;
-        let fields = &h.edge_fields;
+        let type_count = h.edge_types.len() as u32;
         let max_edges = h.edge_count;
-        let mut at = 0usize;
-        let push = |g: &mut Graph, field: EdgeField, v: u32| -> Result<()> {
-            match field {
-                EdgeField::Type => {
-                    if v as u64 >= type_count {
-                        return Err(SnapshotError::malformed(format!(
-                            "edge {} has type {v}, but meta defines {type_count} edge types",
-                            g.edge_type.len()
-                        )));
-                    }
-                    if g.edge_type.len() as u64 == max_edges {
-                        return Err(SnapshotError::malformed(format!(
-                            "the edges array holds more than the {max_edges} edges the header says"
-                        )));
-                    }
-                    g.edge_type.push(v as u8)
-                }
-                EdgeField::Name => g.edge_name.push(v),
-                EdgeField::To => {
-                    let v = v as u64;
-                    if !v.is_multiple_of(nfc) || v / nfc >= node_count {
-                        return Err(SnapshotError::malformed(format!(
-                            "edge {} points to {v}, which is not a node index",
-                            g.edge_to.len()
-                        )));
-                    }
-                    g.edge_to.push((v / nfc) as u32)
-                }
-                EdgeField::Other => {}
-            }
-            Ok(())
-        };
-        let pos = |f: EdgeField| fields.iter().position(|&x| x == f).unwrap_or(0);
-        let (t, nm, to) = (
+        let pos = |f: EdgeField| h.edge_fields.iter().position(|&x| x == f).unwrap_or(0);
+        let (t_at, name_at, to_at) = (
             pos(EdgeField::Type),
             pos(EdgeField::Name),
             pos(EdgeField::To),
         );
-        let plain = fields.len() == 3 && t != nm && nm != to && t != to;
-        self.sc.uint_array("edges", |mut vs: &[u32]| {
-            while at != 0 && !vs.is_empty() {
-                push(g, fields[at], vs[0])?;
-                vs = &vs[1..];
-                at = (at + 1) % fields.len();
-            }
-            let mut rows = vs.chunks_exact(fields.len());
-            if plain {
-                if g.edge_type.len() as u64 + (vs.len() / 3) as u64 > max_edges {
+        let mut rows = RowCarry::new(h.edge_fields.len());
+        self.sc.uint_array("edges", |batch: &[u32]| {
+            rows.each(batch, |row| {
+                if g.edge_type.len() as u64 == max_edges {
                     return Err(SnapshotError::malformed(format!(
                         "the edges array holds more than the {max_edges} edges the header says"
                     )));
                 }
-                for row in &mut rows {
-                    let (ordinal, rest) = div_by_field_count(row[to], nfc as u32);
-                    if row[t] as u64 >= type_count || rest != 0 || ordinal as u64 >= node_count {
-                        // Let the general path name the problem.
-                        for (&field, &v) in fields.iter().zip(row) {
-                            push(g, field, v)?;
-                        }
-                        continue;
-                    }
-                    g.edge_type.push(row[t] as u8);
-                    g.edge_name.push(row[nm]);
-                    g.edge_to.push(ordinal);
+                let t = row[t_at];
+                if t >= type_count {
+                    return Err(SnapshotError::malformed(format!(
+                        "edge {} has type {t}, but meta defines {type_count} edge types",
+                        g.edge_type.len()
+                    )));
                 }
-            } else {
-                for row in &mut rows {
-                    for (&field, &v) in fields.iter().zip(row) {
-                        push(g, field, v)?;
-                    }
+                let (ordinal, rest) = div_by_field_count(row[to_at], nfc);
+                if rest != 0 || ordinal as u64 >= node_count {
+                    return Err(SnapshotError::malformed(format!(
+                        "edge {} points to {}, which is not a node index",
+                        g.edge_to.len(),
+                        row[to_at]
+                    )));
                 }
-            }
-            for &v in rows.remainder() {
-                push(g, fields[at], v)?;
-                at += 1;
-            }
-            Ok(())
+                g.edge_type.push(t as u8);
+                g.edge_name.push(row[name_at]);
+                g.edge_to.push(ordinal);
+                Ok(())
+            })
         })?;
-        if at != 0 {
-            return Err(SnapshotError::malformed(format!(
-                "the edges array is not a multiple of {} fields",
-                fields.len()
-            )));
-        }
+        rows.finish("edges")?;
         if g.edge_count() as u64 != h.edge_count {
             return Err(SnapshotError::malformed(format!(
                 "the header says {} edges, the edges array holds {}",

@@ -23,8 +23,14 @@ pub fn test_dir(name: &str) -> PathBuf {
 }
 
 pub fn node(args: &[&str], cwd: &Path) -> Output {
+    node_with_env(args, &[], cwd)
+}
+
+/// Runs `node` and asserts it succeeded.
+pub fn node_with_env(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
     let out = Command::new("node")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .output()
         .expect("node must be installed to run the tests");
@@ -50,19 +56,15 @@ pub fn small_app_snapshot(dir: &Path) -> PathBuf {
 pub fn leaky_server_snapshot(dir: &Path, requests: u32) -> PathBuf {
     let out = dir.join("leaky.heapsnapshot");
     let script = workspace_root().join("examples/leaky-server.js");
-    let status = Command::new("node")
-        .arg("--expose-gc")
-        .arg(&script)
-        .env("LEAKSCOPE_SELF_LOAD", requests.to_string())
-        .env("LEAKSCOPE_SNAPSHOT", &out)
-        .env("PORT", "0")
-        .current_dir(dir)
-        .output()
-        .expect("node");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    let requests = requests.to_string();
+    node_with_env(
+        &["--expose-gc", script.to_str().unwrap()],
+        &[
+            ("LEAKSCOPE_SELF_LOAD", &requests),
+            ("LEAKSCOPE_SNAPSHOT", out.to_str().unwrap()),
+            ("PORT", "0"),
+        ],
+        dir,
     );
     out
 }

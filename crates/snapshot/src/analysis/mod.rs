@@ -59,6 +59,15 @@ pub struct V8HeapStatistics {
     pub system: u64,
 }
 
+impl Statistics {
+    /// Sets the heap total (root retained size plus extra native bytes) and
+    /// the V8 heap's share of it.
+    fn set_total(&mut self, total: u64) {
+        self.total = total;
+        self.v8heap.total = total.saturating_sub(self.native.total);
+    }
+}
+
 /// A fully analysed heap snapshot.
 pub struct HeapSnapshot {
     pub graph: Graph,
@@ -99,7 +108,8 @@ impl HeapSnapshot {
 
         // Two cores: page flags beside shallow sizes, then essential edges in
         // halves; then the dominator tree (the long pole) on one core while
-        // distances, class names and statistics run on the other.
+        // class names and statistics run on the other, and distances once the
+        // dominator thread is past its memory peak.
         let mut self_size = std::mem::take(&mut graph.self_size);
         let page = std::thread::scope(|scope| {
             let (g, strs) = (&graph, &strings);
@@ -163,8 +173,7 @@ impl HeapSnapshot {
         let (idom, retained, first_dominated, dominated) = dominance.unwrap_or_default();
         let mut statistics = statistics.unwrap_or_default();
         if let Some(&root_retained) = retained.get(graph.root as usize) {
-            statistics.total = root_retained + extras.extra_native_bytes;
-            statistics.v8heap.total = statistics.total.saturating_sub(statistics.native.total);
+            statistics.set_total(root_retained + extras.extra_native_bytes);
         }
         HeapSnapshot {
             graph,
@@ -254,8 +263,8 @@ fn dominated_children(idom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
     (first, dominated)
 }
 
-/// The Statistics view, with the totals left to the caller (they need the
-/// root's retained size).
+/// The Statistics view but for the totals, which need the root's retained
+/// size: see [`Statistics::set_total`].
 fn statistics(
     g: &Graph,
     self_size: &[u32],
@@ -317,7 +326,7 @@ fn statistics(
         }
     }
     Statistics {
-        total: extra_native_bytes,
+        total: 0,
         native: NativeStatistics {
             total: native,
             typed_arrays,
