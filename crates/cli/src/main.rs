@@ -3,7 +3,9 @@
 
 #[macro_use]
 mod output;
+mod atomic;
 mod commands;
+mod live;
 mod progress;
 
 use std::process::ExitCode;
@@ -29,6 +31,14 @@ enum Command {
     Diff(commands::diff::Args),
     Stats(commands::stats::Args),
     Demo(commands::demo::Args),
+    Snapshot(commands::snapshot::Args),
+    Gc(commands::gc::Args),
+    Eval(commands::eval::Args),
+    Clear(commands::clear::Args),
+    Watch(commands::watch::Args),
+    Record(commands::record::Args),
+    Timeline(commands::timeline::Args),
+    Sample(commands::sample::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,10 +50,22 @@ fn main() -> ExitCode {
         Command::Diff(a) => commands::diff::run(a),
         Command::Stats(a) => commands::stats::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Snapshot(a) => commands::snapshot::run(a),
+        Command::Gc(a) => commands::gc::run(a),
+        Command::Eval(a) => commands::eval::run(a),
+        Command::Clear(a) => commands::clear::run(a),
+        Command::Watch(a) => commands::watch::run(a),
+        Command::Record(a) => commands::record::run(a),
+        Command::Timeline(a) => commands::timeline::run(a),
+        Command::Sample(a) => commands::sample::run(a),
     };
     match result {
         Ok(code) => code,
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<live::Interrupted>() => {
+            eprintln!("leakscope: interrupted; the target was left as it was found");
+            ExitCode::from(130)
+        }
         Err(e) => {
             output::error_line(&e);
             ExitCode::from(2)

@@ -69,3 +69,14 @@ pub fn error_line(e: &anyhow::Error) {
     }
     eprintln!("leakscope: error: {}", msg.replace('\n', " "));
 }
+
+/// Parses `30s`, `5m`, `1h30m` or plain seconds, for `--duration` flags.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Ok(std::time::Duration::from_secs_f64(seconds));
+        }
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like 30s or 5m ({e})"))
+}

@@ -59,3 +59,14 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
     }
     result
 }
+
+/// A spinner with a message, for live work whose total is unknown.
+pub fn spinner(quiet: bool) -> ProgressBar {
+    if !wanted(quiet) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

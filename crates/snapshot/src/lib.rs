@@ -26,6 +26,7 @@ pub mod strings;
 
 use std::path::Path;
 
+pub use analysis::allocation::{AllocationTraces, Frame};
 pub use analysis::diff::{compare, ClassDiff};
 pub use analysis::retainers::{Retainer, RetainerIndex};
 pub use analysis::summary::{ClassRow, NodeInfo};

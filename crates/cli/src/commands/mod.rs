@@ -1,8 +1,16 @@
 //! One module per subcommand; each has `Args` (clap) and `run`.
 
+pub mod clear;
 pub mod demo;
 pub mod diff;
 pub mod dominators;
+pub mod eval;
+pub mod gc;
+pub mod record;
 pub mod retainers;
+pub mod sample;
+pub mod snapshot;
 pub mod stats;
 pub mod summary;
+pub mod timeline;
+pub mod watch;

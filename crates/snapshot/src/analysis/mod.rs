@@ -3,6 +3,7 @@
 //! DOM state → page flags → essential edges → shallow sizes → dominators and
 //! retained sizes → distances → class names and interfaces → statistics.
 
+pub mod allocation;
 pub mod classes;
 pub mod diff;
 pub mod distances;

@@ -1,0 +1,307 @@
+//! `leakscope watch`: memwatch, done from outside the process.
+
+mod metrics;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leakscope_gctrend::{Config, Detector, GcKind, GcSample, LeakEvent, Stats};
+use leakscope_inspector::{Attached, GcReport, GcWatch, InspectorError};
+use serde::Serialize;
+
+use crate::live::{block_on, with_target, TargetArgs};
+use crate::output::{parse_duration, size};
+
+/// Watch every GC of a live process and raise leak events, memwatch-style:
+/// heap and per-space sizes after each GC, pauses, event-loop delay,
+/// `stats` after each full GC and `leak` when the heap after full GCs keeps
+/// growing. Nothing in the app changes; the observer is removed on exit.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when no leak event fired, 1 when one did, 2 on error.\n\n\
+Examples:\n  leakscope watch --pid 4242\n  leakscope watch --pid 4242 --json --duration 10m > gc.jsonl\n  \
+leakscope watch --port 9229 --prometheus 127.0.0.1:9464 --snapshot-on-leak snapshots/\n  leakscope watch --duration 60s -- node app.js"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Stop after this long (e.g. 60s, 10m); default: until Ctrl-C
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Print JSON lines: one per GC, plus `stats` and `leak` events
+    #[arg(long)]
+    pub json: bool,
+    /// Serve OpenMetrics on this loopback address, e.g. 127.0.0.1:9464
+    #[arg(long, value_name = "ADDR")]
+    pub prometheus: Option<SocketAddr>,
+    /// Write a heap snapshot into this directory when a leak event fires
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_on_leak: Option<PathBuf>,
+    /// Full GCs in a row with a growing heap that make a leak event
+    #[arg(long, default_value_t = 5)]
+    pub consecutive: usize,
+    /// Ignore GCs this early in the watch (start-up, JIT, caches filling)
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Growth below this (bytes, or e.g. 2MB) never makes a leak event
+    #[arg(long, default_value = "2MB", value_parser = parse_size)]
+    pub min_growth: u64,
+    /// When no full GC ran for this long and the heap grew since the last
+    /// one, force one so the leak rules see the live heap (0 = never).
+    /// A leaking heap grows its GC limit, so full GCs get rare on their own
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub probe_every: Duration,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("`{text}` is not a size like 2MB ({e})"))
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Line<'a> {
+    Gc {
+        at_ms: f64,
+        kind: &'static str,
+        pause_ms: f64,
+        heap_used: u64,
+        heap_total: u64,
+        heap_limit: u64,
+        external: u64,
+        spaces: Vec<SpaceLine<'a>>,
+        eventloop_delay_p99_ms: f64,
+    },
+    Stats(Stats),
+    Leak(&'a LeakEvent),
+    Snapshot {
+        path: &'a PathBuf,
+        bytes: u64,
+    },
+}
+
+#[derive(Serialize)]
+struct SpaceLine<'a> {
+    space: &'a str,
+    used: u64,
+    size: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(addr) = args.prometheus {
+        if !addr.ip().is_loopback() && !args.target.allow_remote {
+            anyhow::bail!("--prometheus {addr} is not a loopback address; pass --allow-remote to serve it there");
+        }
+    }
+    if let Some(dir) = &args.snapshot_on_leak {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    let leaks = block_on(with_target(
+        &args.target,
+        async |target| watch(target, &args).await,
+        async |client| {
+            let _ = GcWatch::uninstall(client).await;
+        },
+    ))?;
+    Ok(if leaks > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Minor GCs since the last status line.
+#[derive(Default)]
+struct MinorTally {
+    count: u64,
+    max_pause_ms: f64,
+}
+
+async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
+    let client = &target.client;
+    let metrics = Arc::new(metrics::Metrics::new());
+    if let Some(addr) = args.prometheus {
+        metrics::serve(addr, metrics.clone()).await?;
+        if !args.json {
+            eprintln!("serving OpenMetrics on http://{addr}/metrics");
+        }
+    }
+    GcWatch::install(client).await?;
+    let mut detector = Detector::new(Config {
+        consecutive: args.consecutive,
+        warmup_ms: args.warmup.as_secs_f64() * 1000.0,
+        min_growth: args.min_growth,
+        ..Config::default()
+    });
+    if !args.json {
+        eprintln!(
+            "watching GCs of PID {} ({}); Ctrl-C to stop",
+            target.pid,
+            args.duration.map_or("until Ctrl-C".to_owned(), |d| format!(
+                "for {}",
+                humantime::format_duration(d)
+            ))
+        );
+    }
+    let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut status = tokio::time::interval(Duration::from_secs(5));
+    status.tick().await;
+    let mut minor = MinorTally::default();
+    let mut leaks = 0u64;
+    let probing = !args.probe_every.is_zero();
+    let mut probe = tokio::time::interval(if probing {
+        args.probe_every
+    } else {
+        Duration::from_secs(3600)
+    });
+    probe.tick().await;
+    let mut last_full_gc = Instant::now();
+    let mut latest_used = 0u64;
+    let start = Instant::now();
+    loop {
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = client.next_event() => {
+                let event = event.ok_or(InspectorError::Closed)?;
+                let Some(gc) = GcWatch::parse(&event) else { continue };
+                let kind = GcKind::from_perf_hooks(gc.kind);
+                metrics.record_gc(&gc, kind.as_str());
+                let sample = GcSample {
+                    at_ms: gc.start_ms + gc.duration_ms,
+                    kind,
+                    pause_ms: gc.duration_ms,
+                    heap_used: gc.used,
+                    forced: gc.flags & (4 | 16) != 0,
+                };
+                let observation = detector.observe(&sample);
+                latest_used = gc.used;
+                if kind == GcKind::Major {
+                    last_full_gc = Instant::now();
+                }
+                if args.json {
+                    print_json_gc(&gc, kind)?;
+                    if let Some(stats) = observation.stats {
+                        outln!("{}", serde_json::to_string(&Line::Stats(stats))?)?;
+                    }
+                } else if kind == GcKind::Major {
+                    print_major(&gc)?;
+                } else {
+                    minor.count += 1;
+                    minor.max_pause_ms = minor.max_pause_ms.max(gc.duration_ms);
+                }
+                for leak in &observation.leaks {
+                    leaks += 1;
+                    metrics.record_leak();
+                    if args.json {
+                        outln!("{}", serde_json::to_string(&Line::Leak(leak))?)?;
+                    } else {
+                        outln!("LEAK  {} (grew {})", leak.reason, size(leak.growth.max(0) as u64))?;
+                    }
+                    if let Some(dir) = &args.snapshot_on_leak {
+                        let path = dir.join(format!("leak-{}-{leaks}.heapsnapshot", target.pid));
+                        let (bytes, _, _) =
+                            super::snapshot::capture(client, &path, false, true).await?;
+                        if args.json {
+                            outln!("{}", serde_json::to_string(&Line::Snapshot { path: &path, bytes })?)?;
+                        } else {
+                            outln!("      snapshot written to {} ({})", path.display(), size(bytes))?;
+                        }
+                    }
+                }
+            }
+            _ = status.tick(), if !args.json => {
+                let s = detector.stats();
+                outln!(
+                    "{:>6.0}s  {} minor GCs (max pause {:.1} ms); {} full GCs so far, heap after last {}",
+                    start.elapsed().as_secs_f64(),
+                    minor.count,
+                    minor.max_pause_ms,
+                    s.num_full_gc,
+                    if s.num_full_gc > 0 { size(s.current_base) } else { "-".to_owned() }
+                )?;
+                minor = MinorTally::default();
+            }
+            _ = probe.tick(), if probing => {
+                let base = detector.stats().current_base;
+                if last_full_gc.elapsed() >= args.probe_every
+                    && latest_used > base.saturating_add(args.min_growth / 2)
+                {
+                    client.collect_garbage().await?;
+                    last_full_gc = Instant::now();
+                }
+            }
+            _ = sleep => break,
+        }
+    }
+    if !args.json {
+        let s = detector.stats();
+        outln!(
+            "done: {} full and {} other GCs; heap after full GC {} .. {}, trend {}{}; {} leak event{}",
+            s.num_full_gc,
+            s.num_inc_gc,
+            size(s.min),
+            size(s.max),
+            if s.usage_trend < 0.0 { "-" } else { "+" },
+            size(s.usage_trend.abs() as u64),
+            leaks,
+            if leaks == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(leaks)
+}
+
+fn print_json_gc(gc: &GcReport, kind: GcKind) -> anyhow::Result<()> {
+    let line = Line::Gc {
+        at_ms: gc.start_ms,
+        kind: kind.as_str(),
+        pause_ms: gc.duration_ms,
+        heap_used: gc.used,
+        heap_total: gc.total,
+        heap_limit: gc.limit,
+        external: gc.external,
+        spaces: gc
+            .spaces
+            .iter()
+            .map(|(space, used, size)| SpaceLine {
+                space,
+                used: *used,
+                size: *size,
+            })
+            .collect(),
+        eventloop_delay_p99_ms: gc.eld.get(5).copied().unwrap_or(0.0) / 1e6,
+    };
+    outln!("{}", serde_json::to_string(&line)?)?;
+    Ok(())
+}
+
+fn print_major(gc: &GcReport) -> anyhow::Result<()> {
+    let space = |name: &str| {
+        gc.spaces
+            .iter()
+            .find(|s| s.0 == name)
+            .map_or_else(|| "-".to_owned(), |s| size(s.1))
+    };
+    let p99 = gc.eld.get(5).copied().unwrap_or(0.0);
+    outln!(
+        "major GC {:>7.1} ms  heap {} / {}  new {}  old {}  code {}  large {}  loop delay p99 {:.1} ms",
+        gc.duration_ms,
+        size(gc.used),
+        size(gc.total),
+        space("new_space"),
+        space("old_space"),
+        space("code_space"),
+        space("large_object_space"),
+        if p99 < 1e15 { p99 / 1e6 } else { 0.0 }
+    )?;
+    Ok(())
+}

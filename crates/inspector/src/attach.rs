@@ -1,0 +1,337 @@
+//! Choosing and connecting to a target: by PID (SIGUSR1 opens the
+//! inspector), by port or URL, or by launching the app with the inspector on
+//! a free loopback port.
+
+use std::ffi::OsString;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::cdp::Client;
+use crate::discovery::{inspector_version, list_targets, listening_ports, port_listened};
+use crate::error::{InspectorError, Result};
+
+/// The inspector's default port, where SIGUSR1 opens it.
+const DEFAULT_PORT: u16 = 9229;
+
+/// How the user named the target.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// A running process; SIGUSR1 opens its inspector if needed.
+    Pid(u32),
+    /// An inspector port on loopback.
+    Port(u16),
+    /// `ws://host:port/uuid` or `http://host:port`.
+    Url(String),
+    /// `node app.js …`, started by us with `--inspect=127.0.0.1:0`.
+    Launch(Vec<OsString>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// Accept inspector endpoints that are not on loopback.
+    pub allow_remote: bool,
+}
+
+/// A live session with a target, plus the app when we launched it.
+pub struct Attached {
+    pub client: Client,
+    /// `process.pid` as the target reports it.
+    pub pid: u32,
+    pub ws_url: String,
+    launched: Option<Child>,
+}
+
+impl Attached {
+    /// Closes the session and stops a launched app (SIGTERM, then SIGKILL
+    /// after 5 s). A process we attached to keeps running.
+    pub async fn detach(mut self) {
+        self.client.close();
+        if let Some(mut child) = self.launched.take() {
+            if let Some(pid) = child.id() {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        } else {
+            // Give the close frame a moment to leave.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The exit status of a launched app that has already exited.
+    pub fn launched_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.launched.as_mut()?.try_wait().ok().flatten()
+    }
+}
+
+/// Connects to the target and checks it is the process the user meant.
+pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attached> {
+    let (ws_url, expected_pid, launched) = match spec {
+        TargetSpec::Pid(pid) => (open_by_pid(*pid).await?, Some(*pid), None),
+        TargetSpec::Port(port) => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], *port));
+            (first_target(addr).await?, None, None)
+        }
+        TargetSpec::Url(url) => (resolve_url(url, options).await?, None, None),
+        TargetSpec::Launch(argv) => {
+            let (child, url) = launch(argv).await?;
+            (url, None, Some(child))
+        }
+    };
+    check_host(&ws_url, options)?;
+    let client = Client::connect(&ws_url).await?;
+    let pid = target_pid(&client).await?;
+    if let Some(expected) = expected_pid {
+        if pid != expected {
+            return Err(InspectorError::Target(format!(
+                "the inspector found for PID {expected} belongs to PID {pid}; refusing to attach to the wrong process"
+            )));
+        }
+    }
+    Ok(Attached {
+        client,
+        pid,
+        ws_url,
+        launched,
+    })
+}
+
+/// `process.pid` of the target. A freshly launched app may not have its
+/// main context yet (the answer is then empty), so ask again for a while.
+async fn target_pid(client: &Client) -> Result<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.eval_value::<Option<u32>>("process.pid").await {
+            Ok(Some(pid)) => return Ok(pid),
+            Ok(None) | Err(InspectorError::Exception(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(None) => {
+                return Err(InspectorError::Target(
+                    "the target does not say its process.pid; is it a Node.js process?".to_owned(),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn check_host(ws_url: &str, options: &AttachOptions) -> Result<()> {
+    let host = ws_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    let loopback = host
+        .to_socket_addrs()
+        .map(|mut addrs| addrs.all(|a| a.ip().is_loopback()))
+        .unwrap_or(false);
+    if loopback {
+        return Ok(());
+    }
+    if options.allow_remote {
+        eprintln!(
+            "warning: {host} is not a loopback address; the inspector gives full code execution on that machine"
+        );
+        Ok(())
+    } else {
+        Err(InspectorError::Target(format!(
+            "{host} is not a loopback address; the inspector gives full code execution, so pass --allow-remote if you mean it"
+        )))
+    }
+}
+
+async fn resolve_url(url: &str, options: &AttachOptions) -> Result<String> {
+    if url.starts_with("ws://") || url.starts_with("wss://") {
+        return Ok(url.to_owned());
+    }
+    let hostport = url
+        .strip_prefix("http://")
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    let addr = hostport
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            InspectorError::Target(format!(
+                "`{url}` is not an inspector address (expected ws://HOST:PORT/ID or http://HOST:PORT)"
+            ))
+        })?;
+    check_host(&format!("http://{addr}"), options)?;
+    first_target(addr).await
+}
+
+async fn first_target(addr: SocketAddr) -> Result<String> {
+    let targets = list_targets(addr).await?;
+    targets
+        .into_iter()
+        .find_map(|t| t.web_socket_debugger_url)
+        .ok_or_else(|| {
+            InspectorError::Target(format!(
+                "the inspector at {addr} lists no debuggable target (is another debugger holding it?)"
+            ))
+        })
+}
+
+/// Whether the process looks like Node: SIGUSR1's default action kills a
+/// process, so we never send it to anything else.
+fn process_name(pid: u32) -> Result<String> {
+    match kill(Pid::from_raw(pid as i32), None) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::ESRCH) => {
+            return Err(InspectorError::Target(format!(
+                "no process with PID {pid}"
+            )))
+        }
+        Err(nix::errno::Errno::EPERM) => {
+            return Err(InspectorError::Target(format!(
+                "not allowed to signal PID {pid} (it belongs to another user; run leakscope as that user)"
+            )))
+        }
+        Err(e) => return Err(InspectorError::Target(format!("PID {pid}: {e}"))),
+    }
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    Ok(comm.trim().to_owned())
+}
+
+fn looks_like_node(pid: u32, comm: &str) -> bool {
+    if comm.starts_with("node") || comm.starts_with("nodejs") {
+        return true;
+    }
+    // A renamed process (process.title) still runs the node binary.
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|exe| exe.starts_with("node"))
+}
+
+/// Finds or opens the inspector of a running process and returns its URL.
+async fn open_by_pid(pid: u32) -> Result<String> {
+    let comm = process_name(pid)?;
+    if !looks_like_node(pid, &comm) {
+        return Err(InspectorError::Target(format!(
+            "PID {pid} is `{comm}`, not a Node.js process; SIGUSR1 would likely kill it (if it runs an inspector, use --port)"
+        )));
+    }
+    let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    let before = listening_ports(pid);
+    if before.contains(&DEFAULT_PORT) && inspector_version(loopback(DEFAULT_PORT)).await.is_some() {
+        return first_target(loopback(DEFAULT_PORT)).await;
+    }
+    kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
+        .map_err(|e| InspectorError::Target(format!("cannot send SIGUSR1 to PID {pid}: {e}")))?;
+    // The inspector opens within ~10 ms, even under a busy main thread; the
+    // new listening socket tells its port (9229, or random with --inspect-port=0).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        for port in listening_ports(pid).difference(&before) {
+            if inspector_version(loopback(*port)).await.is_some() {
+                return first_target(loopback(*port)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Already open on a port of its own: SIGUSR1 changed nothing.
+    for port in &before {
+        if inspector_version(loopback(*port)).await.is_some() {
+            return first_target(loopback(*port)).await;
+        }
+    }
+    if port_listened(pid, DEFAULT_PORT) {
+        return Err(InspectorError::Target(format!(
+            "PID {pid} could not open its inspector: 127.0.0.1:{DEFAULT_PORT} is taken by another process. Free that port, or start the app with NODE_OPTIONS=--inspect-port=0 so SIGUSR1 picks a free port"
+        )));
+    }
+    Err(InspectorError::Target(format!(
+        "PID {pid} did not open its inspector after SIGUSR1 (the app may handle SIGUSR1 itself, which stops Node from opening it). Restart it with --inspect=127.0.0.1:0 and use --port or --url"
+    )))
+}
+
+/// Starts the app with the inspector on a free loopback port. Its stdout and
+/// stderr go to our stderr, so our stdout stays clean for `--json`.
+async fn launch(argv: &[OsString]) -> Result<(Child, String)> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| InspectorError::Target("nothing to launch after `--`".to_owned()))?;
+    let inspect = "--inspect=127.0.0.1:0";
+    let mut command = Command::new(program);
+    let is_node = std::path::Path::new(program)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("node"));
+    if is_node {
+        command.arg(inspect).args(args);
+    } else {
+        let mut options = std::env::var("NODE_OPTIONS").unwrap_or_default();
+        options.push(' ');
+        options.push_str(inspect);
+        command.args(args).env("NODE_OPTIONS", options.trim());
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            InspectorError::Target(format!("cannot start `{}`: {e}", program.to_string_lossy()))
+        })?;
+    let (url_tx, mut url_rx) = tokio::sync::mpsc::unbounded_channel();
+    forward_lines(child.stdout.take().expect("piped"), None);
+    forward_lines(child.stderr.take().expect("piped"), Some(url_tx));
+    let deadline = Duration::from_secs(15);
+    let url = tokio::select! {
+        url = url_rx.recv() => url,
+        _ = tokio::time::sleep(deadline) => None,
+        status = child.wait() => {
+            let status = status?;
+            return Err(InspectorError::Target(format!(
+                "`{}` exited ({status}) before opening its inspector", program.to_string_lossy()
+            )));
+        }
+    };
+    match url {
+        Some(url) => Ok((child, url)),
+        None => Err(InspectorError::Timeout {
+            what: "the launched app's inspector".to_owned(),
+            secs: deadline.as_secs(),
+        }),
+    }
+}
+
+/// Copies the app's output lines to our stderr, minus the inspector's own
+/// chatter; the `Debugger listening on ws://…` line yields the URL.
+fn forward_lines(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    url_tx: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("Debugger listening on ") {
+                if let Some(tx) = &url_tx {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+                continue;
+            }
+            if line.starts_with("For help, see: https://nodejs.org")
+                || line == "Debugger attached."
+                || line.starts_with("Debugger ending on ")
+                || line == "Waiting for the debugger to disconnect..."
+            {
+                continue;
+            }
+            eprintln!("{line}");
+        }
+    });
+}

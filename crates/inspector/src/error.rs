@@ -1,0 +1,23 @@
+use thiserror::Error;
+
+/// Everything that can go wrong between leakscope and a target's inspector.
+/// Each message is one line that says what happened and what to do.
+#[derive(Debug, Error)]
+pub enum InspectorError {
+    #[error("{0}")]
+    Target(String),
+    #[error("cannot reach the inspector at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("the target closed the inspector connection (did the process exit?)")]
+    Closed,
+    #[error("{method} failed: {message}")]
+    Protocol { method: String, message: String },
+    #[error("the target threw: {0}")]
+    Exception(String),
+    #[error("timed out after {secs} s waiting for {what}")]
+    Timeout { what: String, secs: u64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = InspectorError> = std::result::Result<T, E>;
