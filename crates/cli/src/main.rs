@@ -39,6 +39,7 @@ enum Command {
     Record(commands::record::Args),
     Timeline(commands::timeline::Args),
     Sample(commands::sample::Args),
+    SetSource(commands::set_source::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         Command::Record(a) => commands::record::run(a),
         Command::Timeline(a) => commands::timeline::run(a),
         Command::Sample(a) => commands::sample::run(a),
+        Command::SetSource(a) => commands::set_source::run(a),
     };
     match result {
         Ok(code) => code,

@@ -96,9 +96,9 @@ fn url_regex(file: &str) -> String {
 }
 
 /// The conditional-breakpoint technique: the condition runs the expression
-/// in the frame, reports through a binding, and returns false so the app
-/// never pauses. A global flag makes it run once even if several requests
-/// reach the line before the breakpoint is removed.
+/// in the frame, reports its value or exception through a binding, and
+/// returns false so the app never pauses. A global flag makes it run once
+/// even if several requests reach the line before the breakpoint is removed.
 async fn eval_at(
     client: &Client,
     file: &str,
@@ -108,8 +108,12 @@ async fn eval_at(
 ) -> anyhow::Result<String> {
     client.add_binding(BINDING).await?;
     let scripts = client.debugger_enable().await?;
+    // Breakpoint conditions are evaluated like `eval` code in the frame, so
+    // statements work; the completion value `false` keeps the app running.
     let condition = format!(
-        "(!globalThis[{ONCE_KEY}] && (globalThis[{ONCE_KEY}] = true, globalThis.{BINDING}(String(({expression}))))), false"
+        "try {{ if (!globalThis[{ONCE_KEY}]) {{ globalThis[{ONCE_KEY}] = true; \
+         globalThis.{BINDING}(JSON.stringify({{ ok: String(({expression})) }})); }} }} \
+         catch (e) {{ globalThis.{BINDING}(JSON.stringify({{ error: String(e) }})); }} false"
     );
     let breakpoint = client
         .set_breakpoint_by_url(&url_regex(file), line - 1, &condition)
@@ -141,10 +145,23 @@ async fn eval_at(
     })
     .await;
     let _ = client.remove_breakpoint(&breakpoint.breakpoint_id).await;
-    match result {
-        Ok(result) => result,
+    let payload: anyhow::Result<String> = match result {
+        Ok(payload) => payload,
         Err(_) => anyhow::bail!(
-            "{file}:{line} did not run within {timeout} s, or the expression threw there (send the app traffic through that line, or check the expression)"
+            "{file}:{line} did not run within {timeout} s (send the app traffic through that line)"
+        ),
+    };
+    #[derive(serde::Deserialize)]
+    struct Outcome {
+        ok: Option<String>,
+        error: Option<String>,
+    }
+    let outcome: Outcome = serde_json::from_str(&payload?)?;
+    match (outcome.ok, outcome.error) {
+        (Some(value), _) => Ok(value),
+        (None, error) => anyhow::bail!(
+            "the expression threw at {file}:{line}: {}",
+            error.unwrap_or_default()
         ),
     }
 }

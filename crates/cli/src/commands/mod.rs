@@ -14,3 +14,4 @@ pub mod stats;
 pub mod summary;
 pub mod timeline;
 pub mod watch;
+pub mod set_source;
