@@ -90,7 +90,23 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
     };
     check_host(&ws_url, options)?;
     let client = Client::connect(&ws_url).await?;
-    let pid = target_pid(&client).await?;
+    let pid = match (target_pid(&client).await, launched) {
+        (Ok(pid), launched) => (pid, launched),
+        (Err(e), Some(mut child)) => {
+            // An app that exits while a session is attached waits for the
+            // session to end; close it and say how the app ended.
+            client.close();
+            if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(3), child.wait()).await
+            {
+                return Err(InspectorError::Target(format!(
+                    "the launched app exited ({status}) before it could be inspected"
+                )));
+            }
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
+    let (pid, launched) = pid;
     if let Some(expected) = expected_pid {
         if pid != expected {
             return Err(InspectorError::Target(format!(
@@ -111,14 +127,20 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
 async fn target_pid(client: &Client) -> Result<u32> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match client.eval_value::<Option<u32>>("process.pid").await {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            client.eval_value::<Option<u32>>("process.pid"),
+        )
+        .await
+        .unwrap_or(Ok(None));
+        match answer {
             Ok(Some(pid)) => return Ok(pid),
             Ok(None) | Err(InspectorError::Exception(_)) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Ok(None) => {
+            Ok(None) | Err(InspectorError::Exception(_)) => {
                 return Err(InspectorError::Target(
-                    "the target does not say its process.pid; is it a Node.js process?".to_owned(),
+                    "the target does not answer with its process.pid (is it a Node.js process, and still running?)".to_owned(),
                 ))
             }
             Err(e) => return Err(e),

@@ -10,12 +10,14 @@ use crate::live::{block_on, with_target, TargetArgs};
 /// `summary`, `retainers` and `dominators` print): the quick fix for a
 /// leaking holder, without restarting the app.
 #[derive(clap::Args)]
-#[command(after_help = "V8 forgets snapshot ids when the inspector session that took the snapshot \
+#[command(
+    after_help = "V8 forgets snapshot ids when the inspector session that took the snapshot \
 ends. So give --snapshot FILE, the snapshot the id comes from: leakscope then takes a fresh \
 snapshot in its own session and finds the same holder there by how it is held (its class and \
 the named references to it, e.g. `->pending` of a closure context).\n\n\
 Examples:\n  leakscope retainers app.heapsnapshot --class IncomingMessage   # names the holder @12345\n  \
-leakscope clear --pid 4242 --id 12345 --snapshot app.heapsnapshot")]
+leakscope clear --pid 4242 --id 12345 --snapshot app.heapsnapshot"
+)]
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -70,7 +72,10 @@ async fn find_live(
         "@{id} ({}) is only held by element indexes, so it cannot be found again in a new snapshot",
         wanted.0
     );
-    let fresh_path = std::env::temp_dir().join(format!("leakscope-clear-{}.heapsnapshot", std::process::id()));
+    let fresh_path = std::env::temp_dir().join(format!(
+        "leakscope-clear-{}.heapsnapshot",
+        std::process::id()
+    ));
     let fresh = async {
         super::snapshot::capture(client, &fresh_path, false, quiet).await?;
         crate::progress::load(&fresh_path, Depth::Full, quiet).map_err(anyhow::Error::from)

@@ -9,12 +9,14 @@ use crate::live::{block_on, with_target, TargetArgs};
 /// Replace a loaded script's source in a live process (live edit, as in
 /// DevTools' Sources panel): function bodies change for their next call.
 #[derive(clap::Args)]
-#[command(after_help = "What V8 cannot do, and leakscope says so: top-level code never runs again; \
+#[command(
+    after_help = "What V8 cannot do, and leakscope says so: top-level code never runs again; \
 an edit that makes a function use outer variables it did not use before is accepted but the \
 running function keeps its old code; adding top-level bindings to an ES module is refused. \
 A function running right now blocks the edit for a moment: leakscope retries.\n\n\
 Examples:\n  leakscope set-source --pid 4242 --script app.js --file app.fixed.js\n  \
-leakscope set-source --port 9229 --script src/server.mjs --file fixed.mjs --dry-run")]
+leakscope set-source --port 9229 --script src/server.mjs --file fixed.mjs --dry-run"
+)]
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -60,7 +62,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn edit(client: &Client, script: &str, source: &str, dry_run: bool) -> anyhow::Result<String> {
+async fn edit(
+    client: &Client,
+    script: &str,
+    source: &str,
+    dry_run: bool,
+) -> anyhow::Result<String> {
     let scripts = client.debugger_enable().await?;
     let wanted = script.trim_start_matches("./");
     // The first script with the URL is the live one; earlier edits leave
@@ -70,14 +77,18 @@ async fn edit(client: &Client, script: &str, source: &str, dry_run: bool) -> any
         .find(|s| s.url == wanted || s.url.ends_with(&format!("/{wanted}")))
         .ok_or_else(|| anyhow::anyhow!("no loaded script matches `{script}`"))?;
     let before = client.get_script_source(&found.script_id).await?;
-    let (status, detail) = client.set_script_source(&found.script_id, source, true).await?;
+    let (status, detail) = client
+        .set_script_source(&found.script_id, source, true)
+        .await?;
     check_status(&status, detail, &found.url)?;
     if dry_run {
         return Ok(format!("V8 would accept the new source of {}", found.url));
     }
     let mut attempt = 0;
     loop {
-        let (status, detail) = client.set_script_source(&found.script_id, source, false).await?;
+        let (status, detail) = client
+            .set_script_source(&found.script_id, source, false)
+            .await?;
         // A function that just ran can block the edit for a moment.
         if status == "BlockedByActiveFunction" && attempt < 10 {
             attempt += 1;

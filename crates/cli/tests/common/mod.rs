@@ -144,3 +144,148 @@ pub fn timeline_snapshot(dir: &Path) -> PathBuf {
     node(&[script.to_str().unwrap(), out.to_str().unwrap()], dir);
     out
 }
+
+/// A Node server from `../shared/apps` or `examples/`, killed on drop.
+pub struct App {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl App {
+    /// Starts `script` with PORT=0 and waits for its `listening on` line.
+    /// `inspect_port_0` makes SIGUSR1 open the inspector on a random port,
+    /// so tests running side by side never fight over 9229.
+    pub fn start(script: &Path, inspect_port_0: bool) -> App {
+        use std::io::BufRead;
+        let mut command = Command::new("node");
+        command
+            .arg(script)
+            .env("PORT", "0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if inspect_port_0 {
+            command.env("NODE_OPTIONS", "--inspect-port=0");
+        }
+        let mut child = command.spawn().expect("node must be installed");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let line = lines.next().expect("a listening line").unwrap();
+        let port = line
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        // Keep draining stdout so the app never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        App { child, port }
+    }
+
+    pub fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn shared_app(name: &str) -> PathBuf {
+    workspace_root().join("../shared/apps").join(name)
+}
+
+/// HTTP/1.1 keep-alive load on `connections` connections until stopped:
+/// the test's own small `ab -k`. Each request has a unique URL.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+}
+
+impl Load {
+    pub fn start(port: u16, connections: usize) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..connections)
+            .map(|c| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut done = 0u64;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port))
+                        else {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            continue;
+                        };
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            if !one_request(&mut stream, &format!("/r{c}-{done}")) {
+                                break;
+                            }
+                            done += 1;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    /// Stops and returns the number of requests served.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.threads.into_iter().map(|t| t.join().unwrap()).sum()
+    }
+}
+
+/// Sends one GET and reads the whole response (Content-Length or chunked).
+fn one_request(stream: &mut std::net::TcpStream, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let Ok(n) = stream.read(&mut chunk) else {
+            return false;
+        };
+        if n == 0 {
+            return false;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let body = &buf[end + 4..];
+        if let Some(len) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            if body.len() >= len {
+                return true;
+            }
+        } else if body.ends_with(b"0\r\n\r\n") {
+            return true;
+        }
+    }
+}
+
+/// Runs leakscope and returns (exit code, stdout, stderr).
+pub fn leakscope_status(args: &[&str]) -> (i32, String, String) {
+    let out = leakscope(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Heap used after a full GC, through `leakscope gc`.
+pub fn heap_after_gc(pid: &str) -> u64 {
+    let v = leakscope_json(&["gc", "--pid", pid, "--json"]);
+    v["used_after"].as_u64().unwrap()
+}

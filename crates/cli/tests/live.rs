@@ -1,0 +1,601 @@
+//! Live capture against real Node processes: attach by PID (SIGUSR1) or by
+//! launching, snapshot, gc, watch, record/timeline, sample, and the live fixes.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn summary_count(file: &Path, class: &str) -> u64 {
+    let v = leakscope_json(&[
+        "summary",
+        file.to_str().unwrap(),
+        "--json",
+        "--top",
+        "100000",
+    ]);
+    v["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == class)
+        .map_or(0, |c| c["count"].as_u64().unwrap())
+}
+
+fn no_partial_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".partial")
+    })
+}
+
+#[test]
+fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
+    let dir = test_dir("live-snapshot-pid");
+    // The one test that lets SIGUSR1 open the default port 9229.
+    let app = App::start(&shared_app("closure-array.js"), false);
+    let load = Load::start(app.port, 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let served = load.stop();
+    assert!(served > 100, "load served {served}");
+    let out = dir.join("pid.heapsnapshot");
+    let report = leakscope_json(&[
+        "snapshot",
+        "--pid",
+        &app.pid(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(report["pid"].as_u64().unwrap().to_string(), app.pid());
+    assert_eq!(
+        report["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&out).unwrap().len()
+    );
+    // Every request served is retained by the leak (plus at most a few in flight).
+    let requests = summary_count(&out, "IncomingMessage");
+    assert!(
+        requests >= served && requests <= served + 10,
+        "{requests} IncomingMessage for {served} requests"
+    );
+    assert!(no_partial_files(&dir));
+}
+
+#[test]
+fn snapshot_and_gc_in_launch_mode_stop_the_app_afterwards() {
+    let dir = test_dir("live-snapshot-launch");
+    let out = dir.join("launch.heapsnapshot");
+    let script = "class LaunchMarker {}; globalThis.keep = Array.from({length: 4321}, () => new LaunchMarker()); setInterval(() => {}, 1000);";
+    let report = leakscope_json(&[
+        "snapshot",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+        "--",
+        "node",
+        "-e",
+        script,
+    ]);
+    assert_eq!(summary_count(&out, "LaunchMarker"), 4321);
+    let pid = report["pid"].as_u64().unwrap() as i32;
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the launched app must be stopped"
+    );
+
+    let gc = leakscope_json(&["gc", "--json", "--", "node", "-e", "globalThis.junk = []; for (let i = 0; i < 2e5; i++) junk.push({i}); junk = null; setInterval(() => {}, 1000);"]);
+    let (before, after) = (
+        gc["used_before"].as_u64().unwrap(),
+        gc["used_after"].as_u64().unwrap(),
+    );
+    assert!(
+        before > after + 4_000_000,
+        "a full GC frees the 200k dropped objects: {before} -> {after}"
+    );
+}
+
+#[test]
+fn bad_targets_give_one_line_errors() {
+    // A dead PID.
+    let mut sleeper = Command::new("sleep")
+        .arg("30")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, _, err) = leakscope_status(&[
+        "snapshot",
+        "--pid",
+        "999999999",
+        "-o",
+        "/tmp/x.heapsnapshot",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no process with PID 999999999"), "{err}");
+    // Not a Node process: refused, and never signalled (SIGUSR1 would kill it).
+    let (code, _, err) = leakscope_status(&["gc", "--pid", &sleeper.id().to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a Node.js process"), "{err}");
+    assert!(
+        sleeper.try_wait().unwrap().is_none(),
+        "sleep must still run"
+    );
+    let _ = sleeper.kill();
+    // Nothing listening, a remote host, no target, a launch that fails.
+    let (code, _, err) = leakscope_status(&["gc", "--port", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot reach the inspector"), "{err}");
+    let (code, _, err) = leakscope_status(&["gc", "--url", "ws://192.0.2.1:9229/x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--allow-remote"), "{err}");
+    let (code, _, err) = leakscope_status(&["gc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no target"), "{err}");
+    let (code, _, err) = leakscope_status(&["gc", "--", "node", "-e", "process.exit(3)"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exited"), "{err}");
+    for err in [&err] {
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn target_dying_mid_snapshot_leaves_no_file() {
+    let dir = test_dir("live-snapshot-dies");
+    let script = "globalThis.big = Array.from({length: 1500000}, (_, i) => ({i, s: 'x' + i})); console.log('listening on http://127.0.0.1:1'); setInterval(() => {}, 1000);";
+    let mut child = Command::new("node")
+        .args(["-e", script])
+        .env("NODE_OPTIONS", "--inspect-port=0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+    }
+    let out = dir.join("dies.heapsnapshot");
+    let pid = child.id();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    let (code, _, err) = leakscope_status(&[
+        "snapshot",
+        "--pid",
+        &pid.to_string(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    killer.join().unwrap();
+    let _ = child.wait();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("closed the inspector connection"), "{err}");
+    assert!(!out.exists());
+    assert!(no_partial_files(&dir));
+}
+
+/// Runs `watch --json` on a server under load; returns (exit code, JSON lines).
+fn watch_under_load(app: &App, seconds: u64, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let load = Load::start(app.port, 2);
+    let pid = app.pid();
+    let duration = format!("{seconds}s");
+    let mut args = vec!["watch", "--pid", &pid, "--json", "--duration", &duration];
+    args.extend_from_slice(extra);
+    let (code, out, err) = leakscope_status(&args);
+    load.stop();
+    let lines = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l} ({err})")))
+        .collect();
+    (code, lines)
+}
+
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let scraper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        scrape(metrics_port)
+    });
+    let addr = format!("127.0.0.1:{metrics_port}");
+    let (code, lines) = watch_under_load(&app, 50, &["--prometheus", &addr]);
+    let metrics = scraper.join().unwrap();
+    let gcs: Vec<_> = lines.iter().filter(|l| l["type"] == "gc").collect();
+    let leak = lines
+        .iter()
+        .find(|l| l["type"] == "leak")
+        .expect("a leak event");
+    let first_gc = gcs[0]["at_ms"].as_f64().unwrap();
+    assert!(
+        leak["end_ms"].as_f64().unwrap() - first_gc < 60_000.0,
+        "{leak}"
+    );
+    assert!(leak["growth"].as_i64().unwrap() > 2_000_000, "{leak}");
+    assert!(leak["reason"].as_str().unwrap().contains("mb/hr"), "{leak}");
+    assert_eq!(code, 1, "a leak event makes exit status 1");
+    // memwatch-style stats after full GCs, with the heap climbing.
+    let stats: Vec<_> = lines.iter().filter(|l| l["type"] == "stats").collect();
+    assert!(stats.len() >= 3);
+    let last = stats.last().unwrap();
+    assert!(last["max"].as_u64() > last["min"].as_u64());
+    assert!(gcs.iter().any(|g| g["kind"] == "major") && gcs.iter().any(|g| g["kind"] == "minor"));
+    assert!(gcs[0]["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["space"] == "old_space"));
+    for name in [
+        "nodejs_heap_size_used_bytes ",
+        "nodejs_heap_space_size_used_bytes{space=\"old\"}",
+        "nodejs_gc_duration_seconds_count{kind=\"minor\"}",
+        "nodejs_eventloop_lag_p99_seconds",
+        "leakscope_leak_suspected",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    // The observer is gone from the target.
+    let left = leakscope_json(&[
+        "eval",
+        "--pid",
+        &app.pid(),
+        "--json",
+        "typeof globalThis.__leakscope_gc + ' ' + (Symbol.for('leakscope.gcwatch') in globalThis)",
+    ]);
+    assert_eq!(left["result"], "undefined false");
+}
+
+#[test]
+fn watch_stays_quiet_on_clean_servers() {
+    let apps = [
+        shared_app("no-leak.js"),
+        shared_app("error-burst.js"),
+        workspace_root().join("examples/clean-server.js"),
+    ];
+    let runs: Vec<_> = apps
+        .into_iter()
+        .map(|script| {
+            std::thread::spawn(move || {
+                let app = App::start(&script, true);
+                let (code, lines) = watch_under_load(&app, 45, &[]);
+                (script, code, lines)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (script, code, lines) = run.join().unwrap();
+        let leaks: Vec<_> = lines.iter().filter(|l| l["type"] == "leak").collect();
+        assert!(leaks.is_empty(), "{}: {leaks:?}", script.display());
+        assert_eq!(code, 0);
+        assert!(
+            lines.iter().filter(|l| l["type"] == "gc").count() > 20,
+            "{} saw few GCs",
+            script.display()
+        );
+    }
+}
+
+#[test]
+fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
+    let dir = test_dir("live-record");
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let load = Load::start(app.port, 2);
+    let out = dir.join("rec.heaptimeline");
+    let report = leakscope_json(&[
+        "record",
+        "--pid",
+        &app.pid(),
+        "--duration",
+        "6s",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    load.stop();
+    assert!(report["ticks"].as_u64().unwrap() > 20);
+    let t = leakscope_json(&[
+        "timeline",
+        out.to_str().unwrap(),
+        "--from",
+        "1s",
+        "--to",
+        "5s",
+        "--json",
+        "--top",
+        "50",
+    ]);
+    let classes = t["classes"].as_array().unwrap();
+    let requests = classes
+        .iter()
+        .find(|c| c["name"] == "IncomingMessage")
+        .expect("IncomingMessage in the window");
+    assert!(requests["count"].as_u64().unwrap() > 50);
+    // The leaked closures were allocated by `greet` (declared on line 11).
+    let closures = classes.iter().find(|c| c["name"] == "Function").unwrap();
+    let frame = &closures["stacks"][0]["frames"][0];
+    assert_eq!(frame["function"], "greet", "{closures}");
+    assert!(frame["script"]
+        .as_str()
+        .unwrap()
+        .ends_with("closure-array.js"));
+    assert_eq!(frame["line"], 11);
+    // The window bounds the objects: the whole recording has more.
+    let all = leakscope_json(&["timeline", out.to_str().unwrap(), "--json", "--top", "50"]);
+    assert!(all["objects"].as_u64() > t["objects"].as_u64());
+}
+
+#[test]
+fn sample_flame_graph_names_the_leaking_function() {
+    let dir = test_dir("live-sample");
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let load = Load::start(app.port, 2);
+    let report = leakscope_json(&[
+        "sample",
+        "--pid",
+        &app.pid(),
+        "--duration",
+        "6s",
+        "-o",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    load.stop();
+    // `greet` (line 11) allocates the leaked closures: among the top sites.
+    let top: Vec<&str> = report["top_functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    assert!(
+        top.iter()
+            .any(|f| f.starts_with("greet ") && f.contains("closure-array.js:11:")),
+        "{top:?}"
+    );
+    let svg = std::fs::read_to_string(dir.join("heap-flamegraph.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("greet") && svg.contains("closure-array.js"));
+    let profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("heap.heapprofile")).unwrap())
+            .unwrap();
+    assert!(profile["samples"].as_array().unwrap().len() > 10);
+    let pprof = std::fs::read(dir.join("heap.pb.gz")).unwrap();
+    assert_eq!(&pprof[..2], &[0x1f, 0x8b], "gzip");
+    assert!(no_partial_files(&dir));
+}
+
+/// Heap after GC grows by this much over `seconds` of load.
+fn growth_under_load(app: &App, seconds: u64) -> i64 {
+    let before = heap_after_gc(&app.pid());
+    let load = Load::start(app.port, 2);
+    std::thread::sleep(Duration::from_secs(seconds));
+    load.stop();
+    heap_after_gc(&app.pid()) as i64 - before as i64
+}
+
+#[test]
+fn eval_at_reaches_module_scope_and_stops_the_leak() {
+    let app = App::start(&workspace_root().join("examples/leaky-server.js"), true);
+    let leaking = growth_under_load(&app, 3);
+    assert!(leaking > 3_000_000, "the example leaks: {leaking}");
+    // Global scope cannot see the module's `pending`; its line 16 can.
+    let global = leakscope_json(&["eval", "--pid", &app.pid(), "--json", "typeof pending"]);
+    assert_eq!(global["result"], "undefined");
+    let load = Load::start(app.port, 1);
+    let fixed = leakscope_json(&[
+        "eval",
+        "--pid",
+        &app.pid(),
+        "--json",
+        "--at",
+        "leaky-server.js:16",
+        "pending.push = () => 0, pending.length = 0, typeof pending",
+    ]);
+    load.stop();
+    assert_eq!(fixed["result"], "object");
+    let after = growth_under_load(&app, 3);
+    assert!(
+        after < 1_000_000,
+        "heap after GC keeps growing after the fix: {after}"
+    );
+    // An expression that throws in the frame is reported, not swallowed.
+    let load = Load::start(app.port, 1);
+    let (code, _, err) = leakscope_status(&[
+        "eval",
+        "--pid",
+        &app.pid(),
+        "--at",
+        "leaky-server.js:16",
+        "pending = []",
+    ]);
+    load.stop();
+    assert_eq!(code, 2);
+    assert!(err.contains("Assignment to constant variable"), "{err}");
+}
+
+#[test]
+fn clear_by_snapshot_id_frees_the_leaked_objects() {
+    let dir = test_dir("live-clear");
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let grew = growth_under_load(&app, 3);
+    assert!(grew > 3_000_000, "{grew}");
+    let snap = dir.join("holder.heapsnapshot");
+    leakscope_json(&[
+        "snapshot",
+        "--pid",
+        &app.pid(),
+        "-o",
+        snap.to_str().unwrap(),
+        "--json",
+    ]);
+    let (_, text, _) = leakscope_status(&[
+        "retainers",
+        snap.to_str().unwrap(),
+        "--class",
+        "IncomingMessage",
+    ]);
+    let holder = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("->pending"))
+        .and_then(|l| l.rsplit('@').next())
+        .expect("a path through ->pending")
+        .trim()
+        .to_owned();
+    let before = heap_after_gc(&app.pid());
+    let cleared = leakscope_json(&[
+        "clear",
+        "--pid",
+        &app.pid(),
+        "--id",
+        &holder,
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(cleared["kind"], "Array");
+    assert!(cleared["removed"].as_u64().unwrap() > 1000);
+    let after = heap_after_gc(&app.pid());
+    assert!(
+        before - after > (grew as u64) * 8 / 10,
+        "clearing frees the leak: {before} -> {after} (grew {grew})"
+    );
+    // Without the snapshot the id means nothing to V8 any more: said plainly.
+    let (code, _, err) = leakscope_status(&["clear", "--pid", &app.pid(), "--id", &holder]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--snapshot"), "{err}");
+}
+
+#[test]
+fn set_source_edits_live_and_flags_edits_that_cannot_work() {
+    let dir = test_dir("live-set-source");
+    let original = std::fs::read_to_string(shared_app("closure-array.js")).unwrap();
+    let fixed = dir.join("fixed.js");
+    std::fs::write(
+        &fixed,
+        original.replace("  pending.push(", "  if (false) pending.push("),
+    )
+    .unwrap();
+    let stale = dir.join("stale.js");
+    std::fs::write(
+        &stale,
+        original.replace("return req.headers;", "return typeof http;"),
+    )
+    .unwrap();
+    let broken = dir.join("broken.js");
+    std::fs::write(&broken, "function (").unwrap();
+
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let (code, _, err) = leakscope_status(&[
+        "set-source",
+        "--pid",
+        &app.pid(),
+        "--script",
+        "closure-array.js",
+        "--file",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not compile"), "{err}");
+    let (code, _, err) = leakscope_status(&[
+        "set-source",
+        "--pid",
+        &app.pid(),
+        "--script",
+        "closure-array.js",
+        "--file",
+        stale.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot take effect") && err.contains("greet"),
+        "{err}"
+    );
+
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let (code, out, err) = leakscope_status(&[
+        "set-source",
+        "--pid",
+        &app.pid(),
+        "--script",
+        "closure-array.js",
+        "--file",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("replaced the source"));
+    let after = growth_under_load(&app, 3);
+    assert!(
+        after < 1_000_000,
+        "the edited handler no longer leaks: {after}"
+    );
+}
+
+#[test]
+fn ctrl_c_leaves_no_tracking_and_no_observer_behind() {
+    let dir = test_dir("live-interrupt");
+    let app = App::start(&shared_app("no-leak.js"), true);
+    let out = dir.join("never.heaptimeline");
+    for args in [
+        vec!["record", "--duration", "60s", "-o", out.to_str().unwrap()],
+        vec!["watch"],
+        vec!["sample", "--duration", "60s", "-o", dir.to_str().unwrap()],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+            .args(&args)
+            .args(["--pid", &app.pid()])
+            .env("CI", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{args:?}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+    assert!(!out.exists() && no_partial_files(&dir));
+    assert!(!dir.join("heap.heapprofile").exists());
+    // Tracking would run a full GC every 50 ms; count them for a second.
+    let count = "new Promise((done) => { let n = 0; const { PerformanceObserver } = require('perf_hooks'); \
+        const o = new PerformanceObserver((l) => { n += l.getEntries().filter((e) => e.detail.kind === 4).length; }); \
+        o.observe({ entryTypes: ['gc'] }); setTimeout(() => { o.disconnect(); done(n); }, 1000); })";
+    let majors = leakscope_json(&["eval", "--pid", &app.pid(), "--json", count]);
+    assert!(
+        majors["result"].as_str().unwrap().parse::<u32>().unwrap() < 3,
+        "{majors}"
+    );
+    let left = leakscope_json(&[
+        "eval",
+        "--pid",
+        &app.pid(),
+        "--json",
+        "typeof globalThis.__leakscope_gc",
+    ]);
+    assert_eq!(left["result"], "undefined");
+}
