@@ -99,7 +99,7 @@ pub async fn with_target<T>(
     let options = AttachOptions {
         allow_remote: target.allow_remote,
     };
-    let mut attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await?;
+    let attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await?;
     let result = interruptible(work(&attached)).await;
     // Clean-up gets its own bound: a dead target must not hang us.
     let _ = tokio::time::timeout(
@@ -107,12 +107,10 @@ pub async fn with_target<T>(
         cleanup(&attached.client),
     )
     .await;
-    let result = match (result, attached.launched_exit()) {
+    match (result, attached.detach().await) {
         (Err(e), Some(status)) if !e.is::<Interrupted>() => {
             Err(e.context(format!("the launched app exited ({status})")))
         }
         (result, _) => result,
-    };
-    attached.detach().await;
-    result
+    }
 }

@@ -53,6 +53,8 @@ fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
         "--json",
     ]);
     assert_eq!(report["pid"].as_u64().unwrap().to_string(), app.pid());
+    // Same disk: the target writes the file itself (the shorter pause).
+    assert_eq!(report["method"], "written-by-target");
     assert_eq!(
         report["bytes"].as_u64().unwrap(),
         std::fs::metadata(&out).unwrap().len()

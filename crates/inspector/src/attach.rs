@@ -49,10 +49,17 @@ pub struct Attached {
 
 impl Attached {
     /// Closes the session and stops a launched app (SIGTERM, then SIGKILL
-    /// after 5 s). A process we attached to keeps running.
-    pub async fn detach(mut self) {
+    /// after 5 s). A process we attached to keeps running. Returns the exit
+    /// status of a launched app that ended on its own.
+    pub async fn detach(mut self) -> Option<std::process::ExitStatus> {
         self.client.close();
         if let Some(mut child) = self.launched.take() {
+            // An exiting app finishes once the session is gone.
+            if let Ok(Ok(status)) =
+                tokio::time::timeout(Duration::from_millis(500), child.wait()).await
+            {
+                return Some(status);
+            }
             if let Some(pid) = child.id() {
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
             }
@@ -66,11 +73,7 @@ impl Attached {
             // Give the close frame a moment to leave.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    /// The exit status of a launched app that has already exited.
-    pub fn launched_exit(&mut self) -> Option<std::process::ExitStatus> {
-        self.launched.as_mut()?.try_wait().ok().flatten()
+        None
     }
 }
 
@@ -89,24 +92,53 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
         }
     };
     check_host(&ws_url, options)?;
-    let client = Client::connect(&ws_url).await?;
-    let pid = match (target_pid(&client).await, launched) {
-        (Ok(pid), launched) => (pid, launched),
-        (Err(e), Some(mut child)) => {
-            // An app that exits while a session is attached waits for the
-            // session to end; close it and say how the app ended.
-            client.close();
-            if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(3), child.wait()).await
-            {
-                return Err(InspectorError::Target(format!(
-                    "the launched app exited ({status}) before it could be inspected"
-                )));
-            }
-            return Err(e);
-        }
-        (Err(e), None) => return Err(e),
+    let connect = async {
+        let client = tokio::time::timeout(Duration::from_secs(10), Client::connect(&ws_url))
+            .await
+            .map_err(|_| InspectorError::Timeout {
+                what: format!("the inspector at {ws_url}"),
+                secs: 10,
+            })??;
+        let pid = target_pid(&client).await?;
+        // Without this an app that exits while attached waits for us
+        // forever, and we for its answers.
+        let _ = client
+            .call::<_, serde_json::Value>(
+                "NodeRuntime.notifyWhenWaitingForDisconnect",
+                serde_json::json!({"enabled": true}),
+            )
+            .await;
+        Ok::<_, InspectorError>((client, pid))
     };
-    let (pid, launched) = pid;
+    let (client, pid, launched) = match launched {
+        None => {
+            let (client, pid) = connect.await?;
+            (client, pid, None)
+        }
+        // A launched app may exit at any moment; say so instead of waiting.
+        Some(mut child) => {
+            let outcome = tokio::select! {
+                connected = connect => Ok(connected),
+                status = child.wait() => Err(status),
+            };
+            match outcome {
+                Ok(connected) => {
+                    let (client, pid) = connected?;
+                    // The inspector answers while Node still boots; a turn
+                    // of the event loop means the main script has run.
+                    let started = client.evaluate("new Promise((r) => setImmediate(r))", true);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), started).await;
+                    (client, pid, Some(child))
+                }
+                Err(status) => {
+                    return Err(InspectorError::Target(format!(
+                        "the launched app exited ({}) before it could be inspected",
+                        status.map_or_else(|e| e.to_string(), |s| s.to_string())
+                    )))
+                }
+            }
+        }
+    };
     if let Some(expected) = expected_pid {
         if pid != expected {
             return Err(InspectorError::Target(format!(

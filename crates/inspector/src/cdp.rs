@@ -122,6 +122,9 @@ impl Client {
                             let _ = waiter.send(reply);
                         }
                     }
+                    // Node is exiting and waits for us to let go
+                    // (asked for in `attach`): the session is over.
+                    (None, Some(method)) if method == "NodeRuntime.waitingForDisconnect" => break,
                     (None, Some(method)) => {
                         let params = incoming
                             .params

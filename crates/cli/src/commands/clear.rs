@@ -77,7 +77,12 @@ async fn find_live(
         std::process::id()
     ));
     let fresh = async {
-        super::snapshot::capture(client, &fresh_path, false, quiet).await?;
+        let how = super::snapshot::Capture {
+            gc: false,
+            stream: false,
+            quiet,
+        };
+        super::snapshot::capture(client, &fresh_path, how).await?;
         crate::progress::load(&fresh_path, Depth::Full, quiet).map_err(anyhow::Error::from)
     }
     .await;

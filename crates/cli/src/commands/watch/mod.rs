@@ -209,8 +209,8 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
                     }
                     if let Some(dir) = &args.snapshot_on_leak {
                         let path = dir.join(format!("leak-{}-{leaks}.heapsnapshot", target.pid));
-                        let (bytes, _, _) =
-                            super::snapshot::capture(client, &path, false, true).await?;
+                        let how = super::snapshot::Capture { gc: false, stream: false, quiet: true };
+                        let bytes = super::snapshot::capture(client, &path, how).await?.bytes;
                         if args.json {
                             outln!("{}", serde_json::to_string(&Line::Snapshot { path: &path, bytes })?)?;
                         } else {
