@@ -35,44 +35,65 @@ drive() { # port seconds → req/s
   fi
 }
 
+cpu_ticks() { # pid → user+system clock ticks so far
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 if [[ $part == *watch* ]]; then
   rounds=${ROUNDS:-5}; secs=${SECS:-10}
   start_app "$root/examples/clean-server.js"
   drive "$app_port" 3 >/dev/null # warm-up
-  echo "| round | without watch (req/s) | with watch (req/s) |"
-  echo "|---|---|---|"
-  : > "$out/ratios"
+  echo "| round | without watch (req/s) | with watch (req/s) | target CPU per request without (µs) | with (µs) | leakscope CPU (ms) |"
+  echo "|---|---|---|---|---|---|"
+  : > "$out/ratios"; : > "$out/cpu"
+  hz=$(getconf CLK_TCK)
   for r in $(seq "$rounds"); do
+    c0=$(cpu_ticks "$app_pid")
     without=$(drive "$app_port" "$secs")
-    "$L" watch --pid "$app_pid" --json --duration "$((secs + 2))s" > "$out/watch.jsonl" &
+    c1=$(cpu_ticks "$app_pid")
+    "$L" watch --pid "$app_pid" --json --duration "$((secs + 2))s" ${WATCH_ARGS:-} > "$out/watch.jsonl" &
     watch_pid=$!
     sleep 1
+    c2=$(cpu_ticks "$app_pid")
     with=$(drive "$app_port" "$secs")
+    c3=$(cpu_ticks "$app_pid")
+    own=$(cpu_ticks "$watch_pid")
     wait "$watch_pid" || true
-    echo "| $r | $without | $with |"
+    cpu_without=$(echo "($c1 - $c0) / $hz * 1000000 / ($without * $secs)" | bc -l)
+    cpu_with=$(echo "($c3 - $c2) / $hz * 1000000 / ($with * $secs)" | bc -l)
+    printf '| %s | %s | %s | %.1f | %.1f | %s |\n' "$r" "$without" "$with" "$cpu_without" "$cpu_with" "$((own * 1000 / hz))"
     echo "$without $with" | awk '{printf "%.4f\n", ($1 - $2) / $1 * 100}' >> "$out/ratios"
+    echo "$cpu_without $cpu_with" | awk '{printf "%.4f\n", ($2 - $1) / $1 * 100}' >> "$out/cpu"
   done
   echo
   echo "median throughput lost with watch: $(sort -g "$out/ratios" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') %"
+  echo "median extra target CPU per request with watch: $(sort -g "$out/cpu" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') %"
   echo "GC events seen by the last watch: $(grep -c '"type":"gc"' "$out/watch.jsonl")"
   kill "$app_pid"
 fi
 
 if [[ $part == *snapshot* ]]; then
   mb=${MB:-300}
-  MB=$mb NODE_OPTIONS=--inspect-port=0 node --max-old-space-size=8000 "$root/bench/bigheap.js" > "$out/big.out" &
+  MB=$mb NODE_OPTIONS=--inspect-port=0 node --max-old-space-size=8000 "$root/bench/bigheap.js" > "$out/big.out" 2>/dev/null &
   big=$!
   for _ in $(seq 600); do grep -q ready "$out/big.out" 2>/dev/null && break; sleep 0.5; done
   cat "$out/big.out"
-  echo "| run | leakscope snapshot --pid (s) | v8.writeHeapSnapshot() in process (s) | file size |"
-  echo "|---|---|---|---|"
-  for r in 1 2; do
+  echo "| run | order | leakscope snapshot --pid: whole command (s) | of which the capture (s) | v8.writeHeapSnapshot() in process (s) | file size |"
+  echo "|---|---|---|---|---|---|"
+  builtin() {
+    ms=$("$L" eval --pid "$big" "(() => { const t = process.hrtime.bigint(); require('v8').writeHeapSnapshot('$out/builtin.heapsnapshot'); return Number(process.hrtime.bigint() - t) / 1e6 })()" 2>/dev/null)
+    echo "$ms / 1000" | bc -l | xargs printf '%.2f'
+  }
+  ours() {
     t0=$(date +%s.%N)
-    "$L" snapshot --pid "$big" -o "$out/inspector.heapsnapshot" > /dev/null
+    capture=$("$L" snapshot --pid "$big" -o "$out/inspector.heapsnapshot" --json 2>/dev/null | awk -F': ' '/"seconds"/ {gsub(",", "", $2); print $2}')
     t1=$(date +%s.%N)
-    ms=$("$L" eval --pid "$big" "(() => { const t = process.hrtime.bigint(); require('v8').writeHeapSnapshot('$out/builtin.heapsnapshot'); return Number(process.hrtime.bigint() - t) / 1e6 })()")
+    printf '%.2f | %.2f' "$(echo "$t1 - $t0" | bc -l)" "$capture"
+  }
+  for r in 1 2 3 4; do
+    if (( r % 2 )); then a=$(ours); b=$(builtin); order="leakscope first"; else b=$(builtin); a=$(ours); order="built-in first"; fi
     size=$(stat -c %s "$out/inspector.heapsnapshot")
-    echo "| $r | $(echo "$t1 - $t0" | bc -l | xargs printf '%.2f') | $(echo "$ms / 1000" | bc -l | xargs printf '%.2f') | $((size / 1000000)) MB |"
+    echo "| $r | $order | $a | $b | $((size / 1000000)) MB |"
   done
   kill "$big"
   rm -f "$out"/*.heapsnapshot

@@ -34,10 +34,13 @@ fn no_partial_files(dir: &Path) -> bool {
     })
 }
 
+/// Tests that let SIGUSR1 open the default port 9229 take turns.
+static DEFAULT_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
     let dir = test_dir("live-snapshot-pid");
-    // The one test that lets SIGUSR1 open the default port 9229.
+    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let app = App::start(&shared_app("closure-array.js"), false);
     let load = Load::start(app.port, 2);
     std::thread::sleep(Duration::from_millis(1500));
@@ -143,6 +146,35 @@ fn bad_targets_give_one_line_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("exited"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn sigusr1_failures_are_explained() {
+    // 9229 held by someone else: the app cannot open its inspector there.
+    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let squatter = std::net::TcpListener::bind("127.0.0.1:9229").expect("9229 free for the test");
+    let app = App::start(&shared_app("no-leak.js"), false);
+    let (code, _, err) = leakscope_status(&["gc", "--pid", &app.pid()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("9229 is taken by another process") && err.contains("--inspect-port=0"),
+        "{err}"
+    );
+    drop(squatter);
+    drop(_port);
+    // An app that handles SIGUSR1 itself never opens the inspector.
+    let dir = test_dir("live-sigusr1-handler");
+    let script = dir.join("own-handler.js");
+    std::fs::write(&script, "process.on('SIGUSR1', () => {}); console.log('listening on http://127.0.0.1:1'); setInterval(() => {}, 1000);").unwrap();
+    let app = App::start(&script, true);
+    let (code, _, err) = leakscope_status(&["gc", "--pid", &app.pid()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("handle SIGUSR1 itself"), "{err}");
+    assert!(app_alive(&app), "the app keeps running");
+}
+
+fn app_alive(app: &App) -> bool {
+    Path::new(&format!("/proc/{}", app.pid())).exists()
 }
 
 #[test]

@@ -286,21 +286,27 @@ async fn open_by_pid(pid: u32) -> Result<String> {
     kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
         .map_err(|e| InspectorError::Target(format!("cannot send SIGUSR1 to PID {pid}: {e}")))?;
     // The inspector opens within ~10 ms, even under a busy main thread; the
-    // new listening socket tells its port (9229, or random with --inspect-port=0).
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
+    // new listening socket tells its port (9229, or random with
+    // --inspect-port=0). No new socket after a moment: it may have been
+    // open already on a port of its own (SIGUSR1 then changes nothing), so
+    // ask the ports it had; then keep waiting for a slow one.
+    let start = Instant::now();
+    let mut probed_existing = false;
+    while start.elapsed() < Duration::from_secs(3) {
         for port in listening_ports(pid).difference(&before) {
             if inspector_version(loopback(*port)).await.is_some() {
                 return first_target(loopback(*port)).await;
             }
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    // Already open on a port of its own: SIGUSR1 changed nothing.
-    for port in &before {
-        if inspector_version(loopback(*port)).await.is_some() {
-            return first_target(loopback(*port)).await;
+        if !probed_existing && start.elapsed() > Duration::from_millis(300) {
+            probed_existing = true;
+            for port in &before {
+                if inspector_version(loopback(*port)).await.is_some() {
+                    return first_target(loopback(*port)).await;
+                }
+            }
         }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     if port_listened(pid, DEFAULT_PORT) {
         return Err(InspectorError::Target(format!(

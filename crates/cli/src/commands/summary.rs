@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo};
+use leakscope_snapshot::{AllocationTraces, Depth, Frame, HeapSnapshot, NodeInfo};
 use serde::Serialize;
 
 use crate::output::{self, distance, ellipsize, size};
@@ -110,6 +110,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One instance, with its allocation stack when the file has them.
+#[derive(serde::Serialize)]
+struct Instance {
+    #[serde(flatten)]
+    info: NodeInfo,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allocation_stack: Vec<Frame>,
+}
+
 fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let rows = s.class_rows();
     let mut nodes: Vec<u32> = rows
@@ -125,24 +134,65 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
             .cmp(&s.retained[a as usize])
             .then(a.cmp(&b))
     });
-    let infos: Vec<NodeInfo> = limit(nodes, args.top)
+    // A .heaptimeline knows the stack that allocated each object.
+    let traces = AllocationTraces::of(s);
+    let stack_of = |v: u32| -> Vec<Frame> {
+        let trace = s.graph.trace_node_id.get(v as usize).copied().unwrap_or(0);
+        traces
+            .as_ref()
+            .map(|t| t.stack(trace).into_iter().take(8).cloned().collect())
+            .unwrap_or_default()
+    };
+    let all = nodes.clone();
+    let instances: Vec<Instance> = limit(nodes, args.top)
         .into_iter()
-        .map(|v| s.node_info(v))
+        .map(|v| Instance {
+            info: s.node_info(v),
+            allocation_stack: stack_of(v),
+        })
         .collect();
     if args.json {
-        output::json(&infos)?;
+        output::json(&instances)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = output::table(&["Object", "Id", "Distance", "Shallow size", "Retained size"]);
-    for i in &infos {
-        t.add_row(vec![
-            ellipsize(&i.name, 60),
-            format!("@{}", i.id),
-            distance(i.distance),
-            size(i.shallow_size),
-            size(i.retained_size),
-        ]);
+    let mut header = vec!["Object", "Id", "Distance", "Shallow size", "Retained size"];
+    if traces.is_some() {
+        header.push("Allocated by");
+    }
+    let mut t = output::table(&header);
+    for i in &instances {
+        let mut row = vec![
+            ellipsize(&i.info.name, 60),
+            format!("@{}", i.info.id),
+            distance(i.info.distance),
+            size(i.info.shallow_size),
+            size(i.info.retained_size),
+        ];
+        if traces.is_some() {
+            row.push(
+                i.allocation_stack
+                    .first()
+                    .map_or_else(String::new, |f| ellipsize(&f.to_string(), 50)),
+            );
+        }
+        t.add_row(row);
     }
     outln!("{t}")?;
+    if let Some(traces) = &traces {
+        let grouped = super::timeline::allocations_by_class(s, traces, all.into_iter(), 4);
+        outln!(
+            "\nAllocation stacks of all {} instances:",
+            grouped.iter().map(|c| c.count).sum::<u64>()
+        )?;
+        for stack in grouped.iter().flat_map(|c| c.stacks.iter()).take(5) {
+            let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
+            let frames = if frames.is_empty() {
+                "(allocated before tracking started or by the runtime)".to_owned()
+            } else {
+                frames.join(" <- ")
+            };
+            outln!("  {:>8} x  {}", stack.count, ellipsize(&frames, 150))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
