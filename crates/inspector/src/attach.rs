@@ -308,14 +308,55 @@ async fn open_by_pid(pid: u32) -> Result<String> {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    if port_listened(pid, DEFAULT_PORT) {
+    let port = configured_port(pid);
+    if port != 0 && port_listened(pid, port) {
         return Err(InspectorError::Target(format!(
-            "PID {pid} could not open its inspector: 127.0.0.1:{DEFAULT_PORT} is taken by another process. Free that port, or start the app with NODE_OPTIONS=--inspect-port=0 so SIGUSR1 picks a free port"
+            "PID {pid} could not open its inspector: 127.0.0.1:{port} is taken by another process. Free that port, or start the app with NODE_OPTIONS=--inspect-port=0 so SIGUSR1 picks a free port"
         )));
     }
     Err(InspectorError::Target(format!(
         "PID {pid} did not open its inspector after SIGUSR1 (the app may handle SIGUSR1 itself, which stops Node from opening it). Restart it with --inspect=127.0.0.1:0 and use --port or --url"
     )))
+}
+
+/// The port SIGUSR1 opens the inspector on: 9229 unless the command line or
+/// NODE_OPTIONS say `--inspect-port=N` (or `--inspect=[host:]N`); 0 means a
+/// random port, which is never taken.
+fn configured_port(pid: u32) -> u16 {
+    let read = |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+    let cmdline = read("cmdline");
+    let environ = read("environ");
+    let mut args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    for var in environ.split(|&b| b == 0) {
+        if let Some(options) = var.strip_prefix(b"NODE_OPTIONS=") {
+            args.extend(
+                String::from_utf8_lossy(options)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    let mut port = DEFAULT_PORT;
+    for arg in &args {
+        let value = [
+            "--inspect-port=",
+            "--debug-port=",
+            "--inspect=",
+            "--inspect-brk=",
+        ]
+        .iter()
+        .find_map(|flag| arg.strip_prefix(flag));
+        if let Some(value) = value {
+            let digits = value.rsplit(':').next().unwrap_or(value);
+            if let Ok(p) = digits.parse() {
+                port = p;
+            }
+        }
+    }
+    port
 }
 
 /// Starts the app with the inspector on a free loopback port. Its stdout and

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use leakscope_inspector::{Client, InspectorError, LastSeenObjectId, SnapshotProgress};
+use leakscope_inspector::{Client, InspectorError, LastSeenObjectId};
 
 use crate::atomic::AtomicFile;
 use crate::live::{block_on, with_target, TargetArgs};
@@ -116,13 +116,8 @@ async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
     }
     let seconds_recorded = start.elapsed().as_secs_f64();
     let bytes = client
-        .stop_tracking_heap_objects(file.writer(), &mut |p| match p {
-            SnapshotProgress::Walking { done, total } => {
-                bar.set_message(format!("Final snapshot: {done}/{total} objects"))
-            }
-            SnapshotProgress::Writing { bytes } => {
-                bar.set_message(format!("Writing {}", size(bytes)))
-            }
+        .stop_tracking_heap_objects(file.writer(), &mut |p| {
+            bar.set_message(super::snapshot::describe(p))
         })
         .await?;
     bar.finish_and_clear();

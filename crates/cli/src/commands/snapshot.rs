@@ -190,18 +190,21 @@ async fn write_by_target(
     Ok(Some(bytes))
 }
 
+/// A progress line for a snapshot V8 streams to us.
+pub fn describe(progress: SnapshotProgress) -> String {
+    match progress {
+        SnapshotProgress::Walking { done, total } => {
+            format!("Walking the heap (the target is stopped): {done}/{total} objects")
+        }
+        SnapshotProgress::Writing { bytes } => format!("Writing {}", size(bytes)),
+    }
+}
+
 /// Streams the snapshot's chunks over the inspector into `path`.
 async fn stream(client: &Client, path: &Path, bar: &indicatif::ProgressBar) -> anyhow::Result<u64> {
     let mut file = AtomicFile::create(path)?;
     let bytes = client
-        .take_heap_snapshot(file.writer(), &mut |p| match p {
-            SnapshotProgress::Walking { done, total } => {
-                bar.set_message(format!("Walking the heap: {done}/{total} objects"))
-            }
-            SnapshotProgress::Writing { bytes } => {
-                bar.set_message(format!("Writing {}", size(bytes)))
-            }
-        })
+        .take_heap_snapshot(file.writer(), &mut |p| bar.set_message(describe(p)))
         .await?;
     file.commit()?;
     Ok(bytes)

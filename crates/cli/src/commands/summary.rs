@@ -185,13 +185,7 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
             grouped.iter().map(|c| c.count).sum::<u64>()
         )?;
         for stack in grouped.iter().flat_map(|c| c.stacks.iter()).take(5) {
-            let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
-            let frames = if frames.is_empty() {
-                "(allocated before tracking started or by the runtime)".to_owned()
-            } else {
-                frames.join(" <- ")
-            };
-            outln!("  {:>8} x  {}", stack.count, ellipsize(&frames, 150))?;
+            outln!("  {}", super::timeline::stack_line(stack))?;
         }
     }
     Ok(ExitCode::SUCCESS)

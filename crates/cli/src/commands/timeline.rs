@@ -106,16 +106,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             size(class.shallow_size)
         )?;
         for stack in class.stacks.iter().take(args.stacks) {
-            let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
-            let frames = if frames.is_empty() {
-                "(allocated before tracking started or by the runtime)".to_owned()
-            } else {
-                frames.join(" <- ")
-            };
-            outln!("    {:>8} x  {}", stack.count, ellipsize(&frames, 150))?;
+            outln!("    {}", stack_line(stack))?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `count x  inner <- caller <- …`, one line.
+pub fn stack_line(stack: &StackCount) -> String {
+    let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
+    let frames = if frames.is_empty() {
+        "(allocated before tracking started or by the runtime)".to_owned()
+    } else {
+        frames.join(" <- ")
+    };
+    format!("{:>8} x  {}", stack.count, ellipsize(&frames, 150))
 }
 
 /// Groups nodes by class and, within a class, by allocation stack (the top
