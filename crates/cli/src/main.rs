@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "leakscope", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  leakscope demo\n  leakscope summary app.heapsnapshot --top 20\n  leakscope diff before.heapsnapshot after.heapsnapshot"
+    after_help = "Examples:\n  leakscope hunt\n  leakscope hunt -- node server.js\n  leakscope summary app.heapsnapshot --top 20\n  leakscope diff before.heapsnapshot after.heapsnapshot"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,12 +25,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Hunt(commands::hunt::Args),
     Summary(commands::summary::Args),
     Dominators(commands::dominators::Args),
     Retainers(commands::retainers::Args),
     Diff(commands::diff::Args),
     Stats(commands::stats::Args),
-    Demo(commands::demo::Args),
     Snapshot(commands::snapshot::Args),
     Gc(commands::gc::Args),
     Eval(commands::eval::Args),
@@ -40,6 +40,7 @@ enum Command {
     Timeline(commands::timeline::Args),
     Sample(commands::sample::Args),
     SetSource(commands::set_source::Args),
+    Load(commands::load::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,7 +51,6 @@ fn main() -> ExitCode {
         Command::Retainers(a) => commands::retainers::run(a),
         Command::Diff(a) => commands::diff::run(a),
         Command::Stats(a) => commands::stats::run(a),
-        Command::Demo(a) => commands::demo::run(a),
         Command::Snapshot(a) => commands::snapshot::run(a),
         Command::Gc(a) => commands::gc::run(a),
         Command::Eval(a) => commands::eval::run(a),
@@ -60,6 +60,8 @@ fn main() -> ExitCode {
         Command::Timeline(a) => commands::timeline::run(a),
         Command::Sample(a) => commands::sample::run(a),
         Command::SetSource(a) => commands::set_source::run(a),
+        Command::Load(a) => commands::load::run(a),
+        Command::Hunt(a) => commands::hunt::run(a),
     };
     match result {
         Ok(code) => code,

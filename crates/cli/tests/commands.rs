@@ -151,7 +151,17 @@ fn every_command_explains_itself() {
         "retainers",
         "diff",
         "stats",
-        "demo",
+        "hunt",
+        "load",
+        "snapshot",
+        "gc",
+        "watch",
+        "record",
+        "timeline",
+        "sample",
+        "eval",
+        "clear",
+        "set-source",
     ] {
         let out = common::leakscope(&[cmd, "--help"]);
         assert!(out.status.success());

@@ -1,11 +1,12 @@
 //! One module per subcommand; each has `Args` (clap) and `run`.
 
 pub mod clear;
-pub mod demo;
 pub mod diff;
 pub mod dominators;
 pub mod eval;
 pub mod gc;
+pub mod hunt;
+pub mod load;
 pub mod record;
 pub mod retainers;
 pub mod sample;

@@ -1,0 +1,102 @@
+//! The hunt's terminal report.
+
+use std::path::Path;
+
+use super::Hunt;
+use crate::output::{ellipsize, size};
+
+pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
+    let requests: u64 = h.rounds.iter().map(|r| r.round.requests).sum();
+    outln!(
+        "\nHunted in {} (PID {}): {} rounds × {} requests at {}, {:.0} req/s",
+        h.target,
+        h.pid,
+        h.rounds.len(),
+        h.rounds.first().map_or(0, |r| r.round.requests),
+        h.url,
+        h.requests_per_second
+    )?;
+    let heaps: Vec<String> = h.rounds.iter().map(|r| size(r.heap_used)).collect();
+    outln!("Heap after GC, round by round: {}", heaps.join(" → "))?;
+    if h.findings.is_empty() {
+        outln!("\nNo leak: nothing grew steadily round after round ({requests} requests).")?;
+    }
+    for (i, f) in h.findings.iter().enumerate() {
+        outln!(
+            "\nLEAK {}: {} grows by {} per request ({:.0} MB/hour at {:.0} req/s)",
+            i + 1,
+            f.holder,
+            size(f.bytes_per_request.round() as u64),
+            f.mb_per_hour,
+            h.requests_per_second
+        )?;
+        outln!(
+            "  holds     {}{} {} (≈{:.2} per request), {} in {} new objects",
+            if f.chain { "a chain of " } else { "" },
+            f.leaked_items.count,
+            f.leaked_items.name,
+            f.leaked_items.per_request,
+            size(f.bytes),
+            f.objects
+        )?;
+        let retained: Vec<String> = f
+            .classes
+            .iter()
+            .filter(|c| c.name != f.leaked_items.name)
+            .take(4)
+            .map(|c| format!("{} ≈{:.2}/request", c.name, c.per_request))
+            .collect();
+        if !retained.is_empty() {
+            outln!("  retaining {}", retained.join(", "))?;
+        }
+        let per_round: Vec<String> = f
+            .per_round
+            .iter()
+            .map(|r| format!("+{}", size(r.bytes)))
+            .collect();
+        outln!("  by round  {}", per_round.join(", "))?;
+        match &f.allocation {
+            Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,
+            None => outln!("  allocated (no frame of the application's code found)")?,
+        }
+        let path: Vec<String> = f
+            .path_to_holder
+            .iter()
+            .chain(&f.path_to_leaked)
+            .map(|s| {
+                if s.edge.is_empty() {
+                    s.node.clone()
+                } else {
+                    format!("{} {}", s.edge, s.node)
+                }
+            })
+            .collect();
+        outln!("  path      {}", ellipsize(&path.join(" → "), 400))?;
+        outln!(
+            "  example   @{} (leakscope retainers SNAPSHOT --id {}, with --keep)",
+            f.example_id,
+            f.example_id
+        )?;
+    }
+    if !h.growing_classes.is_empty() {
+        outln!("\nClasses whose count rose at every snapshot:")?;
+        for c in h.growing_classes.iter().take(8) {
+            let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
+            outln!(
+                "  {:<40} {}  (≈{:.2}/request)",
+                ellipsize(&c.name, 40),
+                counts.join(" → "),
+                c.per_request
+            )?;
+        }
+    }
+    if let Some(report) = report {
+        outln!("\nreport: {}", report.display())?;
+    }
+    if h.snapshots_kept {
+        if let Some(last) = h.snapshots.last() {
+            outln!("snapshots kept, e.g. {}", last.display())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! `leakscope hunt` and `leakscope load` against real Node servers: the
+//! hunt must name the holder, the leaked objects and where they were
+//! allocated, and must stay quiet on servers that do not leak.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn example(name: &str) -> PathBuf {
+    workspace_root().join("examples").join(name)
+}
+
+/// Runs `leakscope hunt --json [extra] -- node script`; (exit status, JSON).
+fn hunt(script: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["hunt", "--json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "node", script.to_str().unwrap()]);
+    let (status, stdout, stderr) = leakscope_status(&args);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("hunt printed no JSON ({e}); stderr: {stderr}"));
+    (status, json)
+}
+
+/// What a developer must read in the first finding.
+struct Culprit<'a> {
+    holder: &'a str,
+    items: &'a str,
+    /// Items per request, roughly.
+    per_request: f64,
+    allocation: &'a str,
+}
+
+fn assert_leak(script: &Path, want: Culprit) {
+    let (status, h) = hunt(script, &[]);
+    assert_eq!(status, 1, "a leak must exit 1: {h:#}");
+    let f = &h["findings"][0];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    assert!(
+        text(&f["holder"]).contains(want.holder),
+        "holder {:?} should name {:?}",
+        f["holder"],
+        want.holder
+    );
+    assert_eq!(text(&f["leaked_items"]["name"]), want.items, "{f:#}");
+    let per_request = f["leaked_items"]["per_request"].as_f64().unwrap();
+    assert!(
+        (per_request - want.per_request).abs() <= want.per_request * 0.1,
+        "{per_request} items per request, expected ≈{}",
+        want.per_request
+    );
+    let stack = f["allocation"]["stack"].to_string();
+    assert!(
+        stack.contains(want.allocation),
+        "allocation {stack} should name {:?}",
+        want.allocation
+    );
+    // Every round added the same amount: the evidence of a leak.
+    let rounds: Vec<u64> = f["per_round"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 3);
+    assert!(rounds.iter().all(|&b| b > 0), "{rounds:?}");
+    // The retaining path ends at the holder's items.
+    let path = f["path_to_holder"].to_string();
+    assert!(
+        path.contains("GC roots") || path.contains("global"),
+        "{path}"
+    );
+}
+
+fn assert_clean(script: &Path) {
+    let (status, h) = hunt(script, &[]);
+    assert_eq!(status, 0, "no leak must exit 0: {:#}", h["findings"]);
+    assert_eq!(h["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(h["rounds"].as_array().unwrap().len(), 3);
+    assert!(h["rounds"][2]["requests"].as_u64().unwrap() >= 3000);
+}
+
+#[test]
+fn bundled_demo_names_the_pending_array() {
+    // `leakscope hunt` with no arguments: the README's first command.
+    let (status, stdout, stderr) = leakscope_status(&["hunt"]);
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stdout.contains("LEAK 1: Array `pending` (module scope of leaky-server.js)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("9000 closure rememberHeaders"), "{stdout}");
+    assert!(stdout.contains("IncomingMessage ≈1.00/request"), "{stdout}");
+    assert!(
+        stdout.contains("closure rememberHeaders created at leaky-server.js:16"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn closure_array() {
+    assert_leak(
+        &shared_app("closure-array.js"),
+        Culprit {
+            holder: "Array `pending` (module scope of closure-array.js)",
+            items: "closure rememberHeaders",
+            per_request: 1.0,
+            allocation: "closure rememberHeaders created at closure-array.js:12",
+        },
+    );
+}
+
+#[test]
+fn listener_leak() {
+    assert_leak(
+        &shared_app("listener-leak.js"),
+        Culprit {
+            holder: "the 'reload' listeners of EventEmitter `config`",
+            items: "closure onReload",
+            per_request: 1.0,
+            allocation: "closure onReload created at listener-leak.js:23",
+        },
+    );
+}
+
+#[test]
+fn cache_leak() {
+    assert_leak(
+        &shared_app("cache-leak.js"),
+        Culprit {
+            holder: "Map `renderCache` (module scope of cache-leak.js)",
+            items: "RenderedPage",
+            per_request: 1.0,
+            allocation: "new RenderedPage (defined at cache-leak.js:",
+        },
+    );
+}
+
+#[test]
+fn timers_never_cleared() {
+    assert_leak(
+        &example("shapes/timer-leak.js"),
+        Culprit {
+            holder: "the 60000 ms timer list",
+            items: "Timeout",
+            per_request: 1.0,
+            allocation: "timer-leak.js",
+        },
+    );
+}
+
+#[test]
+fn set_of_closed_sockets() {
+    // One socket per connection, not per request: 20 connections a round.
+    assert_leak(
+        &example("shapes/socket-set.js"),
+        Culprit {
+            holder: "Set `openSockets` (module scope of socket-set.js)",
+            items: "Socket",
+            per_request: 60.0 / 9000.0,
+            allocation: "new Socket",
+        },
+    );
+}
+
+#[test]
+fn shared_closure_context_chain() {
+    assert_leak(
+        &example("shapes/shared-context.js"),
+        Culprit {
+            holder: "variable `current` (scope of shared-context.js)",
+            items: "Thing",
+            per_request: 1.0,
+            allocation: "new Thing (defined at shared-context.js:11",
+        },
+    );
+}
+
+#[test]
+fn es_module() {
+    assert_leak(
+        &example("shapes/esm-leak.mjs"),
+        Culprit {
+            holder: "Map `sessions` (module scope of esm-leak.mjs)",
+            items: "UserSession",
+            per_request: 1.0,
+            allocation: "new UserSession (defined at esm-leak.mjs:",
+        },
+    );
+}
+
+#[test]
+fn slow_leak_under_churn() {
+    assert_leak(
+        &example("shapes/slow-churn.js"),
+        Culprit {
+            holder: "Array `auditLog` (module scope of slow-churn.js)",
+            items: "AuditEntry",
+            per_request: 1.0 / 50.0,
+            allocation: "new AuditEntry (defined at slow-churn.js:",
+        },
+    );
+}
+
+#[test]
+fn no_leak() {
+    assert_clean(&shared_app("no-leak.js"));
+}
+
+#[test]
+fn error_burst() {
+    assert_clean(&shared_app("error-burst.js"));
+}
+
+#[test]
+fn bounded_cache() {
+    assert_clean(&example("shapes/bounded-cache.js"));
+}
+
+#[test]
+fn clean_example_server() {
+    assert_clean(&example("clean-server.js"));
+}
+
+#[test]
+fn hunt_by_pid_of_a_process_started_without_inspector_flags() {
+    let app = App::start(&shared_app("closure-array.js"), true);
+    let (status, stdout, stderr) =
+        leakscope_status(&["hunt", "--json", "--pid", &app.pid(), "--rounds", "3"]);
+    assert_eq!(status, 1, "{stderr}");
+    let h: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(h["pid"].as_u64().unwrap().to_string(), app.pid());
+    assert_eq!(h["url"], format!("http://127.0.0.1:{}/", app.port));
+    assert!(h["findings"][0]["holder"]
+        .as_str()
+        .unwrap()
+        .starts_with("Array `pending`"));
+    // The process keeps serving after the hunt detached.
+    assert!(heap_after_gc(&app.pid()) > 0);
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let dir = test_dir("hunt-report");
+    let report = dir.join("hunt.html");
+    let (status, _) = hunt(
+        &shared_app("listener-leak.js"),
+        &[
+            "--report",
+            report.to_str().unwrap(),
+            "--keep",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(status, 1);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !html.contains("http://") || !html.contains("<script"),
+        "no scripts, no network"
+    );
+    for round in 0..=3 {
+        let name = if round == 0 {
+            "hunt-0-baseline.heapsnapshot".to_owned()
+        } else {
+            format!("hunt-{round}.heapsnapshot")
+        };
+        assert!(dir.join(name).exists(), "--keep keeps the snapshots");
+    }
+
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("headless Chromium is needed for this test (apt-get install chromium)");
+    let url = format!("file://{}", report.display());
+    let headless = |extra: &[&str]| {
+        let out = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    // The DOM Chromium rendered: the three plots with their curves, the
+    // finding and its retaining path.
+    let dom = String::from_utf8(headless(&["--dump-dom"]).stdout).unwrap();
+    for id in [
+        "plot-heap",
+        "plot-pauses",
+        "plot-classes",
+        "finding-1",
+        "verdict",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{id}\"")),
+            "{id} missing from the rendered page"
+        );
+    }
+    assert_eq!(dom.matches("<svg").count(), 3);
+    assert!(
+        dom.contains("<polyline") || dom.contains("<path"),
+        "plots have lines"
+    );
+    assert!(dom.contains("the 'reload' listeners of EventEmitter `config`"));
+    assert!(dom.contains("Session"));
+    // And a screenshot of it: a real PNG of the requested size.
+    let png = dir.join("report.png");
+    headless(&[
+        &format!("--screenshot={}", png.display()),
+        "--window-size=1000,2400",
+    ]);
+    let bytes = std::fs::read(&png).expect("a screenshot");
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1000, 2400));
+    assert!(
+        bytes.len() > 30_000,
+        "a page with plots is not blank ({} bytes)",
+        bytes.len()
+    );
+}
+
+#[test]
+fn load_drives_a_real_server() {
+    let app = App::start(&shared_app("cache-leak.js"), false);
+    let url = format!("http://127.0.0.1:{}/page?n={{n}}", app.port);
+    let r = leakscope_json(&["load", &url, "-c", "8", "-n", "2000", "--json"]);
+    assert_eq!(r["completed"], 2000);
+    assert_eq!(r["error_count"], 0);
+    assert_eq!(r["status_counts"]["200"], 2000);
+    assert_eq!(r["connections_opened"], 8);
+    // cache-leak answers `<html><body>` + URL×4 + `</body></html>` with the
+    // URL `/page?n=N?v=C`, N the request number and C its own counter, both
+    // 0..2000 in some order: 26 + 4 × (11 + digits(N) + digits(C)) bytes.
+    let digits: u64 = (0..2000u64).map(|n| n.to_string().len() as u64).sum();
+    assert_eq!(
+        r["body_bytes"].as_u64().unwrap(),
+        2000 * (26 + 4 * 11) + 4 * 2 * digits
+    );
+    let l = &r["latency"];
+    assert!(l["p50_ms"].as_f64().unwrap() <= l["p99_ms"].as_f64().unwrap());
+
+    let dir = test_dir("load-request-file");
+    let file = dir.join("requests.txt");
+    std::fs::write(&file, "# two kinds\nGET /a?id={n}\nPOST /b {\"id\": {n}}\n").unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port);
+    let r = leakscope_json(&[
+        "load",
+        &base,
+        "--request-file",
+        file.to_str().unwrap(),
+        "-n",
+        "100",
+        "-c",
+        "2",
+        "--no-keep-alive",
+        "--json",
+    ]);
+    assert_eq!(r["completed"], 100);
+    assert_eq!(r["connections_opened"], 100);
+}
+
+#[test]
+fn load_reports_a_dead_server_plainly() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let (status, _, stderr) =
+        leakscope_status(&["load", &format!("http://127.0.0.1:{port}/"), "-n", "50"]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("no request succeeded (connect: connection refused)"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = leakscope_status(&["load", "https://example.com/"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("https is not supported"), "{stderr}");
+}
