@@ -26,7 +26,14 @@ pub struct TargetArgs {
     /// stop it at the end, e.g. `-- node app.js`
     #[arg(last = true, value_name = "COMMAND")]
     pub launch: Vec<OsString>,
+    /// Where a launched app's `--trace-gc` lines go, when the command asked
+    /// for them; its other stdout lines still go to our stderr.
+    #[arg(skip)]
+    pub gc_log: Option<GcLogSink>,
 }
+
+/// The `--trace-gc` lines of a launched app, newline-terminated.
+pub type GcLogSink = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
 
 impl TargetArgs {
     pub fn spec(&self) -> anyhow::Result<TargetSpec> {
@@ -96,10 +103,36 @@ pub async fn with_target<T>(
     cleanup: impl AsyncFnOnce(&Client),
 ) -> anyhow::Result<T> {
     let spec = target.spec()?;
-    let options = AttachOptions {
+    let mut options = AttachOptions {
         allow_remote: target.allow_remote,
+        ..AttachOptions::default()
     };
-    let attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await?;
+    let gc_lines = match &target.gc_log {
+        Some(_) if target.launch.is_empty() => {
+            anyhow::bail!("--trace-gc needs an app leakscope launches (`-- node app.js`)")
+        }
+        Some(sink) => {
+            let (tap, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+            options.node_flags.push("--trace-gc".to_owned());
+            options.stdout_tap = Some(tap);
+            let sink = sink.clone();
+            Some(tokio::spawn(async move {
+                while let Some(line) = lines.recv().await {
+                    if leakscope_gclog::parse_line(line.as_bytes()).is_some() {
+                        let mut sink = sink.lock().expect("not poisoned");
+                        sink.extend_from_slice(line.as_bytes());
+                        sink.push(b'\n');
+                    } else {
+                        eprintln!("{line}");
+                    }
+                }
+            }))
+        }
+        None => None,
+    };
+    let attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await;
+    drop(options);
+    let attached = attached?;
     let result = interruptible(work(&attached)).await;
     // Clean-up gets its own bound: a dead target must not hang us.
     let _ = tokio::time::timeout(
@@ -107,7 +140,12 @@ pub async fn with_target<T>(
         cleanup(&attached.client),
     )
     .await;
-    match (result, attached.detach().await) {
+    let exit = attached.detach().await;
+    if let Some(task) = gc_lines {
+        // The app is gone: its last lines are on their way.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+    }
+    match (result, exit) {
         (Err(e), Some(status)) if !e.is::<Interrupted>() => {
             Err(e.context(format!("the launched app exited ({status})")))
         }

@@ -6,6 +6,7 @@ mod output;
 mod atomic;
 mod commands;
 mod live;
+mod plot;
 mod progress;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ enum Command {
     Sample(commands::sample::Args),
     SetSource(commands::set_source::Args),
     Load(commands::load::Args),
+    GcLog(commands::gc_log::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Sample(a) => commands::sample::run(a),
         Command::SetSource(a) => commands::set_source::run(a),
         Command::Load(a) => commands::load::run(a),
+        Command::GcLog(a) => commands::gc_log::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
     };
     match result {

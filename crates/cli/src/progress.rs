@@ -70,3 +70,17 @@ pub fn spinner(quiet: bool) -> ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }
+
+/// A byte bar for reading a stream of known (or unknown) length.
+pub fn bytes(total: Option<u64>, quiet: bool) -> ProgressBar {
+    if !wanted(quiet) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("Reading [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}

@@ -18,7 +18,11 @@
 //! Full GCs less than a second apart (a forced GC runs two in a row) count as
 //! one measurement: the lower heap of the two.
 
+mod series;
+
 use serde::Serialize;
+
+pub use series::{judge_series, SeriesConfig, SeriesPoint, SeriesVerdict};
 
 /// What kind of collection, as V8 reports it to `PerformanceObserver`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

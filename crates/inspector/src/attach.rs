@@ -36,6 +36,10 @@ pub enum TargetSpec {
 pub struct AttachOptions {
     /// Accept inspector endpoints that are not on loopback.
     pub allow_remote: bool,
+    /// Extra `node` flags for a launched app, e.g. `--trace-gc`.
+    pub node_flags: Vec<String>,
+    /// Receives a launched app's stdout lines instead of our stderr.
+    pub stdout_tap: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// A live session with a target, plus the app when we launched it.
@@ -87,7 +91,7 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
         }
         TargetSpec::Url(url) => (resolve_url(url, options).await?, None, None),
         TargetSpec::Launch(argv) => {
-            let (child, url) = launch(argv).await?;
+            let (child, url) = launch(argv, options).await?;
             (url, None, Some(child))
         }
     };
@@ -361,7 +365,7 @@ fn configured_port(pid: u32) -> u16 {
 
 /// Starts the app with the inspector on a free loopback port. Its stdout and
 /// stderr go to our stderr, so our stdout stays clean for `--json`.
-async fn launch(argv: &[OsString]) -> Result<(Child, String)> {
+async fn launch(argv: &[OsString], options: &AttachOptions) -> Result<(Child, String)> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| InspectorError::Target("nothing to launch after `--`".to_owned()))?;
@@ -371,7 +375,12 @@ async fn launch(argv: &[OsString]) -> Result<(Child, String)> {
         .file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with("node"));
     if is_node {
-        command.arg(inspect).args(args);
+        command.args(&options.node_flags).arg(inspect).args(args);
+    } else if let Some(flag) = options.node_flags.first() {
+        return Err(InspectorError::Target(format!(
+            "{flag} needs the command to start with `node` (got `{}`)",
+            program.to_string_lossy()
+        )));
     } else {
         let mut options = std::env::var("NODE_OPTIONS").unwrap_or_default();
         options.push(' ');
@@ -388,8 +397,12 @@ async fn launch(argv: &[OsString]) -> Result<(Child, String)> {
             InspectorError::Target(format!("cannot start `{}`: {e}", program.to_string_lossy()))
         })?;
     let (url_tx, mut url_rx) = tokio::sync::mpsc::unbounded_channel();
-    forward_lines(child.stdout.take().expect("piped"), None);
-    forward_lines(child.stderr.take().expect("piped"), Some(url_tx));
+    forward_lines(
+        child.stdout.take().expect("piped"),
+        None,
+        options.stdout_tap.clone(),
+    );
+    forward_lines(child.stderr.take().expect("piped"), Some(url_tx), None);
     let deadline = Duration::from_secs(15);
     let url = tokio::select! {
         url = url_rx.recv() => url,
@@ -410,11 +423,13 @@ async fn launch(argv: &[OsString]) -> Result<(Child, String)> {
     }
 }
 
-/// Copies the app's output lines to our stderr, minus the inspector's own
-/// chatter; the `Debugger listening on ws://…` line yields the URL.
+/// Copies the app's output lines to our stderr (or to `tap`), minus the
+/// inspector's own chatter; the `Debugger listening on ws://…` line yields
+/// the URL.
 fn forward_lines(
     stream: impl AsyncRead + Unpin + Send + 'static,
     url_tx: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    tap: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 ) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
@@ -432,7 +447,12 @@ fn forward_lines(
             {
                 continue;
             }
-            eprintln!("{line}");
+            match &tap {
+                Some(tap) => {
+                    let _ = tap.send(line);
+                }
+                None => eprintln!("{line}"),
+            }
         }
     });
 }

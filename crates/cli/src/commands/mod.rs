@@ -5,6 +5,7 @@ pub mod diff;
 pub mod dominators;
 pub mod eval;
 pub mod gc;
+pub mod gc_log;
 pub mod hunt;
 pub mod load;
 pub mod record;

@@ -134,6 +134,18 @@ pub fn render(h: &Hunt) -> String {
         }
         o.push_str("</table>");
     }
+    if let Some(processes) = &h.gc_log {
+        o.push_str("<h2>The app's --trace-gc log</h2>");
+        for p in processes {
+            let _ = write!(o, "<p id=gc-log>PID {}: {} GCs, {:.2}% of the time in GC pauses. <b>{}</b></p><table><tr><th>kind</th><th>count</th><th>p50</th><th>p99</th><th>max</th></tr>",
+                p.pid, p.gcs, p.gc_time_share * 100.0, esc(&p.verdict.summary));
+            for k in &p.kinds {
+                let _ = write!(o, "<tr><td>{}</td><td class=n>{}</td><td class=n>{:.2} ms</td><td class=n>{:.2} ms</td><td class=n>{:.2} ms</td></tr>",
+                    k.kind.as_str(), k.count, k.pause_p50_ms, k.pause_p99_ms, k.pause_max_ms);
+            }
+            o.push_str("</table>");
+        }
+    }
     o.push_str("<p><small>Made by leakscope. Objects count as leaked when every round of load added to them at a steady rate per request, in snapshots taken after a forced GC.</small></p></body></html>\n");
     o
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use leakscope_gclog::ProcessReport;
 use leakscope_hunt::{
     find_leaks, growing_classes, max_heap_object_id, ClassGrowth, Finding, Round, Rules,
 };
@@ -19,7 +20,7 @@ use leakscope_snapshot::{AllocationTraces, Depth, HeapSnapshot};
 use serde::Serialize;
 
 use super::snapshot::{capture, Capture};
-use crate::live::{block_on, with_target, TargetArgs};
+use crate::live::{block_on, with_target, GcLogSink, TargetArgs};
 use crate::output::size;
 
 /// The bundled leaky server the hunt runs when given no target.
@@ -75,6 +76,10 @@ pub struct Args {
     /// Never turn allocation tracking on (it slows the last round down)
     #[arg(long)]
     pub no_tracking: bool,
+    /// Run the launched app with `node --trace-gc` and analyse its GC log
+    /// (as `leakscope gc-log` does)
+    #[arg(long)]
+    pub trace_gc: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -98,6 +103,8 @@ pub struct Hunt {
     pub gcs: Vec<GcPoint>,
     pub snapshots: Vec<PathBuf>,
     pub snapshots_kept: bool,
+    /// The launched app's `--trace-gc` log, analysed (with `--trace-gc`).
+    pub gc_log: Option<Vec<ProcessReport>>,
 }
 
 #[derive(Serialize)]
@@ -122,6 +129,8 @@ pub struct GcPoint {
 /// What the live part hands to the analysis.
 struct Captured {
     url: String,
+    /// Milliseconds from the start of the hunt to the baseline snapshot.
+    baseline_ms: f64,
     pid: u32,
     rounds: Vec<RoundSummary>,
     tracked: bool,
@@ -223,8 +232,11 @@ fn snapshot_path(out: &Path, round: usize) -> PathBuf {
 
 fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
     let started = SystemTime::now();
+    let mut target_args = args.target.clone();
+    let gc_log = args.trace_gc.then(GcLogSink::default);
+    target_args.gc_log = gc_log.clone();
     let captured = block_on(with_target(
-        &args.target,
+        &target_args,
         async |attached| capture_rounds(attached, args, out, started).await,
         async |client| {
             // Stops tracking without another snapshot; removes the observer.
@@ -294,6 +306,17 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
         growing_classes: growing,
         gcs: captured.gcs,
         snapshots_kept: args.keep,
+        gc_log: gc_log.map(|sink| {
+            let lines = sink.lock().expect("not poisoned");
+            // The hunt's warm-up ends at the baseline snapshot.
+            let config = leakscope_gclog::SeriesConfig {
+                warmup_ms: captured.baseline_ms,
+                ..Default::default()
+            };
+            leakscope_gclog::read(&lines[..], &mut |_| {})
+                .map(|log| log.reports_with(&config))
+                .unwrap_or_default()
+        }),
         snapshots: if args.keep { paths } else { Vec::new() },
     })
 }
@@ -357,6 +380,7 @@ async fn capture_rounds(
         quiet,
     };
     let baseline = capture(client, &snapshot_path(out, 0), how).await?;
+    let baseline_ms = started.elapsed().map_or(0.0, |d| d.as_secs_f64() * 1e3);
     drain_gcs(client, epoch_ms, &mut gcs).await;
     let tracked = !args.no_tracking && baseline.heap_used_before <= TRACKING_HEAP_LIMIT;
     let mut rounds = Vec::new();
@@ -411,6 +435,7 @@ async fn capture_rounds(
     }
     Ok(Captured {
         url,
+        baseline_ms,
         pid: attached.pid,
         rounds,
         tracked,

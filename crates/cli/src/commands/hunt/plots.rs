@@ -1,73 +1,13 @@
 //! The report's plots, drawn as SVG in Rust (plotters), so the report needs
 //! no script and no network.
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{GcPoint, Hunt};
+use crate::plot::{draw, time_chart, upper, PALETTE};
 
-const WIDTH: u32 = 860;
-const HEIGHT: u32 = 320;
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-];
-
-fn draw(
-    f: impl FnOnce(DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
-) -> String {
-    let mut svg = String::new();
-    {
-        let area = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        if let Err(e) = area
-            .fill(&WHITE)
-            .map_err(|e| e.to_string())
-            .and_then(|_| f(area))
-        {
-            return format!("<p>(plot unavailable: {e})</p>");
-        }
-    }
-    svg
-}
-
-type TimeChart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// A chart over the hunt's time axis, mesh drawn.
-fn time_chart<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
-    caption: &str,
-    (x_max, y_max): (f64, f64),
-    y_desc: &str,
-) -> Result<TimeChart<'a, 'b>, String> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since the hunt started")
-        .y_desc(y_desc)
-        .draw()
-        .map_err(|e| e.to_string())?;
-    Ok(chart)
-}
-
-fn upper(values: impl Iterator<Item = f64>) -> f64 {
-    let max = values.fold(0.0, f64::max);
-    if max > 0.0 {
-        max * 1.1
-    } else {
-        1.0
-    }
-}
+const SIZE: (u32, u32) = (860, 320);
+const SINCE_START: &str = "seconds since the hunt started";
 
 /// Heap used after each GC over the hunt, in MB.
 pub fn heap_after_gc(h: &Hunt) -> String {
@@ -78,8 +18,13 @@ pub fn heap_after_gc(h: &Hunt) -> String {
         .collect();
     let x_max = upper(points.iter().map(|p| p.0));
     let y_max = upper(points.iter().map(|p| p.1));
-    draw(|area| {
-        let mut chart = time_chart(&area, "Heap used after each GC", (x_max, y_max), "MB")?;
+    draw(SIZE, |area| {
+        let mut chart = time_chart(
+            &area,
+            "Heap used after each GC",
+            (x_max, y_max),
+            (SINCE_START, "MB"),
+        )?;
         chart
             .draw_series(LineSeries::new(points.iter().copied(), &PALETTE[0]))
             .map_err(|e| e.to_string())?;
@@ -104,8 +49,13 @@ pub fn gc_pauses(h: &Hunt) -> String {
     };
     let x_max = upper(h.gcs.iter().map(|g| g.seconds));
     let y_max = upper(h.gcs.iter().map(|g| g.pause_ms));
-    draw(|area| {
-        let mut chart = time_chart(&area, "GC pauses", (x_max, y_max), "pause, ms")?;
+    draw(SIZE, |area| {
+        let mut chart = time_chart(
+            &area,
+            "GC pauses",
+            (x_max, y_max),
+            (SINCE_START, "pause, ms"),
+        )?;
         for (i, kind) in kinds.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let of_kind = h.gcs.iter().filter(|g| g.kind == *kind);
@@ -137,7 +87,7 @@ pub fn class_growth(h: &Hunt) -> String {
             .iter()
             .flat_map(|c| c.counts.iter().map(|&n| n as f64)),
     );
-    draw(|area| {
+    draw(SIZE, |area| {
         let mut chart = ChartBuilder::on(&area)
             .caption(
                 "Live objects per class at each snapshot",

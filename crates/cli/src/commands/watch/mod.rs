@@ -54,6 +54,10 @@ pub struct Args {
     /// A leaking heap grows its GC limit, so full GCs get rare on their own
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub probe_every: Duration,
+    /// Run the launched app with `node --trace-gc` and analyse its GC log
+    /// at the end (as `leakscope gc-log` does)
+    #[arg(long)]
+    pub trace_gc: bool,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -101,8 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
+    let mut target = args.target.clone();
+    let gc_log = args.trace_gc.then(crate::live::GcLogSink::default);
+    target.gc_log = gc_log.clone();
     let leaks = block_on(with_target(
-        &args.target,
+        &target,
         async |target| watch(target, &args).await,
         async |client| {
             let _ = GcWatch::uninstall(client).await;
@@ -111,6 +118,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .await;
         },
     ))?;
+    if let Some(sink) = gc_log {
+        let lines = sink.lock().expect("not poisoned");
+        let log = leakscope_gclog::read(&lines[..], &mut |_| {})?;
+        let reports = log.reports();
+        if args.json {
+            for report in &reports {
+                outln!(
+                    "{}",
+                    serde_json::json!({"type": "gc-log", "process": report})
+                )?;
+            }
+        } else if log.gc_lines > 0 {
+            outln!("\nThe app's --trace-gc log:")?;
+            for report in &reports {
+                crate::commands::gc_log::print_process(report)?;
+            }
+        }
+    }
     Ok(if leaks > 0 {
         ExitCode::from(1)
     } else {
