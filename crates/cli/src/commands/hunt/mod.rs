@@ -36,8 +36,8 @@ const TRACKING_HEAP_LIMIT: u64 = 64_000_000;
 /// name what grows, who holds it and which code allocated it.
 #[derive(clap::Args)]
 #[command(
-    after_help = "With no target, hunts in the bundled leaky example server.\n\
-Exit status: 0 no leak, 1 leak found, 2 usage or target error.\n\n\
+    after_help = "With no target, hunts in the bundled leaky example server (the demo exits 0 \
+when it finds that leak).\nExit status: 0 no leak, 1 leak found, 2 usage or target error.\n\n\
 Examples:\n  leakscope hunt\n  leakscope hunt -- node server.js\n  \
 leakscope hunt --pid 4242 --url http://127.0.0.1:3000/api/items\n  \
 leakscope hunt --request-file requests.txt --report hunt.html -- node app.js"
@@ -181,6 +181,17 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         crate::output::json(&hunt)?;
     } else {
         text::print(&hunt, args.report.as_deref())?;
+    }
+    if is_demo {
+        // The demo is meant to find its leak; success is finding it.
+        if !args.json {
+            outln!("\nThat was the bundled demo. On your own server: leakscope hunt -- node server.js (exit status 1 when it finds a leak)")?;
+        }
+        return Ok(if hunt.findings.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     Ok(if hunt.findings.is_empty() {
         ExitCode::SUCCESS
