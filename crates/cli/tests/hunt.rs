@@ -66,6 +66,9 @@ fn assert_leak(script: &Path, want: Culprit) {
         .collect();
     assert_eq!(rounds.len(), 3);
     assert!(rounds.iter().all(|&b| b > 0), "{rounds:?}");
+    // The sampling profiler saw the application allocate what was kept.
+    let sampled = h["sampled_allocations"].as_array().unwrap();
+    assert!(!sampled.is_empty() && sampled[0]["bytes"].as_u64().unwrap() > 0);
     // The retaining path ends at the holder's items.
     let path = f["path_to_holder"].to_string();
     assert!(

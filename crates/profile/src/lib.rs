@@ -88,6 +88,14 @@ pub struct FunctionTotal {
 }
 
 /// A root-to-node path, as visited by [`SamplingProfile::walk`].
+/// Bytes allocated under one application stack.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SampledStack {
+    /// Innermost first, as `name file:line:col`.
+    pub frames: Vec<String>,
+    pub bytes: u64,
+}
+
 pub struct Visit<'a> {
     /// Frames from the root's first child down to this node.
     pub stack: &'a [&'a ProfileNode],
@@ -152,6 +160,36 @@ impl SamplingProfile {
                 .then(a.function.cmp(&b.function))
         });
         totals
+    }
+
+    /// Live sampled bytes by the application's part of the allocation
+    /// stack (frames of scripts that are not Node's own `node:` modules),
+    /// innermost first, at most `depth` frames; largest first.
+    pub fn application_stacks(&self, depth: usize) -> Vec<SampledStack> {
+        let mut totals: HashMap<Vec<String>, u64> = HashMap::new();
+        self.walk(|visit| {
+            if visit.node.self_size == 0 {
+                return;
+            }
+            let frames: Vec<String> = visit
+                .stack
+                .iter()
+                .rev()
+                .map(|n| &n.call_frame)
+                .filter(|f| !f.url.is_empty() && !f.url.starts_with("node:"))
+                .take(depth)
+                .map(CallFrame::label)
+                .collect();
+            if !frames.is_empty() {
+                *totals.entry(frames).or_default() += visit.node.self_size;
+            }
+        });
+        let mut stacks: Vec<SampledStack> = totals
+            .into_iter()
+            .map(|(frames, bytes)| SampledStack { frames, bytes })
+            .collect();
+        stacks.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.frames.cmp(&b.frames)));
+        stacks
     }
 
     /// `root;caller;callee bytes` lines, the input of flame graph tools.

@@ -103,6 +103,18 @@ pub fn render(h: &Hunt) -> String {
         }
         o.push_str("</ol></div>");
     }
+    if leak && !h.sampled_allocations.is_empty() {
+        o.push_str("<h2>Where the kept memory was allocated</h2><p>Sampling heap profiler, from the baseline to the end: allocations still alive, by the application's frames (innermost first).</p><table><tr><th>bytes</th><th>stack</th></tr>");
+        for s in &h.sampled_allocations {
+            let _ = write!(
+                o,
+                "<tr><td class=n>{}</td><td><code>{}</code></td></tr>",
+                size(s.bytes),
+                esc(&s.frames.join(" ← "))
+            );
+        }
+        o.push_str("</table>");
+    }
     o.push_str("<h2>Heap</h2><table><tr><th>snapshot</th><th>requests</th><th>req/s</th><th>p99</th><th>errors</th><th>heap after GC</th></tr>");
     for (r, round) in h.rounds.iter().enumerate() {
         let _ = write!(o, "<tr><td>round {}</td><td class=n>{}</td><td class=n>{:.0}</td><td class=n>{:.1} ms</td><td class=n>{}</td><td class=n>{}</td></tr>",

@@ -16,6 +16,7 @@ use leakscope_hunt::{
 };
 use leakscope_inspector::{listening_ports, Attached, Client, GcReport, GcWatch};
 use leakscope_load::Stop;
+use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{AllocationTraces, Depth, HeapSnapshot};
 use serde::Serialize;
 
@@ -30,6 +31,12 @@ const DEMO_SERVER: &str = include_str!("../../../../../examples/leaky-server.js"
 /// that costs about 40 % of throughput for one round (design/inspector.md
 /// §3), above it the hunt names leaked closures by their definition only.
 const TRACKING_HEAP_LIMIT: u64 = 64_000_000;
+
+/// Bytes between heap samples: 8 KiB still sees a slow leak (one 1 KB
+/// object in 50 requests). It costs the rounds about 21 % of throughput on
+/// an allocation-heavy server (32 KiB: about 10 %; BENCHMARKS.md), which
+/// only makes the hunt's measured rate, and MB/hour, conservative.
+const SAMPLING_INTERVAL: u64 = 8192;
 
 /// Find a memory leak in a Node server, end to end: launch it (or attach),
 /// drive HTTP load in rounds, snapshot the heap after a GC each round, and
@@ -98,6 +105,9 @@ pub struct Hunt {
     pub allocation_sites: &'static str,
     pub verdict: &'static str,
     pub findings: Vec<Finding>,
+    /// Where the memory still alive at the end was allocated after the
+    /// baseline, from the sampling heap profiler (application frames).
+    pub sampled_allocations: Vec<SampledStack>,
     pub growing_classes: Vec<ClassGrowth>,
     /// Every GC the target ran during the hunt.
     pub gcs: Vec<GcPoint>,
@@ -129,6 +139,7 @@ pub struct GcPoint {
 /// What the live part hands to the analysis.
 struct Captured {
     url: String,
+    sampled: Vec<SampledStack>,
     /// Milliseconds from the start of the hunt to the baseline snapshot.
     baseline_ms: f64,
     pid: u32,
@@ -250,7 +261,9 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
         &target_args,
         async |attached| capture_rounds(attached, args, out, started).await,
         async |client| {
-            // Stops tracking without another snapshot; removes the observer.
+            // Stops sampling and tracking (without another snapshot);
+            // removes the observer.
+            let _ = client.stop_sampling().await;
             let _ = client
                 .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
                 .await;
@@ -314,6 +327,7 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
             "leak"
         },
         findings,
+        sampled_allocations: captured.sampled,
         growing_classes: growing,
         gcs: captured.gcs,
         snapshots_kept: args.keep,
@@ -394,7 +408,10 @@ async fn capture_rounds(
     let baseline_ms = started.elapsed().map_or(0.0, |d| d.as_secs_f64() * 1e3);
     drain_gcs(client, epoch_ms, &mut gcs).await;
     let tracked = !args.no_tracking && baseline.heap_used_before <= TRACKING_HEAP_LIMIT;
+    // Sampled allocations still alive at the end are what the rounds kept.
+    client.start_sampling(SAMPLING_INTERVAL, false).await?;
     let mut rounds = Vec::new();
+    let mut sampled = Vec::new();
     for r in 1..=args.rounds as usize {
         let last = r == args.rounds as usize;
         if last && tracked {
@@ -415,6 +432,13 @@ async fn capture_rounds(
             anyhow::bail!("the app stopped answering at {url} in round {r}");
         }
         settle().await;
+        if last {
+            let profile = client.stop_sampling().await?;
+            sampled = serde_json::from_value::<SamplingProfile>(profile)
+                .map(|p| p.application_stacks(4))
+                .unwrap_or_default();
+            sampled.truncate(8);
+        }
         let path = snapshot_path(out, r);
         if last && tracked {
             client.collect_garbage().await?;
@@ -447,6 +471,7 @@ async fn capture_rounds(
     Ok(Captured {
         url,
         baseline_ms,
+        sampled,
         pid: attached.pid,
         rounds,
         tracked,

@@ -78,6 +78,18 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             f.example_id
         )?;
     }
+    // Without a leak, what the sampler kept is noise (in-flight requests,
+    // caches): only shown next to findings.
+    if !h.findings.is_empty() && !h.sampled_allocations.is_empty() {
+        outln!("\nAllocated since the baseline and still alive (sampling heap profiler, application frames):")?;
+        for s in h.sampled_allocations.iter().take(4) {
+            outln!(
+                "  {:>10}  {}",
+                size(s.bytes),
+                ellipsize(&s.frames.join(" ← "), 200)
+            )?;
+        }
+    }
     if !h.growing_classes.is_empty() {
         outln!("\nClasses whose count rose at every snapshot:")?;
         for c in h.growing_classes.iter().take(8) {
