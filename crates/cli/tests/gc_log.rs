@@ -205,3 +205,56 @@ fn hunt_records_and_judges_the_launched_app_s_gc_log() {
     // The GC lines went into the analysis, not to the terminal.
     assert!(!stderr.contains("ms: Scavenge"), "{stderr}");
 }
+
+#[test]
+fn watch_records_and_judges_the_launched_app_s_gc_log() {
+    use std::io::{BufRead, BufReader};
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args([
+            "watch",
+            "--json",
+            "--trace-gc",
+            "--duration",
+            "12s",
+            "--",
+            "node",
+        ])
+        .arg(shared_app("closure-array.js"))
+        .env("PORT", "0")
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The app's own stdout lines reach our stderr; its GC lines do not.
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = stderr.next().expect("the app's listening line").unwrap();
+        assert!(!line.contains("ms: Scavenge"), "{line}");
+        if let Some(port) = line.strip_prefix("listening on http://127.0.0.1:") {
+            break port.trim().parse().unwrap();
+        }
+    };
+    let rest = std::thread::spawn(move || stderr.map_while(Result::ok).collect::<Vec<_>>());
+    let load = Load::start(port, 4);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(watch.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let status = watch.wait().unwrap();
+    load.stop();
+    let rest = rest.join().unwrap();
+    assert!(
+        !rest.iter().any(|l| l.contains("ms: Scavenge")),
+        "GC lines leaked to stderr"
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let report = lines
+        .iter()
+        .find(|l| l["type"] == "gc-log")
+        .unwrap_or_else(|| panic!("a gc-log line ({status}): {rest:?}"));
+    let p = &report["process"];
+    assert!(p["gcs"].as_u64().unwrap() > 10, "{p}");
+    assert_eq!(p["verdict"]["leak_suspected"], true, "{p:#}");
+}
