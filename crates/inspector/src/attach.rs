@@ -126,8 +126,18 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
                 status = child.wait() => Err(status),
             };
             match outcome {
-                Ok(connected) => {
-                    let (client, pid) = connected?;
+                Ok(Err(e)) => {
+                    // An app exiting under us fails our first calls ("Cannot
+                    // find context…"): the exit is the error worth telling.
+                    return match tokio::time::timeout(Duration::from_secs(1), child.wait()).await {
+                        Ok(Ok(status)) => Err(InspectorError::Target(format!(
+                            "the launched app exited ({status}) before it could be inspected"
+                        ))),
+                        _ => Err(e),
+                    };
+                }
+                Ok(Ok(connected)) => {
+                    let (client, pid) = connected;
                     // The inspector answers while Node still boots; a turn
                     // of the event loop means the main script has run.
                     let started = client.evaluate("new Promise((r) => setImmediate(r))", true);
