@@ -79,3 +79,35 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap checks this only in debug builds, and the tests run in release:
+    /// two options sharing an id or a flag silently share one value.
+    #[test]
+    fn every_subcommand_has_distinct_options() {
+        let mut cli = Cli::command();
+        cli.build();
+        for command in cli.get_subcommands() {
+            let mut ids = std::collections::HashSet::new();
+            let mut flags = std::collections::HashSet::new();
+            for arg in command.get_arguments() {
+                let name = command.get_name();
+                assert!(
+                    ids.insert(arg.get_id().clone()),
+                    "{name}: id {}",
+                    arg.get_id()
+                );
+                if let Some(long) = arg.get_long() {
+                    assert!(flags.insert(format!("--{long}")), "{name}: --{long}");
+                }
+                if let Some(short) = arg.get_short() {
+                    assert!(flags.insert(format!("-{short}")), "{name}: -{short}");
+                }
+            }
+        }
+    }
+}

@@ -231,12 +231,22 @@ fn clean_example_server() {
 #[test]
 fn hunt_by_pid_of_a_process_started_without_inspector_flags() {
     let app = App::start(&shared_app("closure-array.js"), true);
-    let (status, stdout, stderr) =
-        leakscope_status(&["hunt", "--json", "--pid", &app.pid(), "--rounds", "3"]);
+    // `--url` is the load's URL here; the inspector's is `--inspector-url`.
+    let url = format!("http://127.0.0.1:{}/greet?id={{seq}}", app.port);
+    let (status, stdout, stderr) = leakscope_status(&[
+        "hunt",
+        "--json",
+        "--pid",
+        &app.pid(),
+        "--url",
+        &url,
+        "--rounds",
+        "3",
+    ]);
     assert_eq!(status, 1, "{stderr}");
     let h: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(h["pid"].as_u64().unwrap().to_string(), app.pid());
-    assert_eq!(h["url"], format!("http://127.0.0.1:{}/", app.port));
+    assert_eq!(h["url"], url);
     assert!(h["findings"][0]["holder"]
         .as_str()
         .unwrap()
@@ -346,7 +356,7 @@ fn html_report_renders_in_headless_chromium() {
 #[test]
 fn load_drives_a_real_server() {
     let app = App::start(&shared_app("cache-leak.js"), false);
-    let url = format!("http://127.0.0.1:{}/page?n={{n}}", app.port);
+    let url = format!("http://127.0.0.1:{}/page?n={{seq}}", app.port);
     let r = leakscope_json(&["load", &url, "-c", "8", "-n", "2000", "--json"]);
     assert_eq!(r["completed"], 2000);
     assert_eq!(r["error_count"], 0);
@@ -365,7 +375,11 @@ fn load_drives_a_real_server() {
 
     let dir = test_dir("load-request-file");
     let file = dir.join("requests.txt");
-    std::fs::write(&file, "# two kinds\nGET /a?id={n}\nPOST /b {\"id\": {n}}\n").unwrap();
+    std::fs::write(
+        &file,
+        "# two kinds\nGET /a?id={seq}\nPOST /b {\"id\": {seq}}\n",
+    )
+    .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port);
     let r = leakscope_json(&[
         "load",

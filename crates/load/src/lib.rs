@@ -5,13 +5,13 @@
 //! default, a new connection per request without it) until a request count
 //! or a deadline is reached. Latencies go into one HDR histogram per
 //! connection, merged at the end, so the hot loop shares nothing but two
-//! atomics. A `{n}` in a request target is replaced by the request's
+//! atomics. A `{seq}` in a request target is replaced by the request's
 //! sequence number, which makes unique URLs (cache keys, query strings).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), leakscope_load::LoadError> {
 //! use leakscope_load::{Plan, Stop};
-//! let plan = Plan::new("http://127.0.0.1:8080/hello?n={n}", 50, Stop::Requests(10_000)).await?;
+//! let plan = Plan::new("http://127.0.0.1:8080/hello?n={seq}", 50, Stop::Requests(10_000)).await?;
 //! let report = plan.run(&Default::default()).await;
 //! println!("{:.0} req/s, p99 {:.2} ms", report.requests_per_second, report.latency.p99_ms);
 //! # Ok(()) }
@@ -450,9 +450,13 @@ mod tests {
     #[tokio::test]
     async fn counts_requests_statuses_and_bytes() {
         let addr = server().await;
-        let mut plan = Plan::new(&format!("http://{addr}/a?n={{n}}"), 4, Stop::Requests(1000))
-            .await
-            .unwrap();
+        let mut plan = Plan::new(
+            &format!("http://{addr}/a?n={{seq}}"),
+            4,
+            Stop::Requests(1000),
+        )
+        .await
+        .unwrap();
         plan.requests.push(RequestTemplate::get("/missing"));
         let report = plan.run(&Arc::default()).await;
         assert_eq!(report.completed, 1000);

@@ -8,7 +8,7 @@ use hyper::{Method, Request, Uri};
 
 use crate::LoadError;
 
-/// One kind of request. `{n}` in the target or body becomes the request's
+/// One kind of request. `{seq}` in the target or body becomes the request's
 /// sequence number.
 #[derive(Debug, Clone)]
 pub struct RequestTemplate {
@@ -18,7 +18,7 @@ pub struct RequestTemplate {
     body: Body,
 }
 
-/// Parsed once when it has no `{n}`: the hot loop then only clones.
+/// Parsed once when it has no `{seq}`: the hot loop then only clones.
 #[derive(Debug, Clone)]
 enum Target {
     Fixed(Uri),
@@ -31,10 +31,10 @@ enum Body {
     Numbered(String),
 }
 
-const SEQUENCE: &str = "{n}";
+const SEQUENCE: &str = "{seq}";
 
 impl RequestTemplate {
-    /// A `GET` of `target` (a path with optional query, e.g. `/a?n={n}`).
+    /// A `GET` of `target` (a path with optional query, e.g. `/a?n={seq}`).
     pub fn get(target: &str) -> RequestTemplate {
         RequestTemplate::new(Method::GET, target, "").expect("a path is a valid target")
     }
@@ -163,7 +163,7 @@ pub(crate) fn split_url(url: &str) -> Result<(String, u16, String), LoadError> {
 }
 
 /// Parses a request file: one request per line, `METHOD TARGET [BODY]`,
-/// e.g. `GET /users?id={n}` or `POST /orders {"item": {n}}`; blank lines and
+/// e.g. `GET /users?id={seq}` or `POST /orders {"item": {seq}}`; blank lines and
 /// lines starting with `#` are skipped. Requests are sent in file order,
 /// cycling.
 pub fn parse_request_file(text: &str) -> Result<Vec<RequestTemplate>, LoadError> {
@@ -224,8 +224,8 @@ mod tests {
 
     #[test]
     fn numbers_targets_and_bodies() {
-        let mut t =
-            parse_request_file("# orders\n\nPOST /orders?n={n} {\"id\": {n}}\nGET /\n").unwrap();
+        let mut t = parse_request_file("# orders\n\nPOST /orders?n={seq} {\"id\": {seq}}\nGET /\n")
+            .unwrap();
         assert_eq!(t.len(), 2);
         t[0].header("X-Test: yes").unwrap();
         let r = t[0].build(7, "h:1", true);

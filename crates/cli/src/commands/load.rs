@@ -12,12 +12,12 @@ use crate::output::parse_duration;
 /// connection, keep-alive on by default, latency percentiles at the end.
 #[derive(clap::Args)]
 #[command(
-    after_help = "`{n}` in the URL, a request-file target or a body becomes the request's number \
+    after_help = "`{seq}` in the URL, a request-file target or a body becomes the request's number \
 (unique query strings, cache keys).\n\n\
 Examples:\n  leakscope load http://127.0.0.1:3000/ -c 50 -n 100000\n  \
-leakscope load http://127.0.0.1:3000/search?q={n} -c 10 --duration 30s\n  \
+leakscope load http://127.0.0.1:3000/search?q={seq} -c 10 --duration 30s\n  \
 leakscope load http://127.0.0.1:3000 --request-file requests.txt -n 5000\n  \
-leakscope load http://127.0.0.1:3000/orders -m POST -H 'content-type: application/json' --body '{\"id\": {n}}'"
+leakscope load http://127.0.0.1:3000/orders -m POST -H 'content-type: application/json' --body '{\"id\": {seq}}'"
 )]
 pub struct Args {
     /// Server URL (plain http://); with --request-file, the base its paths go to

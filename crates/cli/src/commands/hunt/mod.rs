@@ -43,6 +43,8 @@ const SAMPLING_INTERVAL: u64 = 8192;
 /// name what grows, who holds it and which code allocated it.
 #[derive(clap::Args)]
 #[command(
+    // `--url` is where the load goes, as in `leakscope load`.
+    mut_arg("url", |a| a.long("inspector-url")),
     after_help = "With no target, hunts in the bundled leaky example server (the demo exits 0 \
 when it finds that leak).\nExit status: 0 no leak, 1 leak found, 2 usage or target error.\n\n\
 Examples:\n  leakscope hunt\n  leakscope hunt -- node server.js\n  \
@@ -53,8 +55,8 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Where to send load (default: the one HTTP port the app listens on);
-    /// `{n}` becomes the request number
-    #[arg(long, value_name = "URL")]
+    /// `{seq}` becomes the request number
+    #[arg(id = "load_url", long = "url", value_name = "URL")]
     pub url: Option<String>,
     /// Requests to cycle through, `METHOD /path [BODY]` per line
     #[arg(long, value_name = "FILE")]
@@ -158,6 +160,10 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         && args.target.port.is_none()
         && args.target.url.is_none();
     if is_demo {
+        anyhow::ensure!(
+            args.url.is_none() && args.request_file.is_none(),
+            "--url and --request-file need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
+        );
         std::fs::create_dir_all(&demo_dir)?;
         let script = demo_dir.join("leaky-server.js");
         std::fs::write(&script, DEMO_SERVER)?;
