@@ -413,3 +413,39 @@ fn load_reports_a_dead_server_plainly() {
     assert_eq!(status, 2);
     assert!(stderr.contains("https is not supported"), "{stderr}");
 }
+
+#[test]
+fn target_exiting_mid_hunt_is_reported_not_waited_for() {
+    // Exits in round 1. While exiting, Node still accepts connections it
+    // never answers: without watching the session the load would time out
+    // request after request.
+    let dir = test_dir("hunt-target-exits");
+    let script = dir.join("crash.js");
+    std::fs::write(
+        &script,
+        "const http = require('node:http'); let n = 0; const kept = [];\n\
+         http.createServer((req, res) => { kept.push({ url: req.url }); if (++n === 2000) process.exit(7); res.end('x'); })\n\
+         .listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (status, stdout, stderr) = leakscope_status(&[
+        "hunt",
+        "--warmup",
+        "500",
+        "--",
+        "node",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 2, "{stdout}{stderr}");
+    let error = stderr.lines().last().unwrap();
+    assert_eq!(
+        error,
+        "leakscope: error: the launched app exited (exit status: 7): the target went away during round 1"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "gave up after {:?}, not after request timeouts",
+        started.elapsed()
+    );
+}

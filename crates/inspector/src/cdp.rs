@@ -63,6 +63,8 @@ pub struct Client {
     pending: Pending,
     next_id: AtomicU64,
     events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Event>>,
+    /// Turns `true` when the session ends (see [`Client::closed`]).
+    closed: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Client {
@@ -82,6 +84,10 @@ impl Client {
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
         let (event_tx, events) = mpsc::unbounded_channel();
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (closed_tx, closed) = tokio::sync::watch::channel(false);
+        // Weak: dropping the Client must still end the writer, and so
+        // close the socket.
+        let closer = outgoing.downgrade();
 
         tokio::spawn(async move {
             while let Some(message) = to_send.recv().await {
@@ -123,8 +129,14 @@ impl Client {
                         }
                     }
                     // Node is exiting and waits for us to let go
-                    // (asked for in `attach`): the session is over.
-                    (None, Some(method)) if method == "NodeRuntime.waitingForDisconnect" => break,
+                    // (asked for in `attach`): let go at once, even if
+                    // our side is busy elsewhere, so the app can exit.
+                    (None, Some(method)) if method == "NodeRuntime.waitingForDisconnect" => {
+                        if let Some(closer) = closer.upgrade() {
+                            let _ = closer.send(Message::Close(None));
+                        }
+                        break;
+                    }
                     (None, Some(method)) => {
                         let params = incoming
                             .params
@@ -136,12 +148,14 @@ impl Client {
             }
             // Dropping the waiters fails every call in flight with `Closed`.
             reader_pending.lock().expect("pending lock").take();
+            closed_tx.send_replace(true);
         });
         Ok(Client {
             outgoing,
             pending,
             next_id: AtomicU64::new(1),
             events: tokio::sync::Mutex::new(events),
+            closed,
         })
     }
 
@@ -205,6 +219,15 @@ impl Client {
     }
 
     /// Says goodbye with a close frame so the target prints nothing odd.
+    /// Resolves when the session has ended: the target exited or closed the
+    /// connection. Work that does not talk to the target (driving load at
+    /// it) races this to notice a target that died under it.
+    pub async fn closed(&self) {
+        let mut closed = self.closed.clone();
+        // An error means the reader is gone, which is closed too.
+        let _ = closed.wait_for(|c| *c).await;
+    }
+
     pub fn close(&self) {
         let _ = self.outgoing.send(Message::Close(None));
     }

@@ -15,7 +15,7 @@ use leakscope_hunt::{
     find_leaks, growing_classes, max_heap_object_id, ClassGrowth, Finding, Round, Rules,
 };
 use leakscope_inspector::{listening_ports, Attached, Client, GcReport, GcWatch};
-use leakscope_load::Stop;
+use leakscope_load::{Plan, Report, Stop};
 use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{AllocationTraces, Depth, HeapSnapshot};
 use serde::Serialize;
@@ -30,7 +30,7 @@ const DEMO_SERVER: &str = include_str!("../../../../../examples/leaky-server.js"
 /// Allocation tracking runs a full GC every 50 ms; on a heap this small
 /// that costs about 40 % of throughput for one round (design/inspector.md
 /// §3), above it the hunt names leaked closures by their definition only.
-const TRACKING_HEAP_LIMIT: u64 = 64_000_000;
+const TRACKING_HEAP_LIMIT: u64 = 64 << 20;
 
 /// Bytes between heap samples: 8 KiB still sees a slow leak (one 1 KB
 /// object in 50 requests). It costs the rounds about 21 % of throughput on
@@ -324,8 +324,10 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
         rounds,
         allocation_sites: if captured.tracked && traces.is_some() {
             "allocation tracking during the last round"
+        } else if args.no_tracking {
+            "closure definitions and constructors (allocation tracking was off: --no-tracking)"
         } else {
-            "closure definitions (allocation tracking was off)"
+            "closure definitions and constructors (allocation tracking was off: the heap is over 64 MB)"
         },
         verdict: if findings.is_empty() {
             "no leak: nothing grew steadily round after round"
@@ -357,6 +359,21 @@ fn counts_by_class(s: &HeapSnapshot) -> HashMap<String, (u64, u64)> {
         .into_iter()
         .map(|r| (r.name, (r.count, r.shallow_size)))
         .collect()
+}
+
+/// Drives load until done or until the target goes away: an exiting Node
+/// app still accepts connections it never answers, so the load alone would
+/// only time out, request after request.
+async fn drive_while_attached(
+    client: &Client,
+    plan: &Plan,
+    quiet: bool,
+    phase: &str,
+) -> anyhow::Result<Report> {
+    tokio::select! {
+        report = super::load::drive(plan, quiet) => report,
+        () = client.closed() => anyhow::bail!("the target went away during {phase}"),
+    }
 }
 
 /// The live part: warm-up, baseline, rounds.
@@ -396,7 +413,8 @@ async fn capture_rounds(
         attached.pid, args.warmup
     ));
     if args.warmup > 0 {
-        let report = super::load::drive(&plan(args.warmup).await?, quiet).await?;
+        let report =
+            drive_while_attached(client, &plan(args.warmup).await?, quiet, "the warm-up").await?;
         if report.completed == 0 {
             anyhow::bail!(
                 "the app answered no request at {url} ({}); give --url",
@@ -433,7 +451,13 @@ async fn capture_rounds(
                 ""
             }
         ));
-        let report = super::load::drive(&plan(args.requests).await?, quiet).await?;
+        let report = drive_while_attached(
+            client,
+            &plan(args.requests).await?,
+            quiet,
+            &format!("round {r}"),
+        )
+        .await?;
         if report.completed == 0 {
             anyhow::bail!("the app stopped answering at {url} in round {r}");
         }
