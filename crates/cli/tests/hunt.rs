@@ -449,3 +449,33 @@ fn target_exiting_mid_hunt_is_reported_not_waited_for() {
         started.elapsed()
     );
 }
+
+#[test]
+fn bad_hunt_arguments_fail_before_any_load() {
+    let app = shared_app("no-leak.js");
+    let app = app.to_str().unwrap();
+    let (status, stdout, stderr) = leakscope_status(&[
+        "hunt",
+        "--report",
+        "/nonexistent-dir/hunt.html",
+        "--",
+        "node",
+        app,
+    ]);
+    assert_eq!(status, 2);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr.trim(),
+        "leakscope: error: cannot write /nonexistent-dir/hunt.html: No such file or directory (os error 2)"
+    );
+    // No target: `--url` is where load goes, so it needs a target to load.
+    let (status, _, stderr) = leakscope_status(&["hunt", "--url", "http://127.0.0.1:1/"]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("--url and --request-file need a target"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = leakscope_status(&["hunt", "--requests", "0", "--", "node", app]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("--requests must be at least 1"), "{stderr}");
+}

@@ -70,9 +70,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     anyhow::ensure!(
         log.gc_lines > 0,
-        "no --trace-gc lines in {} ({} other lines): is it the stdout of `node --trace-gc`?",
-        args.file.display(),
-        log.other_lines
+        "no --trace-gc lines in {} ({} other line{}): is it the stdout of `node --trace-gc`?",
+        if args.file.as_os_str() == "-" {
+            "standard input".into()
+        } else {
+            args.file.display().to_string()
+        },
+        log.other_lines,
+        if log.other_lines == 1 { "" } else { "s" }
     );
     let processes = log.reports();
     if let Some(svg) = &args.plot {

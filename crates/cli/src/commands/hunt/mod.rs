@@ -6,6 +6,7 @@ mod plots;
 mod text;
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -169,6 +170,12 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(&script, DEMO_SERVER)?;
         args.target.launch = vec!["node".into(), script.into()];
     }
+    // A report that cannot be written fails now, not after the hunt.
+    let report_file = args
+        .report
+        .as_deref()
+        .map(crate::atomic::AtomicFile::create)
+        .transpose()?;
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
@@ -191,8 +198,9 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         remove_snapshots(&out, args.out.is_none());
     }
     let hunt = result?;
-    if let Some(report) = &args.report {
-        crate::atomic::write(report, html::render(&hunt).as_bytes())?;
+    if let Some(mut file) = report_file {
+        file.write_all(html::render(&hunt).as_bytes())?;
+        file.commit()?;
     }
     if args.json {
         crate::output::json(&hunt)?;
