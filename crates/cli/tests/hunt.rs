@@ -398,6 +398,32 @@ fn load_drives_a_real_server() {
 }
 
 #[test]
+fn interrupted_load_reports_what_it_sent() {
+    let app = App::start(&shared_app("no-leak.js"), false);
+    let load = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["load", &format!("http://127.0.0.1:{}/", app.port)])
+        .args(["-d", "60s", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &load.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = load.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let completed = r["completed"].as_u64().unwrap();
+    assert!(completed > 0, "{r}");
+    assert_eq!(r["status_counts"]["200"].as_u64(), Some(completed));
+    assert!(r["seconds"].as_f64().unwrap() < 30.0, "{r}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}
+
+#[test]
 fn load_reports_a_dead_server_plainly() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();

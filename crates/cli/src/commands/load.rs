@@ -13,7 +13,7 @@ use crate::output::parse_duration;
 #[derive(clap::Args)]
 #[command(
     after_help = "`{seq}` in the URL, a request-file target or a body becomes the request's number \
-(unique query strings, cache keys).\n\n\
+(unique query strings, cache keys). Ctrl-C stops early and still reports what was sent (exit status 130).\n\n\
 Examples:\n  leakscope load http://127.0.0.1:3000/ -c 50 -n 100000\n  \
 leakscope load http://127.0.0.1:3000/search?q={seq} -c 10 --duration 30s\n  \
 leakscope load http://127.0.0.1:3000 --request-file requests.txt -n 5000\n  \
@@ -118,12 +118,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 template.header(header)?;
             }
         }
-        crate::live::interruptible(drive(&plan, args.json)).await
+        let live = Arc::new(Live::default());
+        tokio::spawn(stop_on_interrupt(live.clone()));
+        let report = drive_with(&plan, args.json, &live).await;
+        anyhow::Ok((report, live.cancel.load(Ordering::Relaxed)))
     })?;
+    let (report, interrupted) = report;
     if args.json {
         crate::output::json(&report)?;
     } else {
         print(&report)?;
+    }
+    if interrupted {
+        eprintln!("leakscope: interrupted; the report covers the requests sent until then");
+        return Ok(ExitCode::from(130));
     }
     if report.completed == 0 {
         anyhow::bail!(
@@ -135,18 +143,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ctrl-C (or SIGTERM) ends the run as ab does: no new requests, the ones
+/// in flight finish, and the report covers what was sent. A second one
+/// leaves at once.
+async fn stop_on_interrupt(live: Arc<Live>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        if live.cancel.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    }
+}
+
 /// Runs the plan with a progress line on a TTY.
-pub async fn drive(plan: &Plan, quiet: bool) -> anyhow::Result<Report> {
-    let live = Arc::new(Live::default());
+pub async fn drive(plan: &Plan, quiet: bool) -> Report {
+    drive_with(plan, quiet, &Arc::new(Live::default())).await
+}
+
+async fn drive_with(plan: &Plan, quiet: bool, live: &Arc<Live>) -> Report {
     let bar = crate::progress::spinner(quiet);
-    let run = plan.run(&live);
+    let run = plan.run(live);
     tokio::pin!(run);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             report = &mut run => {
                 bar.finish_and_clear();
-                return Ok(report);
+                return report;
             }
             _ = tick.tick() => bar.set_message(format!(
                 "{} requests, {} errors",

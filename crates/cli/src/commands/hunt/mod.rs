@@ -379,7 +379,7 @@ async fn drive_while_attached(
     phase: &str,
 ) -> anyhow::Result<Report> {
     tokio::select! {
-        report = super::load::drive(plan, quiet) => report,
+        report = super::load::drive(plan, quiet) => Ok(report),
         () = client.closed() => anyhow::bail!("the target went away during {phase}"),
     }
 }
