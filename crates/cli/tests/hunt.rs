@@ -505,3 +505,36 @@ fn bad_hunt_arguments_fail_before_any_load() {
     assert_eq!(status, 2);
     assert!(stderr.contains("--requests must be at least 1"), "{stderr}");
 }
+
+#[test]
+fn hunt_warns_when_the_load_misses_the_app_and_takes_a_path() {
+    let dir = test_dir("hunt-404");
+    let script = dir.join("api-only.js");
+    std::fs::write(
+        &script,
+        "const http = require('node:http'); const kept = [];\n\
+         http.createServer((req, res) => {\n\
+           if (req.url.startsWith('/api/')) { kept.push({ url: req.url, at: Date.now() }); res.end('ok'); return; }\n\
+           res.statusCode = 404; res.end('not found');\n\
+         }).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });\n",
+    )
+    .unwrap();
+    // `/` is 404 here: the verdict is clean, and says why it may not be.
+    let (status, h) = hunt(&script, &[]);
+    assert_eq!(status, 0);
+    assert_eq!(h["findings"].as_array().unwrap().len(), 0);
+    let warning = h["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with("9000 of 9000 responses were errors (9000 × 404)"),
+        "{warning}"
+    );
+    // A bare path goes to the port the app listens on.
+    let (status, h) = hunt(&script, &["--url", "/api/items?id={seq}"]);
+    assert_eq!(status, 1);
+    assert!(h["url"].as_str().unwrap().ends_with("/api/items?id={seq}"));
+    assert_eq!(h["warnings"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        h["findings"][0]["holder"],
+        "Array `kept` (module scope of api-only.js)"
+    );
+}

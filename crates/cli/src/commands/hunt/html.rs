@@ -16,6 +16,7 @@ const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;ma
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 .verdict{padding:.8em 1em;border-radius:6px;font-weight:600}\
 .leak{background:#fde2e1;color:#8a1c15}.clean{background:#e3f6e5;color:#1d5b25}\
+.warning{background:#fff4d6;color:#6b4e00;padding:.5em 1em;border-radius:6px}\
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .7em;border-bottom:1px solid #eee;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}\
 ol.path{font-family:ui-monospace,monospace;font-size:.9em}ol.path li{margin:.1em 0}\
@@ -33,6 +34,9 @@ pub fn render(h: &Hunt) -> String {
     let _ = write!(o, "<h1>leakscope hunt</h1><p>Target: <code>{}</code> (PID {}), load at <code>{}</code>: {} warm-up requests, then {} rounds of {} requests on {} connections, {:.0} req/s. Allocation sites from {}.</p>",
         esc(&h.target), h.pid, esc(&h.url), h.warmup_requests, h.rounds.len(),
         h.rounds.first().map_or(0, |r| r.round.requests), h.concurrency, h.requests_per_second, esc(h.allocation_sites));
+    for warning in &h.warnings {
+        let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
+    }
     if leak {
         let _ = write!(
             o,

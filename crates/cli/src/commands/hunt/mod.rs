@@ -55,7 +55,8 @@ leakscope hunt --request-file requests.txt --report hunt.html -- node app.js"
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Where to send load (default: the one HTTP port the app listens on);
+    /// Where to send load: a URL, or a path on the one HTTP port the app
+    /// listens on (the default is `/` there);
     /// `{seq}` becomes the request number
     #[arg(id = "load_url", long = "url", value_name = "URL")]
     pub url: Option<String>,
@@ -118,6 +119,8 @@ pub struct Hunt {
     pub snapshots_kept: bool,
     /// The launched app's `--trace-gc` log, analysed (with `--trace-gc`).
     pub gc_log: Option<Vec<ProcessReport>>,
+    /// Reasons to doubt a clean verdict (the load missed the app's code).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +128,7 @@ pub struct RoundSummary {
     #[serde(flatten)]
     pub round: Round,
     pub errors: u64,
+    pub status_counts: std::collections::BTreeMap<u16, u64>,
     pub p99_ms: f64,
     /// Heap used after the forced GC that preceded the snapshot.
     pub heap_used: u64,
@@ -322,7 +326,9 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
     let total_seconds: f64 = rounds.iter().map(|r| r.round.seconds).sum();
     let mut growing = growing_classes(&class_counts, total_requests);
     growing.truncate(15);
+    let warnings = load_warnings(&rounds);
     Ok(Hunt {
+        warnings,
         target,
         url: captured.url,
         pid: captured.pid,
@@ -362,6 +368,34 @@ fn hunt(args: &Args, out: &Path, target: String) -> anyhow::Result<Hunt> {
     })
 }
 
+/// A hunt whose requests mostly failed or were turned away (404 on `/`)
+/// exercised little of the app: say so, or "no leak" would mislead.
+fn load_warnings(rounds: &[RoundSummary]) -> Vec<String> {
+    let sent: u64 = rounds.iter().map(|r| r.round.requests).sum();
+    let mut refused = std::collections::BTreeMap::<u16, u64>::new();
+    for (&status, &n) in rounds.iter().flat_map(|r| &r.status_counts) {
+        if status >= 400 {
+            *refused.entry(status).or_default() += n;
+        }
+    }
+    let errors: u64 = rounds.iter().map(|r| r.errors).sum();
+    let mut warnings = Vec::new();
+    let refused_total: u64 = refused.values().sum();
+    if refused_total * 2 > sent {
+        let statuses: Vec<String> = refused.iter().map(|(s, n)| format!("{n} × {s}")).collect();
+        warnings.push(format!(
+            "{refused_total} of {sent} responses were errors ({}): the load may not reach the code that leaks; give --url or --request-file",
+            statuses.join(", ")
+        ));
+    }
+    if errors * 10 > sent {
+        warnings.push(format!(
+            "{errors} of {sent} requests got no response: the rounds measured less than they say"
+        ));
+    }
+    warnings
+}
+
 fn counts_by_class(s: &HeapSnapshot) -> HashMap<String, (u64, u64)> {
     s.class_rows()
         .into_iter()
@@ -394,6 +428,10 @@ async fn capture_rounds(
     let client = &attached.client;
     let quiet = args.json;
     let url = match &args.url {
+        // A path: on the port the app listens on, found as with no --url.
+        Some(path) if path.starts_with('/') => {
+            format!("{}{path}", find_url(attached).await?.trim_end_matches('/'))
+        }
         Some(url) => url.clone(),
         None => find_url(attached).await?,
     };
@@ -497,6 +535,7 @@ async fn capture_rounds(
                 max_id: 0,
             },
             errors: report.error_count,
+            status_counts: report.status_counts.clone(),
             p99_ms: report.latency.p99_ms,
             heap_used,
         });

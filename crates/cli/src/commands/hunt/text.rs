@@ -18,6 +18,9 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     )?;
     let heaps: Vec<String> = h.rounds.iter().map(|r| size(r.heap_used)).collect();
     outln!("Heap after GC, round by round: {}", heaps.join(" → "))?;
+    for warning in &h.warnings {
+        outln!("warning: {warning}")?;
+    }
     if h.findings.is_empty() {
         outln!("\nNo leak: nothing grew steadily round after round ({requests} requests).")?;
     }
