@@ -11,6 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 
 use crate::cdp::Client;
 use crate::discovery::{inspector_version, list_targets, listening_ports, port_listened};
@@ -83,6 +84,7 @@ impl Attached {
 
 /// Connects to the target and checks it is the process the user meant.
 pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attached> {
+    let mut exiting = None;
     let (ws_url, expected_pid, launched) = match spec {
         TargetSpec::Pid(pid) => (open_by_pid(*pid).await?, Some(*pid), None),
         TargetSpec::Port(port) => {
@@ -91,7 +93,8 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
         }
         TargetSpec::Url(url) => (resolve_url(url, options).await?, None, None),
         TargetSpec::Launch(argv) => {
-            let (child, url) = launch(argv, options).await?;
+            let (child, url, waiting) = launch(argv, options).await?;
+            exiting = Some(waiting);
             (url, None, Some(child))
         }
     };
@@ -103,6 +106,17 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
                 what: format!("the inspector at {ws_url}"),
                 secs: 10,
             })??;
+        if let Some(exiting) = exiting {
+            // An app that exits before `notifyWhenWaitingForDisconnect`
+            // below takes effect only says so on stderr; it then answers
+            // some calls (HeapProfiler.collectGarbage) never.
+            let closer = client.closer();
+            tokio::spawn(async move {
+                if exiting.await.is_ok() {
+                    closer.close();
+                }
+            });
+        }
         let pid = target_pid(&client).await?;
         // Without this an app that exits while attached waits for us
         // forever, and we for its answers.
@@ -375,7 +389,12 @@ fn configured_port(pid: u32) -> u16 {
 
 /// Starts the app with the inspector on a free loopback port. Its stdout and
 /// stderr go to our stderr, so our stdout stays clean for `--json`.
-async fn launch(argv: &[OsString], options: &AttachOptions) -> Result<(Child, String)> {
+/// The receiver fires when the app says it waits for its debugger to
+/// disconnect, i.e. it is exiting.
+async fn launch(
+    argv: &[OsString],
+    options: &AttachOptions,
+) -> Result<(Child, String, oneshot::Receiver<()>)> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| InspectorError::Target("nothing to launch after `--`".to_owned()))?;
@@ -407,12 +426,19 @@ async fn launch(argv: &[OsString], options: &AttachOptions) -> Result<(Child, St
             InspectorError::Target(format!("cannot start `{}`: {e}", program.to_string_lossy()))
         })?;
     let (url_tx, mut url_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (exiting_tx, exiting) = oneshot::channel();
     forward_lines(
         child.stdout.take().expect("piped"),
         None,
+        None,
         options.stdout_tap.clone(),
     );
-    forward_lines(child.stderr.take().expect("piped"), Some(url_tx), None);
+    forward_lines(
+        child.stderr.take().expect("piped"),
+        Some(url_tx),
+        Some(exiting_tx),
+        None,
+    );
     let deadline = Duration::from_secs(15);
     let url = tokio::select! {
         url = url_rx.recv() => url,
@@ -425,7 +451,7 @@ async fn launch(argv: &[OsString], options: &AttachOptions) -> Result<(Child, St
         }
     };
     match url {
-        Some(url) => Ok((child, url)),
+        Some(url) => Ok((child, url, exiting)),
         None => Err(InspectorError::Timeout {
             what: "the launched app's inspector".to_owned(),
             secs: deadline.as_secs(),
@@ -439,6 +465,7 @@ async fn launch(argv: &[OsString], options: &AttachOptions) -> Result<(Child, St
 fn forward_lines(
     stream: impl AsyncRead + Unpin + Send + 'static,
     url_tx: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    mut exiting: Option<oneshot::Sender<()>>,
     tap: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 ) {
     tokio::spawn(async move {
@@ -450,10 +477,15 @@ fn forward_lines(
                 }
                 continue;
             }
+            if line == "Waiting for the debugger to disconnect..." {
+                if let Some(exiting) = exiting.take() {
+                    let _ = exiting.send(());
+                }
+                continue;
+            }
             if line.starts_with("For help, see: https://nodejs.org")
                 || line == "Debugger attached."
                 || line.starts_with("Debugger ending on ")
-                || line == "Waiting for the debugger to disconnect..."
             {
                 continue;
             }

@@ -56,6 +56,19 @@ struct RpcError {
 type Reply = std::result::Result<Box<RawValue>, String>;
 type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Reply>>>>>;
 
+/// Closes a session without owning its [`Client`]; does nothing once the
+/// client is gone (its socket closes with it).
+#[derive(Clone)]
+pub struct SessionCloser(mpsc::WeakUnboundedSender<Message>);
+
+impl SessionCloser {
+    pub fn close(&self) {
+        if let Some(outgoing) = self.0.upgrade() {
+            let _ = outgoing.send(Message::Close(None));
+        }
+    }
+}
+
 /// A connected inspector session.
 pub struct Client {
     outgoing: mpsc::UnboundedSender<Message>,
@@ -87,7 +100,7 @@ impl Client {
         let (closed_tx, closed) = tokio::sync::watch::channel(false);
         // Weak: dropping the Client must still end the writer, and so
         // close the socket.
-        let closer = outgoing.downgrade();
+        let closer = SessionCloser(outgoing.downgrade());
 
         tokio::spawn(async move {
             while let Some(message) = to_send.recv().await {
@@ -132,9 +145,7 @@ impl Client {
                     // (asked for in `attach`): let go at once, even if
                     // our side is busy elsewhere, so the app can exit.
                     (None, Some(method)) if method == "NodeRuntime.waitingForDisconnect" => {
-                        if let Some(closer) = closer.upgrade() {
-                            let _ = closer.send(Message::Close(None));
-                        }
+                        closer.close();
                         break;
                     }
                     (None, Some(method)) => {
@@ -226,6 +237,11 @@ impl Client {
         let mut closed = self.closed.clone();
         // An error means the reader is gone, which is closed too.
         let _ = closed.wait_for(|c| *c).await;
+    }
+
+    /// A handle that closes this session from another task.
+    pub fn closer(&self) -> SessionCloser {
+        SessionCloser(self.outgoing.downgrade())
     }
 
     pub fn close(&self) {
