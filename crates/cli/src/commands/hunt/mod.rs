@@ -190,7 +190,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         &args,
         &out,
         if is_demo {
-            "the bundled leaky example (examples/leaky-server.js)".into()
+            "the bundled example examples/leaky-server.js".into()
         } else {
             target_label
         },
