@@ -92,10 +92,10 @@ mod tests {
         let mut cli = Cli::command();
         cli.build();
         for command in cli.get_subcommands() {
+            let name = command.get_name();
             let mut ids = std::collections::HashSet::new();
             let mut flags = std::collections::HashSet::new();
             for arg in command.get_arguments() {
-                let name = command.get_name();
                 assert!(
                     ids.insert(arg.get_id().clone()),
                     "{name}: id {}",

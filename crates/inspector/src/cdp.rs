@@ -58,11 +58,10 @@ type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Reply>>>>>;
 
 /// Closes a session without owning its [`Client`]; does nothing once the
 /// client is gone (its socket closes with it).
-#[derive(Clone)]
-pub struct SessionCloser(mpsc::WeakUnboundedSender<Message>);
+pub(crate) struct SessionCloser(mpsc::WeakUnboundedSender<Message>);
 
 impl SessionCloser {
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         if let Some(outgoing) = self.0.upgrade() {
             let _ = outgoing.send(Message::Close(None));
         }
@@ -229,7 +228,6 @@ impl Client {
         self.events.lock().await.try_recv().ok()
     }
 
-    /// Says goodbye with a close frame so the target prints nothing odd.
     /// Resolves when the session has ended: the target exited or closed the
     /// connection. Work that does not talk to the target (driving load at
     /// it) races this to notice a target that died under it.
@@ -240,10 +238,11 @@ impl Client {
     }
 
     /// A handle that closes this session from another task.
-    pub fn closer(&self) -> SessionCloser {
+    pub(crate) fn closer(&self) -> SessionCloser {
         SessionCloser(self.outgoing.downgrade())
     }
 
+    /// Says goodbye with a close frame so the target prints nothing odd.
     pub fn close(&self) {
         let _ = self.outgoing.send(Message::Close(None));
     }

@@ -14,7 +14,7 @@ mod gcwatch;
 mod protocol;
 
 pub use attach::{attach, AttachOptions, Attached, TargetSpec};
-pub use cdp::{Client, Event, SessionCloser};
+pub use cdp::{Client, Event};
 pub use discovery::{inspector_version, list_targets, listening_ports, TargetInfo};
 pub use error::{InspectorError, Result};
 pub use gcwatch::{GcReport, GcWatch};

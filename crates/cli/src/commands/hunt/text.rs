@@ -60,13 +60,14 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         outln!("  by round  {}", per_round.join(", "))?;
         match &f.allocation {
             Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,
-            None if h.sampled_allocations.is_empty() => outln!(
-                "  allocated unknown: no frame of the application's code (sites from {})",
-                h.allocation_sites
-            )?,
             None => outln!(
-                "  allocated unknown: no frame of the application's code (sites from {}); see the sampled allocations below",
-                h.allocation_sites
+                "  allocated unknown: no frame of the application's code (sites from {}){}",
+                h.allocation_sites,
+                if h.sampled_allocations.is_empty() {
+                    ""
+                } else {
+                    "; see the sampled allocations below"
+                }
             )?,
         }
         let path: Vec<String> = f
