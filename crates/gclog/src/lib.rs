@@ -126,6 +126,10 @@ impl Log {
             after: gc.after,
             pause_ms: gc.pause_ms as f32,
         });
+        // `--trace-gc-nvp` lines and cut lines give no reason to count.
+        if gc.reason.is_empty() {
+            return;
+        }
         match p.reasons.get_mut(gc.reason) {
             Some(counts) => counts[gc.kind as usize] += 1,
             None => {

@@ -103,16 +103,19 @@ pub fn parse_line(line: &[u8]) -> Option<GcLine<'_>> {
     }
     c.eat(b" ms")?;
     let reason = if legacy {
-        // ` [reason] [collector reason].` — the first bracket.
+        // ` [reason] [collector reason].` — the first bracket; a line cut
+        // inside it (a killed process's last line) has no reason.
         let rest = c.rest();
-        let open = rest.iter().position(|&b| b == b'[');
-        match open {
-            Some(o) => {
+        rest.iter()
+            .position(|&b| b == b'[')
+            .and_then(|o| {
                 let inner = &rest[o + 1..];
-                &inner[..inner.iter().position(|&b| b == b']').unwrap_or(inner.len())]
-            }
-            None => b"",
-        }
+                inner
+                    .iter()
+                    .position(|&b| b == b']')
+                    .map(|end| &inner[..end])
+            })
+            .unwrap_or(b"")
     } else {
         // `… (average mu = …, current mu = …) reason; collector reason`
         let rest = c.rest();
@@ -319,6 +322,9 @@ mod tests {
         assert_eq!((l.pid, l.isolate, l.kind), (28093, 0, Kind::MarkSweep));
         assert_eq!(l.pause_ms, 25.0);
         assert_eq!(l.reason, b"HeapObjectsMap::UpdateHeapObjectsMap");
+        // Cut inside the bracket: the numbers count, the half reason does not.
+        let cut = parse_line(b"[28093]      7644 ms: Mark-sweep 10.9 (48.5) -> 10.9 (48.5) MB, 25.0 ms [HeapObjectsMap::UpdateHeapO").unwrap();
+        assert_eq!((cut.pause_ms, cut.reason), (25.0, &b""[..]));
         let l = parse_line(b"[23085:0x18221c00]     1093 ms: pause=1.3 mutator=1087.6 gc=s reduce_memory=0 scavenge=1.13 total_size_before=4815928 total_size_after=4173800 holes_size_before=288").unwrap();
         assert_eq!(
             (l.kind, l.before, l.after, l.pause_ms),
