@@ -68,7 +68,7 @@ fn gc_log(args: &[&str]) -> (i32, serde_json::Value) {
 #[test]
 fn a_leaking_server_s_log_is_a_leak() {
     let dir = test_dir("gc-log-leak");
-    let (log, pid) = traced_run(&shared_app("closure-array.js"), 12, &dir);
+    let (log, pid) = traced_run(&corpus_app("closure-array.js"), 12, &dir);
     let (status, r) = gc_log(&[log.to_str().unwrap()]);
     assert_eq!(status, 1, "{r:#}");
     assert_eq!(r["leak_suspected"], true);
@@ -106,7 +106,7 @@ fn a_leaking_server_s_log_is_a_leak() {
 #[test]
 fn a_clean_server_s_log_is_not() {
     let dir = test_dir("gc-log-clean");
-    let (log, _) = traced_run(&shared_app("no-leak.js"), 12, &dir);
+    let (log, _) = traced_run(&corpus_app("clean-garbage.js"), 12, &dir);
     // Read from standard input this time.
     let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
         .args(["gc-log", "-", "--json"])
@@ -194,7 +194,7 @@ fn hunt_records_and_judges_the_launched_app_s_gc_log() {
         "--trace-gc",
         "--",
         "node",
-        shared_app("no-leak.js").to_str().unwrap(),
+        corpus_app("clean-garbage.js").to_str().unwrap(),
     ]);
     assert_eq!(status, 0, "{stderr}");
     let h: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -219,7 +219,7 @@ fn watch_records_and_judges_the_launched_app_s_gc_log() {
             "--",
             "node",
         ])
-        .arg(shared_app("closure-array.js"))
+        .arg(corpus_app("closure-array.js"))
         .env("PORT", "0")
         .env("CI", "1")
         .stdout(Stdio::piped())

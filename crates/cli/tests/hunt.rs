@@ -106,12 +106,12 @@ fn bundled_demo_names_the_pending_array() {
 #[test]
 fn closure_array() {
     assert_leak(
-        &shared_app("closure-array.js"),
+        &corpus_app("closure-array.js"),
         Culprit {
             holder: "Array `pending` (module scope of closure-array.js)",
             items: "closure rememberHeaders",
             per_request: 1.0,
-            allocation: "closure rememberHeaders created at closure-array.js:12",
+            allocation: "closure rememberHeaders created at closure-array.js:14",
         },
     );
 }
@@ -119,12 +119,12 @@ fn closure_array() {
 #[test]
 fn listener_leak() {
     assert_leak(
-        &shared_app("listener-leak.js"),
+        &corpus_app("listener-leak.js"),
         Culprit {
-            holder: "the 'reload' listeners of EventEmitter `config`",
+            holder: "the 'reload' listeners of EventEmitter `settings`",
             items: "closure onReload",
             per_request: 1.0,
-            allocation: "closure onReload created at listener-leak.js:23",
+            allocation: "closure onReload created at listener-leak.js:26",
         },
     );
 }
@@ -132,7 +132,7 @@ fn listener_leak() {
 #[test]
 fn cache_leak() {
     assert_leak(
-        &shared_app("cache-leak.js"),
+        &corpus_app("cache-leak.js"),
         Culprit {
             holder: "Map `renderCache` (module scope of cache-leak.js)",
             items: "RenderedPage",
@@ -145,7 +145,7 @@ fn cache_leak() {
 #[test]
 fn timers_never_cleared() {
     assert_leak(
-        &example("shapes/timer-leak.js"),
+        &corpus_app("timer-leak.js"),
         Culprit {
             holder: "the 60000 ms timer list",
             items: "Timeout",
@@ -159,7 +159,7 @@ fn timers_never_cleared() {
 fn set_of_closed_sockets() {
     // One socket per connection, not per request: 20 connections a round.
     assert_leak(
-        &example("shapes/socket-set.js"),
+        &corpus_app("socket-set.js"),
         Culprit {
             holder: "Set `openSockets` (module scope of socket-set.js)",
             items: "Socket",
@@ -172,12 +172,12 @@ fn set_of_closed_sockets() {
 #[test]
 fn shared_closure_context_chain() {
     assert_leak(
-        &example("shapes/shared-context.js"),
+        &corpus_app("shared-context.js"),
         Culprit {
             holder: "variable `current` (scope of shared-context.js)",
             items: "Thing",
             per_request: 1.0,
-            allocation: "new Thing (defined at shared-context.js:11",
+            allocation: "new Thing (defined at shared-context.js:15",
         },
     );
 }
@@ -185,7 +185,7 @@ fn shared_closure_context_chain() {
 #[test]
 fn es_module() {
     assert_leak(
-        &example("shapes/esm-leak.mjs"),
+        &corpus_app("esm-leak.mjs"),
         Culprit {
             holder: "Map `sessions` (module scope of esm-leak.mjs)",
             items: "UserSession",
@@ -198,7 +198,7 @@ fn es_module() {
 #[test]
 fn slow_leak_under_churn() {
     assert_leak(
-        &example("shapes/slow-churn.js"),
+        &corpus_app("slow-churn.js"),
         Culprit {
             holder: "Array `auditLog` (module scope of slow-churn.js)",
             items: "AuditEntry",
@@ -210,17 +210,17 @@ fn slow_leak_under_churn() {
 
 #[test]
 fn no_leak() {
-    assert_clean(&shared_app("no-leak.js"));
+    assert_clean(&corpus_app("clean-garbage.js"));
 }
 
 #[test]
 fn error_burst() {
-    assert_clean(&shared_app("error-burst.js"));
+    assert_clean(&corpus_app("clean-error-burst.js"));
 }
 
 #[test]
 fn bounded_cache() {
-    assert_clean(&example("shapes/bounded-cache.js"));
+    assert_clean(&corpus_app("clean-bounded-cache.js"));
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn clean_example_server() {
 
 #[test]
 fn hunt_by_pid_of_a_process_started_without_inspector_flags() {
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     // `--url` is the load's URL here; the inspector's is `--inspector-url`.
     let url = format!("http://127.0.0.1:{}/greet?id={{seq}}", app.port);
     let (status, stdout, stderr) = leakscope_status(&[
@@ -260,7 +260,7 @@ fn html_report_renders_in_headless_chromium() {
     let dir = test_dir("hunt-report");
     let report = dir.join("hunt.html");
     let (status, _) = hunt(
-        &shared_app("listener-leak.js"),
+        &corpus_app("listener-leak.js"),
         &[
             "--report",
             report.to_str().unwrap(),
@@ -333,7 +333,7 @@ fn html_report_renders_in_headless_chromium() {
         dom.contains("<polyline") || dom.contains("<path"),
         "plots have lines"
     );
-    assert!(dom.contains("the 'reload' listeners of EventEmitter `config`"));
+    assert!(dom.contains("the 'reload' listeners of EventEmitter `settings`"));
     assert!(dom.contains("Session"));
     // And a screenshot of it: a real PNG of the requested size.
     let png = dir.join("report.png");
@@ -355,20 +355,20 @@ fn html_report_renders_in_headless_chromium() {
 
 #[test]
 fn load_drives_a_real_server() {
-    let app = App::start(&shared_app("cache-leak.js"), false);
+    let app = App::start(&corpus_app("cache-leak.js"), false);
     let url = format!("http://127.0.0.1:{}/page?n={{seq}}", app.port);
     let r = leakscope_json(&["load", &url, "-c", "8", "-n", "2000", "--json"]);
     assert_eq!(r["completed"], 2000);
     assert_eq!(r["error_count"], 0);
     assert_eq!(r["status_counts"]["200"], 2000);
     assert_eq!(r["connections_opened"], 8);
-    // cache-leak answers `<html><body>` + URL×4 + `</body></html>` with the
-    // URL `/page?n=N?v=C`, N the request number and C its own counter, both
-    // 0..2000 in some order: 26 + 4 × (11 + digits(N) + digits(C)) bytes.
+    // cache-leak answers `<main>` + key×3 + `</main>` with the key
+    // `/page?n=N&_=C`, N the request number and C its own counter, both
+    // 0..2000 in some order: 13 + 3 × (11 + digits(N) + digits(C)) bytes.
     let digits: u64 = (0..2000u64).map(|n| n.to_string().len() as u64).sum();
     assert_eq!(
         r["body_bytes"].as_u64().unwrap(),
-        2000 * (26 + 4 * 11) + 4 * 2 * digits
+        2000 * (13 + 3 * 11) + 3 * 2 * digits
     );
     let l = &r["latency"];
     assert!(l["p50_ms"].as_f64().unwrap() <= l["p99_ms"].as_f64().unwrap());
@@ -399,7 +399,7 @@ fn load_drives_a_real_server() {
 
 #[test]
 fn interrupted_load_reports_what_it_sent() {
-    let app = App::start(&shared_app("no-leak.js"), false);
+    let app = App::start(&corpus_app("clean-garbage.js"), false);
     let load = Command::new(env!("CARGO_BIN_EXE_leakscope"))
         .args(["load", &format!("http://127.0.0.1:{}/", app.port)])
         .args(["-d", "60s", "--json"])
@@ -478,7 +478,7 @@ fn target_exiting_mid_hunt_is_reported_not_waited_for() {
 
 #[test]
 fn bad_hunt_arguments_fail_before_any_load() {
-    let app = shared_app("no-leak.js");
+    let app = corpus_app("clean-garbage.js");
     let app = app.to_str().unwrap();
     let (status, stdout, stderr) = leakscope_status(&[
         "hunt",

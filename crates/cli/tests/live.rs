@@ -41,7 +41,7 @@ static DEFAULT_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
     let dir = test_dir("live-snapshot-pid");
     let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
-    let app = App::start(&shared_app("closure-array.js"), false);
+    let app = App::start(&corpus_app("closure-array.js"), false);
     let load = Load::start(app.port, 2);
     std::thread::sleep(Duration::from_millis(1500));
     let served = load.stop();
@@ -153,7 +153,7 @@ fn sigusr1_failures_are_explained() {
     // 9229 held by someone else: the app cannot open its inspector there.
     let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let squatter = std::net::TcpListener::bind("127.0.0.1:9229").expect("9229 free for the test");
-    let app = App::start(&shared_app("no-leak.js"), false);
+    let app = App::start(&corpus_app("clean-garbage.js"), false);
     let (code, _, err) = leakscope_status(&["gc", "--pid", &app.pid()]);
     assert_eq!(code, 2);
     assert!(
@@ -243,7 +243,7 @@ fn scrape(port: u16) -> String {
 
 #[test]
 fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -305,8 +305,8 @@ fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
 #[test]
 fn watch_stays_quiet_on_clean_servers() {
     let apps = [
-        shared_app("no-leak.js"),
-        shared_app("error-burst.js"),
+        corpus_app("clean-garbage.js"),
+        corpus_app("clean-error-burst.js"),
         workspace_root().join("examples/clean-server.js"),
     ];
     let runs: Vec<_> = apps
@@ -335,7 +335,7 @@ fn watch_stays_quiet_on_clean_servers() {
 #[test]
 fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
     let dir = test_dir("live-record");
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let load = Load::start(app.port, 2);
     let out = dir.join("rec.heaptimeline");
     let report = leakscope_json(&[
@@ -367,7 +367,7 @@ fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
         .find(|c| c["name"] == "IncomingMessage")
         .expect("IncomingMessage in the window");
     assert!(requests["count"].as_u64().unwrap() > 50);
-    // The leaked closures were allocated by `greet` (declared on line 11).
+    // The leaked closures were allocated by `greet` (declared on line 13).
     let closures = classes.iter().find(|c| c["name"] == "Function").unwrap();
     let frame = &closures["stacks"][0]["frames"][0];
     assert_eq!(frame["function"], "greet", "{closures}");
@@ -384,7 +384,7 @@ fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
 #[test]
 fn sample_flame_graph_names_the_leaking_function() {
     let dir = test_dir("live-sample");
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let load = Load::start(app.port, 2);
     let report = leakscope_json(&[
         "sample",
@@ -397,7 +397,7 @@ fn sample_flame_graph_names_the_leaking_function() {
         "--json",
     ]);
     load.stop();
-    // `greet` (line 11) allocates the leaked closures: among the top sites.
+    // `greet` (line 13) allocates the leaked closures: among the top sites.
     let top: Vec<&str> = report["top_functions"]
         .as_array()
         .unwrap()
@@ -406,7 +406,7 @@ fn sample_flame_graph_names_the_leaking_function() {
         .collect();
     assert!(
         top.iter()
-            .any(|f| f.starts_with("greet ") && f.contains("closure-array.js:11:")),
+            .any(|f| f.starts_with("greet ") && f.contains("closure-array.js:13:")),
         "{top:?}"
     );
     let svg = std::fs::read_to_string(dir.join("heap-flamegraph.svg")).unwrap();
@@ -472,7 +472,7 @@ fn eval_at_reaches_module_scope_and_stops_the_leak() {
 #[test]
 fn clear_by_snapshot_id_frees_the_leaked_objects() {
     let dir = test_dir("live-clear");
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let grew = growth_under_load(&app, 3);
     assert!(grew > 3_000_000, "{grew}");
     let snap = dir.join("holder.heapsnapshot");
@@ -524,7 +524,7 @@ fn clear_by_snapshot_id_frees_the_leaked_objects() {
 #[test]
 fn set_source_edits_live_and_flags_edits_that_cannot_work() {
     let dir = test_dir("live-set-source");
-    let original = std::fs::read_to_string(shared_app("closure-array.js")).unwrap();
+    let original = std::fs::read_to_string(corpus_app("closure-array.js")).unwrap();
     let fixed = dir.join("fixed.js");
     std::fs::write(
         &fixed,
@@ -540,7 +540,7 @@ fn set_source_edits_live_and_flags_edits_that_cannot_work() {
     let broken = dir.join("broken.js");
     std::fs::write(&broken, "function (").unwrap();
 
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let (code, _, err) = leakscope_status(&[
         "set-source",
         "--pid",
@@ -567,7 +567,7 @@ fn set_source_edits_live_and_flags_edits_that_cannot_work() {
         "{err}"
     );
 
-    let app = App::start(&shared_app("closure-array.js"), true);
+    let app = App::start(&corpus_app("closure-array.js"), true);
     let (code, out, err) = leakscope_status(&[
         "set-source",
         "--pid",
@@ -589,7 +589,7 @@ fn set_source_edits_live_and_flags_edits_that_cannot_work() {
 #[test]
 fn ctrl_c_leaves_no_tracking_and_no_observer_behind() {
     let dir = test_dir("live-interrupt");
-    let app = App::start(&shared_app("no-leak.js"), true);
+    let app = App::start(&corpus_app("clean-garbage.js"), true);
     let out = dir.join("never.heaptimeline");
     for args in [
         vec!["record", "--duration", "60s", "-o", out.to_str().unwrap()],

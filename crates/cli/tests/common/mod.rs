@@ -145,7 +145,7 @@ pub fn timeline_snapshot(dir: &Path) -> PathBuf {
     out
 }
 
-/// A Node server from `../shared/apps` or `examples/`, killed on drop.
+/// A Node server from `corpus/` or `examples/`, killed on drop.
 pub struct App {
     pub child: std::process::Child,
     pub port: u16,
@@ -192,8 +192,9 @@ impl Drop for App {
     }
 }
 
-pub fn shared_app(name: &str) -> PathBuf {
-    workspace_root().join("../shared/apps").join(name)
+/// One of the repository's own apps with known memory behaviour.
+pub fn corpus_app(name: &str) -> PathBuf {
+    workspace_root().join("corpus/own").join(name)
 }
 
 /// HTTP/1.1 keep-alive load on `connections` connections until stopped:

@@ -1,3 +1,7 @@
+// expect: leak
+// holder: Array `auditLog`
+// items: AuditEntry
+//
 // Leak, slow and buried in churn: each request builds ~40 kB of short-lived
 // garbage, and one request in 50 files an AuditEntry into a module-level
 // array that is never trimmed.

@@ -1,3 +1,7 @@
+// expect: leak
+// holder: variable `current`
+// items: Thing
+//
 // Leak: the shared closure context (the "Meteor" leak). `unused` refers to
 // `previous`, so V8 puts `previous` in the context shared by every closure
 // made in `replaceThing`, including `describe`, which the new Thing keeps.

@@ -1,3 +1,7 @@
+// expect: leak
+// holder: Map `sessions`
+// items: UserSession
+//
 // Leak, in an ES module: sessions are created per request and stored in a
 // module-level Map that nothing ever deletes from.
 // Expected culprit: the Map `sessions`, holding UserSession objects.

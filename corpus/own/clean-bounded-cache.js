@@ -1,3 +1,5 @@
+// expect: clean
+//
 // Control: no leak. An LRU cache of rendered pages keyed by a per-request
 // counter, capped at 1000 entries: it fills up during warm-up and then
 // stays the same size, old entries evicted as new ones arrive.

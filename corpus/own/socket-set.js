@@ -1,3 +1,7 @@
+// expect: leak
+// holder: Set `openSockets`
+// items: Socket
+//
 // Leak: connections are added to a Set for "graceful shutdown" but never
 // removed when they close, so every closed socket stays reachable.
 // Expected culprit: the Set `openSockets`, holding Socket objects.

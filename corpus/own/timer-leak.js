@@ -1,3 +1,7 @@
+// expect: leak
+// holder: the 60000 ms timer list
+// items: Timeout
+//
 // Leak: every request starts a polling interval that is never cleared. Each
 // Timeout keeps its callback, and the callback keeps the request's report.
 // Expected culprit: the 60000 ms timer list, holding Timeout objects whose
