@@ -4,6 +4,7 @@
 #[macro_use]
 mod output;
 mod atomic;
+mod capture;
 mod commands;
 mod live;
 mod plot;

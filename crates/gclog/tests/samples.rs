@@ -1,5 +1,5 @@
 //! Real `--trace-gc` output (Node 0.12 and Node 20, captured from running
-//! servers; copies of `../shared/samples/`), and garbage that must never
+//! servers; written by real Node processes), and garbage that must never
 //! make the reader panic.
 
 use std::path::Path;

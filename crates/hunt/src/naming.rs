@@ -1,14 +1,17 @@
 //! Holders, paths and allocation sites described the way a developer names
 //! them: "Array `pending` (module scope of app.js)", "the 'reload'
-//! listeners of EventEmitter `config`".
+//! listeners of EventEmitter `config`", "`hashMap` of Histogram
+//! `api_latency_seconds` from package prom-client (held by `histogram`,
+//! module scope of metrics.js)".
 
 use std::collections::{HashMap, HashSet};
 
 use leakscope_snapshot::analysis::distances::BASE_UNREACHABLE_DISTANCE;
-use leakscope_snapshot::{AllocationTraces, HeapSnapshot, Retainer, RetainerIndex};
+use leakscope_snapshot::{HeapSnapshot, Retainer, RetainerIndex};
 use serde::Serialize;
 
-use crate::AllocationSite;
+use crate::verdict::AllocationSite;
+use crate::TracedSites;
 
 /// One step of a retaining path: the edge into `node`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -20,16 +23,37 @@ pub struct Step {
     pub id: u32,
 }
 
-/// V8's own containers (backing stores, contexts, hidden and synthetic
-/// nodes): never the holder a developer would name.
+/// Marks a node the hunt did not see allocated during its rounds.
+pub const OLD: u8 = u8::MAX;
+
+/// V8's own containers and bookkeeping (backing stores, contexts, code,
+/// hidden and synthetic nodes): never what a developer calls a leaked item
+/// or a holder. Strings and numbers are not internal: they are what many
+/// leaks are made of.
 pub fn is_internal(s: &HeapSnapshot, v: u32) -> bool {
+    if is_value(s, v) {
+        return false;
+    }
     let ty = s.graph.type_name(v);
     let class = s.class_name(v);
     matches!(
         ty,
-        "hidden" | "array" | "code" | "synthetic" | "object shape" | "number"
+        "hidden" | "array" | "code" | "synthetic" | "object shape" | "native"
     ) || class.starts_with("system /")
         || class.starts_with('(')
+}
+
+/// Strings, numbers, symbols and bigints: leaked items, never holders.
+fn is_value(s: &HeapSnapshot, v: u32) -> bool {
+    matches!(
+        s.graph.type_name(v),
+        "string" | "concatenated string" | "sliced string" | "number" | "symbol" | "bigint"
+    )
+}
+
+/// An object a developer could name as holding others.
+fn can_hold(s: &HeapSnapshot, v: u32) -> bool {
+    !is_internal(s, v) && !is_value(s, v)
 }
 
 /// A short label for an object's kind: the class, or `closure name`.
@@ -57,6 +81,19 @@ fn describe(s: &HeapSnapshot, v: u32) -> String {
     }
 }
 
+/// A preview of a leaked string or number: its text, quoted and cut.
+pub fn preview(s: &HeapSnapshot, v: u32) -> Option<String> {
+    is_value(s, v).then(|| {
+        let text = s.display_name(v);
+        let short: String = text.chars().take(60).collect();
+        if short.len() < text.len() {
+            format!("{short:?}…")
+        } else {
+            format!("{short:?}")
+        }
+    })
+}
+
 /// An edge label with indexes and the keys of big dictionaries blurred, so
 /// that paths through different elements of one container look alike.
 fn blurred_label(s: &HeapSnapshot, edge: usize) -> String {
@@ -71,30 +108,31 @@ fn blurred_label(s: &HeapSnapshot, edge: usize) -> String {
 
 /// Finds each top's holder, sharing the work between tops held through the
 /// same nodes.
-pub struct HolderResolver<'a, F: Fn(u32) -> Option<usize>> {
+pub struct HolderResolver<'a> {
     s: &'a HeapSnapshot,
     index: &'a RetainerIndex,
-    round_of: &'a F,
+    /// Round that allocated each node, or [`OLD`].
+    age: &'a [u8],
     /// Node → its holder, or `u32::MAX`.
     memo: HashMap<u32, u32>,
     /// Context holder → the variable that leads to its group.
     variables: HashMap<u32, String>,
 }
 
-impl<'a, F: Fn(u32) -> Option<usize>> HolderResolver<'a, F> {
-    pub fn new(s: &'a HeapSnapshot, index: &'a RetainerIndex, round_of: &'a F) -> Self {
+impl<'a> HolderResolver<'a> {
+    pub fn new(s: &'a HeapSnapshot, index: &'a RetainerIndex, age: &'a [u8]) -> Self {
         HolderResolver {
             s,
             index,
-            round_of,
+            age,
             memo: HashMap::new(),
             variables: HashMap::new(),
         }
     }
 
-    /// The holder of `top`: the first old, non-internal object on its
-    /// retaining path, or the old function context whose variable points
-    /// into the path; `u32::MAX` if there is none.
+    /// The holder of `top`: the first old object on its retaining path that
+    /// a developer could name, or the old function context whose variable
+    /// points into the path; `u32::MAX` if there is none.
     pub fn resolve(&mut self, top: u32) -> u32 {
         let s = self.s;
         let g = &s.graph;
@@ -105,13 +143,13 @@ impl<'a, F: Fn(u32) -> Option<usize>> HolderResolver<'a, F> {
             if let Some(&known) = self.memo.get(&v) {
                 break known;
             }
-            let old = v != top && (self.round_of)(v).is_none();
+            let old = v != top && self.age[v as usize] == OLD;
             // An old object of the same kind as the one it holds is an
             // earlier link of the same list (warm-up's timers, say).
             let same_kind = chain
                 .last()
                 .is_some_and(|&below| label(s, below) == label(s, v));
-            if old && !is_internal(s, v) && !same_kind {
+            if old && can_hold(s, v) && !same_kind {
                 break v;
             }
             let Some(Retainer { edge, from }) = s.retainers(self.index, v).first().copied() else {
@@ -119,7 +157,7 @@ impl<'a, F: Fn(u32) -> Option<usize>> HolderResolver<'a, F> {
             };
             chain.push(v);
             if g.edge_type_name(edge) == "context"
-                && (self.round_of)(from).is_none()
+                && self.age[from as usize] == OLD
                 && s.class_name(from) == "system / Context"
             {
                 self.variables
@@ -153,60 +191,222 @@ fn incoming(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<(String, 
     Some((s.graph.edge_name_text(r.edge, &s.strings), r.from))
 }
 
+/// A holder as a developer names it, and the npm package whose code owns it.
+#[derive(Debug, Clone)]
+pub struct HolderName {
+    pub text: String,
+    pub package: Option<String>,
+}
+
 /// "Array `pending` (module scope of app.js)", "the 'reload' listeners of
-/// EventEmitter `config` (module scope of app.js)", "Map `renderCache`".
+/// EventEmitter `config` (module scope of app.js)", "`hashMap` of Histogram
+/// `api_latency_seconds` from package prom-client (held by `histogram`,
+/// module scope of metrics.js)", "variable `current` (module scope of
+/// app.js)".
 pub fn holder_name(
     s: &HeapSnapshot,
     index: &RetainerIndex,
     holder: u32,
     variable: Option<&str>,
-) -> String {
+) -> HolderName {
     if let Some(variable) = variable {
         let mut text = format!("variable `{variable}`");
-        if let Some(script) = context_script(s, index, holder) {
-            text.push_str(&format!(" (scope of {script})"));
+        if let Some(scope) = scope_phrase(s, index, holder) {
+            text.push_str(&format!(" ({scope})"));
         }
-        return text;
+        let package = context_script(s, index, holder).and_then(|p| package_of(&p));
+        return with_package(text, package);
     }
     let class = label(s, holder);
+    let package = [Some(holder)]
+        .into_iter()
+        .chain([owner_object(s, index, holder)])
+        .flatten()
+        .find_map(|v| constructor_script(s, v).and_then(|p| package_of(&p)));
     let Some((name, parent)) = incoming(s, index, holder) else {
-        return class;
+        return with_package(class, package);
     };
-    let named = |name: &str, class: &str| {
-        if name.parse::<u64>().is_ok() {
-            format!("{class} [{name}]")
-        } else {
-            format!("{class} `{name}`")
-        }
-    };
-    let mut text = named(&name, &class);
     if class == "TimersList" {
-        text = format!("the {name} ms timer list (timers never cleared)");
+        return HolderName {
+            text: format!("the {name} ms timer list (timers never cleared)"),
+            package: None,
+        };
     }
     // emitter._events[name] is the listener list of event `name`.
-    if let Some((events, emitter)) = incoming(s, index, parent).filter(|(e, _)| e == "_events") {
-        let _ = events;
-        let emitter_name = incoming(s, index, emitter)
-            .map(|(n, _)| named(&n, &label(s, emitter)))
-            .unwrap_or_else(|| label(s, emitter));
-        text = format!("the '{name}' listeners of {emitter_name}");
+    if let Some((_, emitter)) = incoming(s, index, parent).filter(|(e, _)| e == "_events") {
+        let mut text = format!("the '{name}' listeners of {}", named_object(s, index, emitter));
+        if let Some(handle) = handle(s, index, emitter) {
+            text.push_str(&format!(" ({handle})"));
+        }
+        let package = package.or_else(|| constructor_script(s, emitter).and_then(|p| package_of(&p)));
+        return with_package(text, package);
     }
-    if let Some(script) = enclosing_script(s, index, holder) {
-        text.push_str(&format!(" (module scope of {script})"));
+    let base = named(&name, &class);
+    let parent_class = s.class_name(parent);
+    if parent_class == "system / Context" {
+        let mut text = base;
+        if let Some(scope) = scope_phrase(s, index, parent) {
+            text.push_str(&format!(" ({scope})"));
+        }
+        let package = package.or_else(|| context_script(s, index, parent).and_then(|p| package_of(&p)));
+        return with_package(text, package);
     }
-    text
+    if let Some(owner) = owner_object(s, index, holder) {
+        // A plain object is named by its key alone: "`hashMap` of Histogram".
+        let part = if class == "Object" && name.parse::<u64>().is_err() {
+            format!("`{name}`")
+        } else {
+            base
+        };
+        let mut text = format!("{part} of {}", owner_name(s, owner));
+        let package_text = package.as_deref().map(|p| format!(" from package {p}"));
+        text.push_str(package_text.as_deref().unwrap_or(""));
+        if let Some(handle) = handle(s, index, owner) {
+            text.push_str(&format!(" ({handle})"));
+        }
+        return HolderName { text, package };
+    }
+    if is_global(s, parent) {
+        return with_package(format!("{base} (a global variable)"), package);
+    }
+    with_package(base, package)
 }
 
-/// The script whose scope (context) holds `v`, if the path to `v` passes
-/// through a function context: found through a closure of that context.
-fn enclosing_script(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
-    let path = s.retaining_path(index, v, 100);
-    let context = path
-        .iter()
-        .take(4)
-        .map(|r| r.from)
-        .find(|&u| s.class_name(u) == "system / Context")?;
-    context_script(s, index, context)
+fn with_package(mut text: String, package: Option<String>) -> HolderName {
+    if let Some(p) = &package {
+        text.push_str(&format!(" from package {p}"));
+    }
+    HolderName { text, package }
+}
+
+/// "Map `sessions`", "Array [3]".
+fn named(name: &str, class: &str) -> String {
+    if name.parse::<u64>().is_ok() {
+        format!("{class} [{name}]")
+    } else {
+        format!("{class} `{name}`")
+    }
+}
+
+/// The object that owns `holder` through a property: the first object a
+/// developer could name above it, past V8's backing stores. `None` when the
+/// holder hangs off a scope, the global object or a root.
+fn owner_object(s: &HeapSnapshot, index: &RetainerIndex, holder: u32) -> Option<u32> {
+    let mut v = holder;
+    for _ in 0..6 {
+        let r = s.retainers(index, v).first().copied()?;
+        let from = r.from;
+        if s.class_name(from) == "system / Context" || is_global(s, from) {
+            return None;
+        }
+        if can_hold(s, from) {
+            return Some(from);
+        }
+        v = from;
+    }
+    None
+}
+
+fn is_global(s: &HeapSnapshot, v: u32) -> bool {
+    let class = s.class_name(v);
+    class == "global" || class == "Window" || class.starts_with("global /")
+}
+
+/// "Histogram `api_latency_seconds`": the class and, when the object says
+/// its own name in a short string property, that name.
+fn owner_name(s: &HeapSnapshot, owner: u32) -> String {
+    let g = &s.graph;
+    let class = label(s, owner);
+    let own_name = ["name", "id", "_name", "key", "label"].iter().find_map(|key| {
+        g.edges(owner)
+            .find(|&e| {
+                g.edge_type_name(e) == "property" && g.edge_name_text(e, &s.strings) == *key
+            })
+            .map(|e| g.edge_to[e])
+            .filter(|&to| g.type_name(to) == "string")
+            .map(|to| s.display_name(to))
+            .filter(|text| !text.is_empty() && text.chars().count() <= 60)
+    });
+    match own_name {
+        Some(n) if n != class => format!("{class} `{n}`"),
+        _ => class,
+    }
+}
+
+/// An object named by what holds it: "EventEmitter `config`".
+fn named_object(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> String {
+    let class = label(s, v);
+    match incoming(s, index, v) {
+        Some((n, from)) if s.class_name(from) == "system / Context" || is_global(s, from) => {
+            named(&n, &class)
+        }
+        _ => owner_name(s, v),
+    }
+}
+
+/// Who holds `v`, as a developer would say it: "held by `histogram`,
+/// module scope of metrics.js", "held by `store`, captured by session() in
+/// express-session/index.js", "held by `registry` of Server". Among all of
+/// an object's retainers a named variable wins over a property, and a
+/// property over the shortest path's internal steps (a server is held by
+/// its module's `server` variable, not by the timer that points at it).
+fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
+    let g = &s.graph;
+    let mut at = v;
+    for _ in 0..6 {
+        let retainers = s.retainers(index, at);
+        let named = |r: &Retainer| {
+            let name = g.edge_name_text(r.edge, &s.strings);
+            let plain = matches!(g.edge_type_name(r.edge), "property" | "context")
+                && name.parse::<u64>().is_err()
+                && !name.starts_with('<');
+            plain.then_some(name)
+        };
+        let variable = retainers.iter().find_map(|r| {
+            let name = named(r)?;
+            if s.class_name(r.from) == "system / Context" {
+                let scope = scope_phrase(s, index, r.from)
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default();
+                Some(format!("held by `{name}`{scope}"))
+            } else if is_global(s, r.from) {
+                Some(format!("held by the global `{name}`"))
+            } else {
+                None
+            }
+        });
+        if variable.is_some() {
+            return variable;
+        }
+        let property = retainers.iter().find_map(|r| {
+            let name = named(r)?;
+            can_hold(s, r.from).then(|| format!("held by `{name}` of {}", label(s, r.from)))
+        });
+        if property.is_some() {
+            return property;
+        }
+        at = retainers.first()?.from;
+    }
+    None
+}
+
+/// "module scope of app.js" or "captured by session() in
+/// express-session/index.js": where a function context's variables live.
+fn scope_phrase(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<String> {
+    let g = &s.graph;
+    let previous = g
+        .edges(context)
+        .find(|&e| g.edge_name_text(e, &s.strings) == "previous")
+        .map(|e| g.edge_to[e]);
+    let module_scope = previous
+        .is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext");
+    let (closure, script) = context_closure(s, index, context)?;
+    if module_scope {
+        return Some(format!("module scope of {script}"));
+    }
+    let name = s.display_name(closure);
+    let name = if name.is_empty() { "(anonymous)" } else { &name };
+    Some(format!("captured by {name}() in {script}"))
 }
 
 /// The script of a function context, through one of its closures.
@@ -215,54 +415,92 @@ fn context_script(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Opti
     index.of(context).iter().find_map(|&e| {
         let e = e as usize;
         let closure = g.edge_source(e);
-        if g.type_name(closure) != "closure" || g.edge_name_text(e, &s.strings) != "context" {
-            return None;
-        }
-        script_of_closure(s, closure)
+        (g.type_name(closure) == "closure" && g.edge_name_text(e, &s.strings) == "context")
+            .then(|| script_path_of_closure(s, closure))
+            .flatten()
     })
 }
 
-/// The script a closure was defined in (closure → shared → script).
-fn script_of_closure(s: &HeapSnapshot, closure: u32) -> Option<String> {
-    let child = |v: u32, name: &str| {
-        let g = &s.graph;
-        g.edges(v)
-            .find(|&e| g.edge_name_text(e, &s.strings) == name)
-            .map(|e| g.edge_to[e])
-    };
-    let shared = child(closure, "shared")?;
-    let script = child(shared, "script_or_debug_info")?;
-    let name = s.display_name(script);
-    (!name.is_empty() && !name.starts_with("system /")).then(|| short_script(&name))
+/// A closure of `context` and its script's label.
+fn context_closure(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<(u32, String)> {
+    let g = &s.graph;
+    index.of(context).iter().find_map(|&e| {
+        let e = e as usize;
+        let closure = g.edge_source(e);
+        if g.type_name(closure) != "closure" || g.edge_name_text(e, &s.strings) != "context" {
+            return None;
+        }
+        script_path_of_closure(s, closure).map(|p| (closure, script_label(&p)))
+    })
 }
 
-/// "new UserSession (class at app.js:4:1)": the constructor of an object,
-/// found through its map's prototype.
-fn constructor_site(s: &HeapSnapshot, object: u32) -> Option<String> {
+fn child(s: &HeapSnapshot, v: u32, name: &str) -> Option<u32> {
     let g = &s.graph;
-    let child = |v: u32, name: &str| {
-        g.edges(v)
-            .find(|&e| g.edge_name_text(e, &s.strings) == name)
-            .map(|e| g.edge_to[e])
+    g.edges(v)
+        .find(|&e| g.edge_name_text(e, &s.strings) == name)
+        .map(|e| g.edge_to[e])
+}
+
+/// The full path of the script a closure was defined in (closure → shared
+/// → script).
+fn script_path_of_closure(s: &HeapSnapshot, closure: u32) -> Option<String> {
+    let shared = child(s, closure, "shared")?;
+    let script = child(s, shared, "script_or_debug_info")?;
+    let name = s.display_name(script);
+    (!name.is_empty() && !name.starts_with("system /")).then_some(name)
+}
+
+/// The constructor of a class instance (through its map's prototype).
+fn constructor_of(s: &HeapSnapshot, object: u32) -> Option<u32> {
+    let prototype = child(s, child(s, object, "map")?, "prototype")?;
+    let constructor = child(s, prototype, "constructor")?;
+    (s.graph.type_name(constructor) == "closure").then_some(constructor)
+}
+
+/// The script that defines `v`'s class (or `v` itself, for a closure).
+fn constructor_script(s: &HeapSnapshot, v: u32) -> Option<String> {
+    let function = if s.graph.type_name(v) == "closure" {
+        v
+    } else {
+        constructor_of(s, v)?
     };
-    let prototype = child(child(object, "map")?, "prototype")?;
-    let constructor = child(prototype, "constructor")?;
-    if g.type_name(constructor) != "closure" {
-        return None;
+    script_path_of_closure(s, function)
+}
+
+/// The npm package a script belongs to: the folder after its last
+/// `node_modules/` (`@scope/name` for scoped packages).
+pub fn package_of(script: &str) -> Option<String> {
+    let (_, rest) = script.rsplit_once("node_modules/")?;
+    let mut parts = rest.split('/');
+    let first = parts.next().filter(|p| !p.is_empty())?;
+    if first.starts_with('@') {
+        let second = parts.next().filter(|p| !p.is_empty())?;
+        Some(format!("{first}/{second}"))
+    } else {
+        Some(first.to_owned())
     }
-    let location = g.locations.iter().find(|l| l.node == constructor)?;
-    let script = script_of_closure(s, constructor)?;
+}
+
+/// `/home/me/app/server.js` → `server.js`; `file:///…/x.mjs` → `x.mjs`;
+/// inside a package, the package's own path: `express-session/index.js`.
+pub fn script_label(name: &str) -> String {
+    if let Some((_, rest)) = name.rsplit_once("node_modules/") {
+        return rest.to_owned();
+    }
+    name.rsplit('/').next().unwrap_or(name).to_owned()
+}
+
+/// "new UserSession (defined at app.js:4:1)": the constructor of an object.
+fn constructor_site(s: &HeapSnapshot, object: u32) -> Option<String> {
+    let constructor = constructor_of(s, object)?;
+    let location = s.graph.locations.iter().find(|l| l.node == constructor)?;
+    let script = script_label(&script_path_of_closure(s, constructor)?);
     Some(format!(
         "new {} (defined at {script}:{}:{})",
         s.display_name(constructor),
         location.line + 1,
         location.column + 1
     ))
-}
-
-/// `/home/me/app/server.js` → `server.js`; `file:///…/x.mjs` → `x.mjs`.
-fn short_script(name: &str) -> String {
-    name.rsplit('/').next().unwrap_or(name).to_owned()
 }
 
 /// The retaining path from the GC roots down to `v`.
@@ -317,12 +555,13 @@ pub fn path_between(
 }
 
 /// Where `items` were allocated: the definition of leaked closures (where
-/// V8 created them) and, when the snapshot has allocation stacks, the
-/// application's innermost frames (a frame is a function and the position
-/// where it is defined).
+/// V8 created them), a class instance's constructor and, when a snapshot
+/// taken with allocation tracking knows the items, the application's
+/// innermost frames (a frame is a function and the position where it is
+/// defined).
 pub fn allocation_site(
     s: &HeapSnapshot,
-    traces: Option<&AllocationTraces>,
+    traces: Option<&TracedSites>,
     items: &[u32],
 ) -> Option<AllocationSite> {
     let mut stack = Vec::new();
@@ -333,7 +572,9 @@ pub fn allocation_site(
         .filter(|&&v| s.graph.type_name(v) == "closure")
     {
         if let Some(location) = s.graph.locations.iter().find(|l| l.node == first) {
-            let script = script_of_closure(s, first).unwrap_or_default();
+            let script = script_path_of_closure(s, first)
+                .map(|p| script_label(&p))
+                .unwrap_or_default();
             let name = s.display_name(first);
             let name = if name.is_empty() {
                 "(anonymous)"
@@ -359,18 +600,14 @@ pub fn allocation_site(
     if let Some(traces) = traces {
         let mut counts: HashMap<Vec<String>, u64> = HashMap::new();
         for &v in items {
-            let trace = s.graph.trace_node_id.get(v as usize).copied().unwrap_or(0);
-            if trace == 0 {
-                continue;
-            }
             let user: Vec<String> = traces
-                .stack(trace)
+                .stack_of(s.graph.node_id[v as usize])
                 .into_iter()
                 .filter(|f| !f.script.is_empty() && !f.script.starts_with("node:"))
                 .take(4)
                 .map(|f| {
                     let mut f = f.clone();
-                    f.script = short_script(&f.script);
+                    f.script = script_label(&f.script);
                     format!("in {f}")
                 })
                 .collect();
@@ -392,4 +629,20 @@ pub fn allocation_site(
         objects,
         source: sources.join(" + "),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_and_script_labels() {
+        let p = "/srv/app/node_modules/express-session/session/memory.js";
+        assert_eq!(package_of(p).as_deref(), Some("express-session"));
+        assert_eq!(script_label(p), "express-session/session/memory.js");
+        let scoped = "/srv/node_modules/a/node_modules/@opentelemetry/api/build/x.js";
+        assert_eq!(package_of(scoped).as_deref(), Some("@opentelemetry/api"));
+        assert_eq!(package_of("/srv/app/server.js"), None);
+        assert_eq!(script_label("file:///srv/app/x.mjs"), "x.mjs");
+    }
 }

@@ -16,6 +16,8 @@ pub enum InspectorError {
     Exception(String),
     #[error("timed out after {secs} s waiting for {what}")]
     Timeout { what: String, secs: u64 },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -7,6 +7,7 @@
 //! `ARCHITECTURE.md` and were verified against Node 20.
 
 mod attach;
+pub mod capture;
 mod cdp;
 mod discovery;
 mod error;

@@ -73,6 +73,9 @@ pub struct Plan {
     /// A request slower than this counts as an error and its connection is
     /// dropped.
     pub timeout: Duration,
+    /// The first request's `{seq}`: a run that continues an earlier one
+    /// (the next round of a hunt) keeps its URLs unique.
+    pub first_seq: u64,
 }
 
 /// Counters the caller can read while the run goes (progress bars), and a
@@ -152,6 +155,7 @@ impl Plan {
             stop,
             keep_alive: true,
             timeout: Duration::from_secs(30),
+            first_seq: 0,
         })
     }
 
@@ -321,8 +325,9 @@ async fn connection(shared: Arc<Shared>) -> ConnectionStats {
             }
         }
         let s = sender.as_mut().expect("connected above");
-        let template = &plan.requests[(n % plan.requests.len() as u64) as usize];
-        let request = template.build(n, &plan.authority, plan.keep_alive);
+        let seq = plan.first_seq + n;
+        let template = &plan.requests[(seq % plan.requests.len() as u64) as usize];
+        let request = template.build(seq, &plan.authority, plan.keep_alive);
         let start = Instant::now();
         let outcome = tokio::select! {
             r = tokio::time::timeout(plan.timeout, exchange(s, request)) => r,

@@ -77,12 +77,7 @@ async fn find_live(
         std::process::id()
     ));
     let fresh = async {
-        let how = super::snapshot::Capture {
-            gc: false,
-            stream: false,
-            quiet,
-        };
-        super::snapshot::capture(client, &fresh_path, how).await?;
+        crate::capture::capture(client, &fresh_path, Default::default(), quiet).await?;
         crate::progress::load(&fresh_path, Depth::Full, quiet).map_err(anyhow::Error::from)
     }
     .await;

@@ -71,7 +71,7 @@ impl Args {
 }
 
 /// Builds the plan from `url` plus method, headers, body or a request file.
-pub async fn plan(
+async fn plan(
     url: &str,
     connections: usize,
     stop: Stop,
@@ -163,10 +163,6 @@ async fn stop_on_interrupt(live: Arc<Live>) {
 }
 
 /// Runs the plan with a progress line on a TTY.
-pub async fn drive(plan: &Plan, quiet: bool) -> Report {
-    drive_with(plan, quiet, &Arc::new(Live::default())).await
-}
-
 async fn drive_with(plan: &Plan, quiet: bool, live: &Arc<Live>) -> Report {
     let bar = crate::progress::spinner(quiet);
     let run = plan.run(live);

@@ -117,7 +117,7 @@ async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
     let seconds_recorded = start.elapsed().as_secs_f64();
     let bytes = client
         .stop_tracking_heap_objects(file.writer(), &mut |p| {
-            bar.set_message(super::snapshot::describe(p))
+            bar.set_message(leakscope_inspector::capture::CaptureProgress::Streaming(p).to_string())
         })
         .await?;
     bar.finish_and_clear();

@@ -31,9 +31,13 @@ pub fn render(h: &Hunt) -> String {
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>leakscope hunt: {}</title><style>{STYLE}</style></head><body>",
         esc(&h.target)
     );
-    let _ = write!(o, "<h1>leakscope hunt</h1><p>Target: <code>{}</code> (PID {}), load at <code>{}</code>: {} warm-up requests, then {} rounds of {} requests on {} connections, {:.0} req/s. Allocation sites from {}.</p>",
-        esc(&h.target), h.pid, esc(&h.url), h.warmup_requests, h.rounds.len(),
-        h.rounds.first().map_or(0, |r| r.round.requests), h.concurrency, h.requests_per_second, esc(h.allocation_sites));
+    let per_round: Vec<String> = h.rounds.iter().map(|r| r.round.requests.to_string()).collect();
+    let _ = write!(o, "<h1>leakscope hunt</h1><p>Target: <code>{}</code> (PID {}), load at <code>{}</code>: {} warm-up requests, then {} rounds ({} requests) on {} connections, {:.0} req/s, in {:.0} s. Allocation tracking: {}.</p>",
+        esc(&h.target), h.pid, esc(&h.url), h.warmup.requests, h.rounds.len(),
+        per_round.join(", "), h.concurrency, h.requests_per_second, h.seconds, esc(&h.tracking.why));
+    for note in &h.notes {
+        let _ = write!(o, "<p>Note: {}</p>", esc(note));
+    }
     for warning in &h.warnings {
         let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
     }

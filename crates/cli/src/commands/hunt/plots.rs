@@ -3,7 +3,9 @@
 
 use plotters::prelude::*;
 
-use super::{GcPoint, Hunt};
+use leakscope_hunt::session::GcPoint;
+
+use super::Hunt;
 use crate::plot::{draw, time_chart, upper, PALETTE};
 
 const SIZE: (u32, u32) = (860, 320);

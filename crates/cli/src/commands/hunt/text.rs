@@ -2,28 +2,67 @@
 
 use std::path::Path;
 
+use leakscope_hunt::session::Memory;
+
 use super::Hunt;
 use crate::output::{ellipsize, size};
 
+/// "5.5 MB → 6.3 MB → 6.9 MB" for one measure, baseline first.
+fn series(h: &Hunt, measure: fn(&Memory) -> u64) -> String {
+    std::iter::once(&h.baseline_memory)
+        .chain(h.rounds.iter().map(|r| &r.memory))
+        .map(|m| size(measure(m)))
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
 pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     let requests: u64 = h.rounds.iter().map(|r| r.round.requests).sum();
+    let per_round: Vec<String> = h.rounds.iter().map(|r| r.round.requests.to_string()).collect();
     outln!(
-        "\nHunted in {} (PID {}): {} rounds × {} requests at {}, {:.0} req/s",
+        "\nHunted in {} (PID {}): {} warm-up requests, then {} rounds ({} requests) at {}, {:.0} req/s, in {:.0} s",
         h.target,
         h.pid,
+        h.warmup.requests,
         h.rounds.len(),
-        h.rounds.first().map_or(0, |r| r.round.requests),
+        per_round.join(", "),
         h.url,
-        h.requests_per_second
+        h.requests_per_second,
+        h.seconds
     )?;
-    let heaps: Vec<String> = h.rounds.iter().map(|r| size(r.heap_used)).collect();
-    outln!("Heap after GC, round by round: {}", heaps.join(" → "))?;
+    outln!("Heap after GC, baseline then round by round: {}", series(h, |m| m.heap_used))?;
+    outln!(
+        "Outside the JS heap (external): {}; process RSS: {}",
+        series(h, |m| m.external),
+        series(h, |m| m.rss)
+    )?;
+    let rates: Vec<f64> = h.rounds.iter().map(|r| r.requests_per_second).collect();
+    if let (Some(&first), Some(&last)) = (rates.first(), rates.last()) {
+        if last < first * 0.5 && !h.findings.is_empty() {
+            outln!(
+                "The app slowed down as it leaked: {:.0} → {:.0} req/s from the first round to the last",
+                first,
+                last
+            )?;
+        }
+    }
+    for note in &h.notes {
+        outln!("note: {note}")?;
+    }
     for warning in &h.warnings {
         outln!("warning: {warning}")?;
+    }
+    if let Some(stopped) = &h.stopped_by {
+        outln!("stopped: {stopped}")?;
     }
     if h.findings.is_empty() {
         outln!("\nNo leak: nothing grew steadily round after round ({requests} requests).")?;
     }
+    outln!(
+        "Confidence: {} ({})",
+        serde_json::to_value(h.confidence)?.as_str().unwrap_or_default(),
+        h.confidence_reason
+    )?;
     for (i, f) in h.findings.iter().enumerate() {
         outln!(
             "\nLEAK {}: {} grows by {} per request ({:.0} MB/hour at {:.0} req/s)",
@@ -33,15 +72,29 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             f.mb_per_hour,
             h.requests_per_second
         )?;
-        outln!(
-            "  holds     {}{} {} (≈{:.2} per request), {} in {} new objects",
-            if f.chain { "a chain of " } else { "" },
-            f.leaked_items.count,
-            f.leaked_items.name,
-            f.leaked_items.per_request,
-            size(f.bytes),
-            f.objects
-        )?;
+        if f.leaked_items.count == 0 {
+            outln!("  holds     {}, {}", f.leaked_items.name, size(f.bytes))?;
+        } else {
+            outln!(
+                "  holds     {}{} {} (≈{:.2} per request), {} in {} new objects",
+                if f.chain { "a chain of " } else { "" },
+                f.leaked_items.count,
+                f.leaked_items.name,
+                f.leaked_items.per_request,
+                size(f.bytes),
+                f.objects
+            )?;
+        }
+        if let Some(example) = &f.leaked_items.example {
+            outln!("  e.g.      {}", ellipsize(example, 100))?;
+        }
+        if f.external_bytes > 0 || f.storage_bytes > 0 {
+            outln!(
+                "  of which  {} outside the JS heap (ArrayBuffer backing stores), {} the holder's own storage",
+                size(f.external_bytes),
+                size(f.storage_bytes)
+            )?;
+        }
         let retained: Vec<String> = f
             .classes
             .iter()
@@ -58,11 +111,16 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             .map(|r| format!("+{}", size(r.bytes)))
             .collect();
         outln!("  by round  {}", per_round.join(", "))?;
+        outln!(
+            "  evidence  {} (confidence {})",
+            f.evidence,
+            serde_json::to_value(f.confidence)?.as_str().unwrap_or_default()
+        )?;
         match &f.allocation {
             Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,
             None => outln!(
-                "  allocated unknown: no frame of the application's code (sites from {}){}",
-                h.allocation_sites,
+                "  allocated unknown: no frame of the application's code (allocation tracking {}){}",
+                h.tracking.why,
                 if h.sampled_allocations.is_empty() {
                     ""
                 } else {

@@ -254,8 +254,7 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
                     }
                     if let Some(dir) = &args.snapshot_on_leak {
                         let path = dir.join(format!("leak-{}-{leaks}.heapsnapshot", target.pid));
-                        let how = super::snapshot::Capture { gc: false, stream: false, quiet: true };
-                        let bytes = super::snapshot::capture(client, &path, how).await?.bytes;
+                        let bytes = crate::capture::capture(client, &path, Default::default(), true).await?.bytes;
                         if args.json {
                             outln!("{}", serde_json::to_string(&Line::Snapshot { path: &path, bytes })?)?;
                         } else {

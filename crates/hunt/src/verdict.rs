@@ -1,0 +1,657 @@
+//! Leak verdicts from the snapshots of one process, taken after a forced GC
+//! at the end of each round of load.
+//!
+//! The evidence is V8's snapshot ids: within one inspector session an object
+//! keeps its id, and an object first seen by snapshot `r` gets an id above
+//! every id of snapshot `r - 1`. So in the last snapshot each live object
+//! tells which round allocated it. A leak is a group of objects, held the
+//! same way, to which *every* round adds at a steady rate per request (or
+//! per connection); warm-up effects (JIT code, pools, caches filling up to a
+//! bound) and bursts of garbage add to one round at most and are not
+//! reported. Whatever the items are — objects, closures, strings, numbers,
+//! Buffers — they count alike, and the bytes include what they keep alive
+//! outside the JS heap (ArrayBuffer backing stores) and the growth of the
+//! holder's own storage (its elements or hash table).
+//!
+//! Objects are grouped by what holds them, so 100,000 leaked closures are one
+//! finding: in the dominator tree each new object belongs to its topmost new
+//! ancestor (the "top"), and a top is held by the first old object on its
+//! retaining path that a developer could name (the "holder", e.g. a
+//! module-level array, a Map, an EventEmitter's listener array). Tops with
+//! the same holder form one group.
+//!
+//! A small group (a slow leak: one object in 20 requests) is only called a
+//! leak once enough rounds agree: [`Finding::needs_more_rounds`] tells the
+//! hunt to run more before it believes it.
+
+use std::collections::HashMap;
+
+use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
+use serde::Serialize;
+
+use crate::digest::{counted_ids, Digest};
+use crate::naming::{self, Step, OLD};
+use crate::TracedSites;
+
+/// One round of load, as the hunt saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    pub requests: u64,
+    pub seconds: f64,
+    /// TCP connections the load opened.
+    pub connections: u64,
+}
+
+/// What one round added to a group (and is still alive at the end).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RoundGrowth {
+    /// Leaked items and what they hold, V8's bookkeeping not counted.
+    pub objects: u64,
+    /// On the JS heap and outside it.
+    pub bytes: u64,
+}
+
+/// A class of leaked objects in a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakedClass {
+    pub name: String,
+    pub count: u64,
+    /// Shallow bytes of these objects (for the items: with all they hold).
+    pub bytes: u64,
+    pub per_request: f64,
+    /// One of them, e.g. a string's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+}
+
+/// Where the leaked objects were allocated.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocationSite {
+    /// Innermost frame in the application's own code first.
+    pub stack: Vec<String>,
+    /// Of the leaked objects with a known site, how many were allocated here.
+    pub objects: u64,
+    /// `closure definition`, `class definition`, `allocation tracking`.
+    pub source: String,
+}
+
+/// How sure the hunt is of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Big and steady: every round added a clear amount.
+    High,
+    /// Small, but every one of at least five rounds added to it.
+    Medium,
+    /// Small and seen in fewer rounds than it takes to be sure.
+    Low,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// What a developer would call the holder, e.g. "Array `pending` (module
+    /// scope of app.js)".
+    pub holder: String,
+    pub holder_id: u32,
+    /// The npm package whose code owns the holder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// From the GC roots down to the holder.
+    pub path_to_holder: Vec<Step>,
+    /// From the holder down to a leaked object, indexes blurred.
+    pub path_to_leaked: Vec<Step>,
+    /// The objects put into the holder (first non-internal new objects
+    /// below it), e.g. closures `rememberHeaders`.
+    pub leaked_items: LeakedClass,
+    /// The items form a chain, each holding the one before.
+    pub chain: bool,
+    /// Every new object of the group by class, largest first.
+    pub classes: Vec<LeakedClass>,
+    pub objects: u64,
+    /// Everything the group grew by: its objects, what they keep outside
+    /// the JS heap, and the holder's own storage.
+    pub bytes: u64,
+    /// Of `bytes`, outside the JS heap (ArrayBuffer backing stores).
+    pub external_bytes: u64,
+    /// Of `bytes`, the growth of the holder's own storage (elements, hash
+    /// table, dictionary) from the baseline to the end.
+    pub storage_bytes: u64,
+    pub per_round: Vec<RoundGrowth>,
+    pub objects_per_request: f64,
+    pub bytes_per_request: f64,
+    /// At the request rate the hunt measured.
+    pub mb_per_hour: f64,
+    /// The slowest round's items per request over the fastest's (per
+    /// connection when that is steadier): 1.0 is perfectly steady.
+    pub steadiness: f64,
+    pub confidence: Confidence,
+    /// Why the hunt believes it, in one line.
+    pub evidence: String,
+    pub allocation: Option<AllocationSite>,
+    /// Snapshot id of one leaked item, for `leakscope retainers --id`.
+    pub example_id: u32,
+    /// Too small to trust from these rounds alone: run more.
+    #[serde(skip)]
+    pub needs_more_rounds: bool,
+}
+
+/// Thresholds for calling a group a leak.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// The slowest round's items per request must be at least this share of
+    /// the fastest round's.
+    pub steadiness: f64,
+    /// Groups that grew by fewer bytes than this are never reported.
+    pub min_bytes: u64,
+    /// Nor groups to which some round added fewer items than this.
+    pub min_objects_per_round: u64,
+    /// A group this big, with this many items in every round, is believed
+    /// at once; a smaller one only after `confirm_rounds` rounds agree.
+    pub clear_bytes: u64,
+    pub clear_objects_per_round: u64,
+    pub confirm_rounds: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            steadiness: 0.4,
+            min_bytes: 4 * 1024,
+            min_objects_per_round: 3,
+            clear_bytes: 256 * 1024,
+            clear_objects_per_round: 50,
+            confirm_rounds: 5,
+        }
+    }
+}
+
+/// What the verdict looks at.
+pub struct Evidence<'a> {
+    /// The snapshot after the last round, fully analysed.
+    pub last: &'a HeapSnapshot,
+    /// The baseline's digest first, then one per round (the last included).
+    pub digests: &'a [Digest],
+    pub rounds: &'a [Round],
+    /// Allocation stacks from a snapshot taken with tracking on.
+    pub traces: Option<&'a TracedSites>,
+}
+
+/// Finds the leaks: groups of new objects, by holder, to which every round
+/// added steadily.
+pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
+    let Evidence {
+        last,
+        digests,
+        rounds,
+        traces,
+    } = *evidence;
+    if rounds.len() < 2 || digests.len() != rounds.len() + 1 || !last.is_full() {
+        return Vec::new();
+    }
+    let age = ages(last, digests);
+    let (top, item) = tops_and_items(last, &age);
+    let g = &last.graph;
+    let native = g.node_types().native;
+
+    let index = RetainerIndex::build(g);
+    let mut resolver = naming::HolderResolver::new(last, &index, &age);
+    let mut group_of_top: HashMap<u32, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_index: HashMap<u32, usize> = HashMap::new();
+    for v in 0..g.node_count() as u32 {
+        let t = top[v as usize];
+        if t == NONE {
+            continue;
+        }
+        let gi = *group_of_top.entry(t).or_insert_with(|| {
+            let holder = resolver.resolve(t);
+            *group_index.entry(holder).or_insert_with(|| {
+                groups.push(Group::new(holder, t, rounds.len()));
+                groups.len() - 1
+            })
+        });
+        let group = &mut groups[gi];
+        let r = age[v as usize] as usize;
+        let bytes = g.self_size[v as usize] as u64;
+        group.per_round[r].bytes += bytes;
+        if g.node_type[v as usize] == native {
+            group.external_bytes += bytes;
+        }
+        if !naming::is_internal(last, v) {
+            group.per_round[r].objects += 1;
+        }
+        let class = group.classes.entry(naming::label(last, v)).or_default();
+        class.0 += 1;
+        class.1 += bytes;
+        let it = item[v as usize];
+        if it != NONE {
+            group
+                .item_bytes
+                .entry(naming::label(last, it))
+                .or_default()
+                .1 += bytes;
+            if it == v {
+                group
+                    .item_bytes
+                    .entry(naming::label(last, v))
+                    .or_default()
+                    .0 += 1;
+                group.items.push(v);
+            }
+        }
+    }
+    for group in &mut groups {
+        group.add_storage_growth(last, digests);
+    }
+
+    let context = FindingContext {
+        s: last,
+        index: &index,
+        traces,
+        rounds,
+        rules,
+    };
+    let judged: Vec<(Group, Strength)> = groups
+        .into_iter()
+        .filter_map(|group| {
+            let strength = group.judge(rounds, rules)?;
+            Some((group, strength))
+        })
+        .collect();
+    // A holder judged by what it retains also retains every leak below it
+    // in the dominator tree: it is the culprit only if those do not explain
+    // most of its growth.
+    let growth: Vec<u64> = judged.iter().map(|(g, s)| g.growth(s)).collect();
+    let explained = |i: usize| -> u64 {
+        judged
+            .iter()
+            .enumerate()
+            .filter(|&(j, (other, _))| j != i && dominates(last, judged[i].0.holder, other.holder))
+            .map(|(j, _)| growth[j])
+            .sum()
+    };
+    let keep: Vec<bool> = (0..judged.len())
+        .map(|i| !judged[i].1.by_retained || explained(i) * 2 < growth[i])
+        .collect();
+    let mut findings: Vec<Finding> = judged
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, keep)| *keep)
+        .filter_map(|((group, strength), _)| {
+            let variable = resolver.variable(group.holder).map(str::to_owned);
+            group.into_finding(&context, variable.as_deref(), strength)
+        })
+        .collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+    findings
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Whether `a` dominates `b` (strictly) in `s`'s dominator tree.
+fn dominates(s: &HeapSnapshot, a: u32, b: u32) -> bool {
+    if a == b || a == NONE || b == NONE {
+        return false;
+    }
+    let mut v = b;
+    while v != s.root() {
+        v = s.idom[v as usize];
+        if v == a {
+            return true;
+        }
+    }
+    false
+}
+
+/// The slowest round's amount per unit (request, connection) over the
+/// fastest's: 1.0 is perfectly steady, 0.0 when some round added nothing.
+fn steadiness(amounts: &[u64], rounds: &[Round], unit: fn(&Round) -> u64) -> f64 {
+    let rates: Vec<f64> = amounts
+        .iter()
+        .zip(rounds)
+        .map(|(&c, r)| c as f64 / unit(r).max(1) as f64)
+        .collect();
+    let max = rates.iter().copied().fold(0.0, f64::max);
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    if max > 0.0 {
+        min / max
+    } else {
+        0.0
+    }
+}
+
+/// The round that allocated each node of `last`, or [`OLD`]. Nodes whose id
+/// does not come from V8's object counter (backing stores and other native
+/// memory) take the age of the object that dominates them.
+fn ages(last: &HeapSnapshot, digests: &[Digest]) -> Vec<u8> {
+    let g = &last.graph;
+    let counted = counted_ids(last);
+    let baseline = digests[0].max_id;
+    let rounds = digests.len() - 1;
+    let round_of_id = |id: u32| {
+        digests[1..]
+            .iter()
+            .position(|d| id <= d.max_id)
+            .unwrap_or(rounds - 1) as u8
+    };
+    let mut age = vec![OLD; g.node_count()];
+    let mut stack = vec![last.root()];
+    while let Some(v) = stack.pop() {
+        for &c in last.dominated_by(v) {
+            let id = g.node_id[c as usize];
+            age[c as usize] = if counted(c) {
+                if id > baseline {
+                    round_of_id(id)
+                } else {
+                    OLD
+                }
+            } else {
+                age[v as usize]
+            };
+            stack.push(c);
+        }
+    }
+    age
+}
+
+/// For each new node: its top (topmost new ancestor in the dominator tree)
+/// and its item (first non-internal new node from the top down to it).
+fn tops_and_items(last: &HeapSnapshot, age: &[u8]) -> (Vec<u32>, Vec<u32>) {
+    let n = last.node_count();
+    let mut top = vec![NONE; n];
+    let mut item = vec![NONE; n];
+    let mut stack = vec![last.root()];
+    while let Some(v) = stack.pop() {
+        let parent_new = age[v as usize] != OLD;
+        for &c in last.dominated_by(v) {
+            if age[c as usize] != OLD {
+                top[c as usize] = if parent_new { top[v as usize] } else { c };
+                let inherited = if parent_new { item[v as usize] } else { NONE };
+                item[c as usize] = if inherited != NONE || naming::is_internal(last, c) {
+                    inherited
+                } else {
+                    c
+                };
+            }
+            stack.push(c);
+        }
+    }
+    (top, item)
+}
+
+/// Why a group counts as a leak.
+#[derive(Debug, Clone, Copy)]
+struct Strength {
+    steadiness: f64,
+    /// Big enough to believe from these rounds.
+    clear: bool,
+    /// Judged by what the holder retains rather than by dated items.
+    by_retained: bool,
+}
+
+/// New objects held the same way, while they are being counted.
+struct Group {
+    holder: u32,
+    example_top: u32,
+    per_round: Vec<RoundGrowth>,
+    external_bytes: u64,
+    storage_bytes: u64,
+    /// The holder's retained size in each snapshot, baseline first.
+    retained: Option<Vec<u64>>,
+    /// Label → (count, bytes) of every new object.
+    classes: HashMap<String, (u64, u64)>,
+    /// Item label → (items, bytes of the items and what they dominate).
+    item_bytes: HashMap<String, (u64, u64)>,
+    items: Vec<u32>,
+}
+
+struct FindingContext<'a> {
+    s: &'a HeapSnapshot,
+    index: &'a RetainerIndex,
+    traces: Option<&'a TracedSites>,
+    rounds: &'a [Round],
+    rules: &'a Rules,
+}
+
+impl Group {
+    fn new(holder: u32, example_top: u32, rounds: usize) -> Group {
+        Group {
+            holder,
+            example_top,
+            per_round: vec![RoundGrowth::default(); rounds],
+            external_bytes: 0,
+            storage_bytes: 0,
+            retained: None,
+            classes: HashMap::new(),
+            item_bytes: HashMap::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// The holder's own storage (folded into its shallow size) round by
+    /// round: what a growing array, Map or dictionary adds besides its items;
+    /// and its retained size, for leaks whose items V8 keeps unboxed or
+    /// keeps replacing (numbers in an array, one ever-longer string).
+    fn add_storage_growth(&mut self, s: &HeapSnapshot, digests: &[Digest]) {
+        if self.holder == NONE || s.graph.type_name(self.holder) != "object" {
+            return;
+        }
+        let id = s.graph.node_id[self.holder as usize];
+        self.retained = digests.iter().map(|d| d.retained_of(id)).collect();
+        let sizes: Option<Vec<u64>> = digests
+            .iter()
+            .map(|d| d.size_of(id).map(u64::from))
+            .collect();
+        let Some(sizes) = sizes else { return };
+        for (r, pair) in sizes.windows(2).enumerate() {
+            let grew = pair[1].saturating_sub(pair[0]);
+            self.per_round[r].bytes += grew;
+        }
+        self.storage_bytes = sizes[sizes.len() - 1].saturating_sub(sizes[0]);
+    }
+
+    /// What the group grew by, as its strength measured it.
+    fn growth(&self, strength: &Strength) -> u64 {
+        match (&self.retained, strength.by_retained) {
+            (Some(series), true) => series[series.len() - 1].saturating_sub(series[0]),
+            _ => self.total_bytes(),
+        }
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.per_round.iter().map(|r| r.bytes).sum()
+    }
+
+    /// Every round added items, at a steady rate per request (or per
+    /// connection), and enough of them; or, for items no snapshot can date
+    /// one by one, the holder's retained size kept rising.
+    fn judge(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
+        if self.holder == NONE {
+            return None;
+        }
+        self.judge_items(rounds, rules)
+            .or_else(|| self.judge_retained(rounds, rules))
+    }
+
+    fn judge_items(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
+        let counts: Vec<u64> = self.per_round.iter().map(|r| r.objects).collect();
+        let fewest = counts.iter().copied().min().unwrap_or(0);
+        if fewest < rules.min_objects_per_round.max(1) || self.total_bytes() < rules.min_bytes {
+            return None;
+        }
+        let steadiness = steadiness(&counts, rounds, |r| r.requests)
+            .max(steadiness(&counts, rounds, |r| r.connections));
+        if steadiness < rules.steadiness {
+            return None;
+        }
+        let clear = self.total_bytes() >= rules.clear_bytes
+            && fewest >= rules.clear_objects_per_round
+            && steadiness >= 0.5;
+        Some(Strength {
+            steadiness,
+            clear,
+            by_retained: false,
+        })
+    }
+
+    /// The holder's retained size rose in every round but at most one (an
+    /// array's capacity grows in steps), never fell, did not level off, and
+    /// by enough.
+    fn judge_retained(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
+        let series = self.retained.as_ref()?;
+        let (first, last) = (*series.first()?, *series.last()?);
+        let total = last.checked_sub(first)?;
+        if total < rules.clear_bytes / 4 {
+            return None;
+        }
+        let deltas: Vec<i64> = series
+            .windows(2)
+            .map(|w| w[1] as i64 - w[0] as i64)
+            .collect();
+        let shrank = series
+            .windows(2)
+            .any(|w| (w[1] as f64) < w[0] as f64 * 0.99);
+        let grew = deltas.iter().filter(|&&d| d > 0).count();
+        let late: i64 = deltas[deltas.len() / 2..].iter().sum();
+        if shrank || grew + 1 < deltas.len() || (late as f64) < 0.25 * total as f64 {
+            return None;
+        }
+        let growth: Vec<u64> = deltas.iter().map(|&d| d.max(0) as u64).collect();
+        let steadiness = steadiness(&growth, rounds, |r| r.requests);
+        let clear = grew == deltas.len() && steadiness >= 0.5 && total >= rules.clear_bytes;
+        Some(Strength {
+            steadiness,
+            clear,
+            by_retained: true,
+        })
+    }
+
+    fn into_finding(
+        self,
+        cx: &FindingContext,
+        variable: Option<&str>,
+        strength: Strength,
+    ) -> Option<Finding> {
+        let s = cx.s;
+        let total_requests: u64 = cx.rounds.iter().map(|r| r.requests.max(1)).sum();
+        let total_seconds: f64 = cx.rounds.iter().map(|r| r.seconds).sum();
+        let per = |x: u64| x as f64 / total_requests as f64;
+        // The items: the commonest first non-internal new objects below the
+        // holder, or, when V8 keeps them unboxed (numbers in an array's
+        // storage), the storage itself.
+        let dated = self
+            .item_bytes
+            .iter()
+            .filter(|(_, (count, _))| *count > 0)
+            .max_by(|a, b| a.1 .1.cmp(&b.1 .1).then(b.0.cmp(a.0)))
+            .map(|(label, &(count, bytes))| (label.clone(), count, bytes));
+        let (item_label, item_count, item_bytes) = match dated {
+            Some(found) => found,
+            None if strength.by_retained => (
+                "unboxed values in its own storage".to_owned(),
+                0,
+                self.storage_bytes,
+            ),
+            None => return None,
+        };
+        let headline: Vec<u32> = self
+            .items
+            .iter()
+            .copied()
+            .filter(|&v| naming::label(s, v) == item_label)
+            .collect();
+        let example = headline.first().copied().unwrap_or(self.example_top);
+        // A chain (each object holding the previous one) has one item at
+        // its head: count the chain's links instead.
+        let (item_count, chain) = match self.classes.get(&item_label) {
+            Some(&(count, _)) if item_count <= 2 && count > 2 * item_count => (count, true),
+            _ => (item_count, false),
+        };
+        let mut classes: Vec<LeakedClass> = self
+            .classes
+            .iter()
+            .map(|(name, &(count, bytes))| LeakedClass {
+                name: name.clone(),
+                count,
+                bytes,
+                per_request: per(count),
+                example: None,
+            })
+            .collect();
+        classes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
+        let objects: u64 = self.per_round.iter().map(|r| r.objects).sum();
+        let mut per_round = self.per_round.clone();
+        if strength.by_retained {
+            // What the holder retains is the measure: its growth per round.
+            let series = self.retained.as_deref().unwrap_or_default();
+            for (r, w) in series.windows(2).enumerate() {
+                per_round[r].bytes = w[1].saturating_sub(w[0]);
+            }
+        }
+        let bytes: u64 = per_round.iter().map(|r| r.bytes).sum();
+        let rate = total_requests as f64 / total_seconds.max(1e-9);
+        let rounds = cx.rounds.len();
+        let (confidence, needs_more_rounds) = if strength.clear {
+            (Confidence::High, false)
+        } else if rounds >= cx.rules.confirm_rounds {
+            (Confidence::Medium, false)
+        } else {
+            (Confidence::Low, true)
+        };
+        let evidence = if strength.by_retained {
+            let mb: Vec<String> = self
+                .retained
+                .iter()
+                .flatten()
+                .map(|&b| format!("{:.2}", b as f64 / 1e6))
+                .collect();
+            format!(
+                "what the holder retains rose round after round: {} MB",
+                mb.join(" → ")
+            )
+        } else {
+            let fewest = self.per_round.iter().map(|r| r.objects).min().unwrap_or(0);
+            format!(
+                "each of {rounds} rounds added {fewest} or more, steady within {:.0} %",
+                (1.0 - strength.steadiness) * 100.0
+            )
+        };
+        let name = naming::holder_name(s, cx.index, self.holder, variable);
+        Some(Finding {
+            holder: name.text,
+            holder_id: s.graph.node_id[self.holder as usize],
+            package: name.package,
+            path_to_holder: naming::path_from_root(s, cx.index, self.holder),
+            path_to_leaked: naming::path_between(
+                s,
+                cx.index,
+                self.holder,
+                self.example_top,
+                example,
+            ),
+            leaked_items: LeakedClass {
+                name: item_label,
+                count: item_count,
+                bytes: item_bytes,
+                per_request: per(item_count),
+                example: naming::preview(s, example),
+            },
+            chain,
+            classes,
+            objects,
+            bytes,
+            external_bytes: self.external_bytes,
+            storage_bytes: self.storage_bytes,
+            per_round,
+            objects_per_request: per(objects),
+            bytes_per_request: per(bytes),
+            mb_per_hour: per(bytes) * rate * 3600.0 / 1e6,
+            steadiness: strength.steadiness,
+            confidence,
+            evidence,
+            allocation: naming::allocation_site(s, cx.traces, &headline),
+            example_id: s.graph.node_id[example as usize],
+            needs_more_rounds,
+        })
+    }
+}
