@@ -24,8 +24,10 @@ pub async fn capture(
         );
     }
     let bar = crate::progress::spinner(quiet);
-    let captured =
-        write_snapshot(client, path, options, &mut |p| bar.set_message(p.to_string())).await;
+    let captured = write_snapshot(client, path, options, &mut |p| {
+        bar.set_message(p.to_string())
+    })
+    .await;
     bar.finish_and_clear();
     Ok(captured?)
 }

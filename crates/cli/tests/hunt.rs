@@ -466,7 +466,6 @@ fn target_exiting_mid_hunt_is_reported_not_waited_for() {
         "hunt",
         "--warmup",
         "500",
-        "--no-tracking",
         "--",
         "node",
         script.to_str().unwrap(),
@@ -625,8 +624,9 @@ fn an_app_that_slows_down_as_it_leaks_still_gets_a_verdict_in_time() {
 #[test]
 fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
     // A new connection per request makes tracking (a full GC every 50 ms)
-    // ruinous here: the probe must keep it off, and the hunt stays fast.
-    let (status, h) = hunt(&corpus_app("close-per-request.js"), &[]);
+    // ruinous here: asked for, the probe must keep it off, and the hunt
+    // stays fast.
+    let (status, h) = hunt(&corpus_app("close-per-request.js"), &["--tracking"]);
     assert_eq!(status, 1, "{:#}", h["findings"]);
     assert!(h["findings"][0]["holder"]
         .as_str()
@@ -649,6 +649,35 @@ fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
 }
 
 #[test]
+fn allocation_tracking_names_the_enclosing_function_when_affordable() {
+    // The listener leak allocates little per request: the probe lets
+    // tracking run in round 3, whose stacks add the function that made the
+    // leaked closures.
+    let (status, h) = hunt(&corpus_app("listener-leak.js"), &["--tracking"]);
+    assert_eq!(status, 1, "{:#}", h["findings"]);
+    let why = h["tracking"]["why"].as_str().unwrap();
+    if h["tracking"]["used"] != true {
+        // The probe may judge a loaded machine too slow: then it must say so.
+        assert!(why.contains("slower"), "{why}");
+        return;
+    }
+    let round = h["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tracked"] == true);
+    assert!(round.is_some(), "{why}");
+    let site = &h["findings"][0]["allocation"];
+    assert_eq!(site["source"], "closure definition + allocation tracking");
+    let stack = site["stack"].to_string();
+    assert!(
+        stack.contains("closure onReload created at listener-leak.js:26")
+            && stack.contains("in (anonymous) listener-leak.js:24"),
+        "{stack}"
+    );
+}
+
+#[test]
 fn buffers_count_with_their_backing_stores() {
     // Each leaked Buffer is ~100 B on the JS heap and 8 KiB outside it.
     let (status, h) = hunt(&corpus_app("buffer-leak.js"), &[]);
@@ -657,7 +686,10 @@ fn buffers_count_with_their_backing_stores() {
     assert!(f["holder"].as_str().unwrap().starts_with("Map `uploads`"));
     assert_eq!(f["leaked_items"]["name"], "Buffer");
     let per_request = f["bytes_per_request"].as_f64().unwrap();
-    assert!(per_request > 8192.0 && per_request < 9000.0, "{per_request}");
+    assert!(
+        per_request > 8192.0 && per_request < 9000.0,
+        "{per_request}"
+    );
     let items = f["leaked_items"]["count"].as_u64().unwrap();
     assert!(f["external_bytes"].as_u64().unwrap() >= items * 8192);
     // The process view agrees: `external` grew about as much.

@@ -109,16 +109,12 @@ pub fn growing_classes(digests: &[Digest], requests: u64) -> Vec<ClassGrowth> {
             let at = |d: &Digest| d.classes.get(name).copied().unwrap_or((0, 0));
             let counts: Vec<u64> = digests.iter().map(|d| at(d).0).collect();
             let bytes: Vec<u64> = digests.iter().map(|d| at(d).1).collect();
-            counts
-                .windows(2)
-                .all(|w| w[1] > w[0])
-                .then(|| ClassGrowth {
-                    name: name.clone(),
-                    per_request: (counts[counts.len() - 1] - counts[0]) as f64
-                        / requests.max(1) as f64,
-                    counts,
-                    bytes,
-                })
+            counts.windows(2).all(|w| w[1] > w[0]).then(|| ClassGrowth {
+                name: name.clone(),
+                per_request: (counts[counts.len() - 1] - counts[0]) as f64 / requests.max(1) as f64,
+                counts,
+                bytes,
+            })
         })
         .collect();
     let grown = |c: &ClassGrowth| c.bytes[c.bytes.len() - 1].saturating_sub(c.bytes[0]);

@@ -20,7 +20,9 @@ use leakscope_snapshot::{AllocationTraces, Frame, HeapSnapshot};
 
 pub use digest::{growing_classes, ClassGrowth, Digest};
 pub use naming::Step;
-pub use verdict::{assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules};
+pub use verdict::{
+    assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules,
+};
 
 /// Allocation stacks from a snapshot taken with allocation tracking on,
 /// looked up by object id so that a later snapshot's objects find theirs.

@@ -153,7 +153,13 @@ impl<'a> HolderResolver<'a> {
                 break v;
             }
             let Some(Retainer { edge, from }) = s.retainers(self.index, v).first().copied() else {
-                break u32::MAX;
+                // A GC root category ("(Global handles)"): native code holds
+                // the group, and that is worth reporting too.
+                break if g.type_name(v) == "synthetic" {
+                    v
+                } else {
+                    u32::MAX
+                };
             };
             chain.push(v);
             if g.edge_type_name(edge) == "context"
@@ -218,11 +224,30 @@ pub fn holder_name(
         return with_package(text, package);
     }
     let class = label(s, holder);
-    let package = [Some(holder)]
-        .into_iter()
-        .chain([owner_object(s, index, holder)])
-        .flatten()
-        .find_map(|v| constructor_script(s, v).and_then(|p| package_of(&p)));
+    if s.graph.type_name(holder) == "synthetic" {
+        return HolderName {
+            text: format!(
+                "{} (held from native code: an addon, a libuv handle or a V8 global handle)",
+                s.display_name(holder)
+            ),
+            package: None,
+        };
+    }
+    if class == "process" {
+        return HolderName {
+            text: "process".to_owned(),
+            package: None,
+        };
+    }
+    let owner = owner_object(s, index, holder);
+    let package = [
+        Some(holder),
+        owner,
+        owner.and_then(|o| owner_object(s, index, o)),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|v| defining_script(s, v).and_then(|p| package_of(&p)));
     let Some((name, parent)) = incoming(s, index, holder) else {
         return with_package(class, package);
     };
@@ -234,11 +259,15 @@ pub fn holder_name(
     }
     // emitter._events[name] is the listener list of event `name`.
     if let Some((_, emitter)) = incoming(s, index, parent).filter(|(e, _)| e == "_events") {
-        let mut text = format!("the '{name}' listeners of {}", named_object(s, index, emitter));
-        if let Some(handle) = handle(s, index, emitter) {
+        let mut text = format!(
+            "the '{name}' listeners of {}",
+            named_object(s, index, emitter)
+        );
+        let internal = label(s, emitter) == "process";
+        if let Some(handle) = handle(s, index, emitter).filter(|_| !internal) {
             text.push_str(&format!(" ({handle})"));
         }
-        let package = package.or_else(|| constructor_script(s, emitter).and_then(|p| package_of(&p)));
+        let package = package.or_else(|| defining_script(s, emitter).and_then(|p| package_of(&p)));
         return with_package(text, package);
     }
     let base = named(&name, &class);
@@ -248,7 +277,8 @@ pub fn holder_name(
         if let Some(scope) = scope_phrase(s, index, parent) {
             text.push_str(&format!(" ({scope})"));
         }
-        let package = package.or_else(|| context_script(s, index, parent).and_then(|p| package_of(&p)));
+        let package =
+            package.or_else(|| context_script(s, index, parent).and_then(|p| package_of(&p)));
         return with_package(text, package);
     }
     if let Some(owner) = owner_object(s, index, holder) {
@@ -317,16 +347,21 @@ fn is_global(s: &HeapSnapshot, v: u32) -> bool {
 fn owner_name(s: &HeapSnapshot, owner: u32) -> String {
     let g = &s.graph;
     let class = label(s, owner);
-    let own_name = ["name", "id", "_name", "key", "label"].iter().find_map(|key| {
-        g.edges(owner)
-            .find(|&e| {
-                g.edge_type_name(e) == "property" && g.edge_name_text(e, &s.strings) == *key
-            })
-            .map(|e| g.edge_to[e])
-            .filter(|&to| g.type_name(to) == "string")
-            .map(|to| s.display_name(to))
-            .filter(|text| !text.is_empty() && text.chars().count() <= 60)
-    });
+    let own_name = ["name", "_name", "label", "key", "id"]
+        .iter()
+        .find_map(|key| {
+            g.edges(owner)
+                .find(|&e| {
+                    g.edge_type_name(e) == "property" && g.edge_name_text(e, &s.strings) == *key
+                })
+                .map(|e| g.edge_to[e])
+                .filter(|&to| g.type_name(to) == "string")
+                .map(|to| s.display_name(to))
+                .filter(|text| {
+                    text.chars().count() <= 60
+                        && text.chars().filter(|c| c.is_alphanumeric()).count() >= 2
+                })
+        });
     match own_name {
         Some(n) if n != class => format!("{class} `{n}`"),
         _ => class,
@@ -336,6 +371,9 @@ fn owner_name(s: &HeapSnapshot, owner: u32) -> String {
 /// An object named by what holds it: "EventEmitter `config`".
 fn named_object(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> String {
     let class = label(s, v);
+    if class == "process" {
+        return class;
+    }
     match incoming(s, index, v) {
         Some((n, from)) if s.class_name(from) == "system / Context" || is_global(s, from) => {
             named(&n, &class)
@@ -398,14 +436,18 @@ fn scope_phrase(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option
         .edges(context)
         .find(|&e| g.edge_name_text(e, &s.strings) == "previous")
         .map(|e| g.edge_to[e]);
-    let module_scope = previous
-        .is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext");
+    let module_scope =
+        previous.is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext");
     let (closure, script) = context_closure(s, index, context)?;
     if module_scope {
         return Some(format!("module scope of {script}"));
     }
     let name = s.display_name(closure);
-    let name = if name.is_empty() { "(anonymous)" } else { &name };
+    let name = if name.is_empty() {
+        "(anonymous)"
+    } else {
+        &name
+    };
     Some(format!("captured by {name}() in {script}"))
 }
 
@@ -467,6 +509,20 @@ fn constructor_script(s: &HeapSnapshot, v: u32) -> Option<String> {
     script_path_of_closure(s, function)
 }
 
+/// The script whose code made `v`: its class's, or for a plain object
+/// built by a factory (`mitt()` returns `{all, on, off, emit}`), that of its
+/// methods.
+fn defining_script(s: &HeapSnapshot, v: u32) -> Option<String> {
+    constructor_script(s, v).or_else(|| {
+        let g = &s.graph;
+        g.edges(v)
+            .filter(|&e| g.edge_type_name(e) == "property")
+            .map(|e| g.edge_to[e])
+            .filter(|&to| g.type_name(to) == "closure")
+            .find_map(|f| script_path_of_closure(s, f))
+    })
+}
+
 /// The npm package a script belongs to: the folder after its last
 /// `node_modules/` (`@scope/name` for scoped packages).
 pub fn package_of(script: &str) -> Option<String> {
@@ -484,6 +540,9 @@ pub fn package_of(script: &str) -> Option<String> {
 /// `/home/me/app/server.js` → `server.js`; `file:///…/x.mjs` → `x.mjs`;
 /// inside a package, the package's own path: `express-session/index.js`.
 pub fn script_label(name: &str) -> String {
+    if name.starts_with("node:") {
+        return name.to_owned();
+    }
     if let Some((_, rest)) = name.rsplit_once("node_modules/") {
         return rest.to_owned();
     }
@@ -644,5 +703,6 @@ mod tests {
         assert_eq!(package_of(scoped).as_deref(), Some("@opentelemetry/api"));
         assert_eq!(package_of("/srv/app/server.js"), None);
         assert_eq!(script_label("file:///srv/app/x.mjs"), "x.mjs");
+        assert_eq!(script_label("node:internal/timers"), "node:internal/timers");
     }
 }

@@ -8,10 +8,10 @@
 //!   very fast) still reaches a verdict, and its slow-down is reported;
 //! - a suspect too small to trust from the first rounds earns more rounds
 //!   (a slow leak keeps adding; a cache that was still filling stops);
-//! - allocation tracking (full GC every 50 ms) runs only when a short probe
-//!   at the end of warm-up shows the app can afford it, and is abandoned
-//!   when it slows a round more than 3×; the sampling heap profiler names
-//!   allocation sites either way;
+//! - allocation tracking (full GC every 50 ms), when asked for, runs only
+//!   when a short probe at the end of warm-up shows the app can afford it,
+//!   and is abandoned when it slows a round more than 3×; the sampling heap
+//!   profiler names allocation sites either way;
 //! - everything fits a time budget (90 s by default): rounds shrink to fit,
 //!   a heap whose snapshots take long gets fewer rounds, and when the budget
 //!   stops the hunt the outcome says so.
@@ -54,8 +54,10 @@ pub struct Config {
     pub round_time: Duration,
     /// The whole hunt, analysis included.
     pub budget: Duration,
-    /// Allow allocation tracking (still only when the probe says the app
-    /// can afford it).
+    /// Try allocation tracking: a probe at the end of warm-up decides
+    /// whether the app can afford it. Off by default: it costs throughput,
+    /// Node 20 keeps few of its stacks, and its allocation tracker has
+    /// crashed targets (axios 1.x under load).
     pub tracking: bool,
     /// Where the snapshots go.
     pub out: PathBuf,
@@ -74,7 +76,7 @@ impl Default for Config {
             round_requests: 3000,
             round_time: Duration::from_secs(10),
             budget: Duration::from_secs(90),
-            tracking: true,
+            tracking: false,
             out: std::env::temp_dir(),
             rules: Rules::default(),
         }
@@ -335,7 +337,7 @@ impl Session<'_> {
         let mut track_round = None;
         let baseline_seconds;
         if !config.tracking {
-            tracking.why = "off (--no-tracking)".into();
+            tracking.why = "off: sites come from closure definitions, constructors and the sampling profiler (--tracking probes for it)".into();
             baseline_seconds = self.snapshot(&baseline_path).await?;
         } else if heap > TRACKING_HEAP_LIMIT {
             tracking.why = format!(
@@ -415,8 +417,10 @@ impl Session<'_> {
                 tracking.used = round.tracked;
                 if round.ended_by == "tracking slowdown" {
                     tracking.why = format!(
-                        "stopped early in round {r}: it slowed the app to {:.0} req/s",
-                        round.requests_per_second
+                        "in round {r}, cut short after {} requests: it slowed the app to {:.0} req/s, over 3× slower than round {}",
+                        round.round.requests,
+                        round.requests_per_second,
+                        r - 1
                     );
                 }
             }
@@ -508,7 +512,8 @@ impl Session<'_> {
         let snapshot = self.snapshot_cost.estimate(heap + growth) * 1.3 + 0.5;
         let left = wanted.saturating_sub(rounds.len()).max(1) as f64;
         let share = (self.remaining() - 2.0 * self.analysis_seconds - 1.0) / left - snapshot;
-        (share >= 0.5).then(|| Duration::from_secs_f64(share.min(self.config.round_time.as_secs_f64())))
+        (share >= 0.5)
+            .then(|| Duration::from_secs_f64(share.min(self.config.round_time.as_secs_f64())))
     }
 
     async fn round(
@@ -537,12 +542,19 @@ impl Session<'_> {
         }
         let heap = client.get_heap_usage().await?.used_size as u64;
         let guard = Guard {
-            untracked_rate: tracked.then(|| previous.map(|p| p.requests_per_second)).flatten(),
+            untracked_rate: tracked
+                .then(|| previous.map(|p| p.requests_per_second))
+                .flatten(),
             ..heap_guard(heap)
         };
         let phase = format!("round {r}");
         let (report, ended_by) = self
-            .drive(url, Stop::Either(config.round_requests, time), guard, &phase)
+            .drive(
+                url,
+                Stop::Either(config.round_requests, time),
+                guard,
+                &phase,
+            )
             .await?;
         if report.completed == 0 {
             return Err(HuntError::Target(format!(
@@ -559,7 +571,8 @@ impl Session<'_> {
             self.snapshot(&path).await?
         };
         let memory = self.memory().await?;
-        self.snapshot_cost.record(snapshot_seconds, memory.heap_used);
+        self.snapshot_cost
+            .record(snapshot_seconds, memory.heap_used);
         self.drain_gcs().await;
         let line = format!(
             "  {} requests in {:.1} s ({:.0} req/s{}), heap after GC {:.1} MB, snapshot {:.1} s",
@@ -576,7 +589,10 @@ impl Session<'_> {
         if ended_by == "requests" || ended_by == "time" {
             self.observer.note(&line);
         } else {
-            self.note(format!("round {r} ended early ({ended_by}): {}", line.trim()));
+            self.note(format!(
+                "round {r} ended early ({ended_by}): {}",
+                line.trim()
+            ));
         }
         Ok(RoundReport {
             round: Round {

@@ -479,8 +479,9 @@ impl Group {
         if fewest < rules.min_objects_per_round.max(1) || self.total_bytes() < rules.min_bytes {
             return None;
         }
-        let steadiness = steadiness(&counts, rounds, |r| r.requests)
-            .max(steadiness(&counts, rounds, |r| r.connections));
+        let steadiness =
+            steadiness(&counts, rounds, |r| r.requests)
+                .max(steadiness(&counts, rounds, |r| r.connections));
         if steadiness < rules.steadiness {
             return None;
         }
@@ -612,8 +613,8 @@ impl Group {
         } else {
             let fewest = self.per_round.iter().map(|r| r.objects).min().unwrap_or(0);
             format!(
-                "each of {rounds} rounds added {fewest} or more, steady within {:.0} %",
-                (1.0 - strength.steadiness) * 100.0
+                "each of {rounds} rounds added to it ({fewest} objects or more), at a rate steady within {:.0} %",
+                ((1.0 - strength.steadiness) * 100.0).max(1.0)
             )
         };
         let name = naming::holder_name(s, cx.index, self.holder, variable);

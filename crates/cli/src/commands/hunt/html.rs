@@ -31,7 +31,11 @@ pub fn render(h: &Hunt) -> String {
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>leakscope hunt: {}</title><style>{STYLE}</style></head><body>",
         esc(&h.target)
     );
-    let per_round: Vec<String> = h.rounds.iter().map(|r| r.round.requests.to_string()).collect();
+    let per_round: Vec<String> = h
+        .rounds
+        .iter()
+        .map(|r| r.round.requests.to_string())
+        .collect();
     let _ = write!(o, "<h1>leakscope hunt</h1><p>Target: <code>{}</code> (PID {}), load at <code>{}</code>: {} warm-up requests, then {} rounds ({} requests) on {} connections, {:.0} req/s, in {:.0} s. Allocation tracking: {}.</p>",
         esc(&h.target), h.pid, esc(&h.url), h.warmup.requests, h.rounds.len(),
         per_round.join(", "), h.concurrency, h.requests_per_second, h.seconds, esc(&h.tracking.why));

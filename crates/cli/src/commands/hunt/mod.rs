@@ -77,10 +77,11 @@ pub struct Args {
     /// Write a single-file HTML report with plots
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Never turn allocation tracking on (it is only used when a probe shows
-    /// the app can afford it)
+    /// Record allocation stacks during one round, if a short probe shows the
+    /// app can afford it (it runs a full GC every 50 ms; Node 20's tracker
+    /// has crashed some apps under load)
     #[arg(long)]
-    pub no_tracking: bool,
+    pub tracking: bool,
     /// Run the launched app with `node --trace-gc` and analyse its GC log
     /// (as `leakscope gc-log` does)
     #[arg(long)]
@@ -168,7 +169,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         round_requests: args.requests,
         round_time: args.round_time,
         budget: args.budget,
-        tracking: !args.no_tracking,
+        tracking: args.tracking,
         out: out.clone(),
         rules: Rules::default(),
     };

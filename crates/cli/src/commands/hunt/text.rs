@@ -18,7 +18,11 @@ fn series(h: &Hunt, measure: fn(&Memory) -> u64) -> String {
 
 pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     let requests: u64 = h.rounds.iter().map(|r| r.round.requests).sum();
-    let per_round: Vec<String> = h.rounds.iter().map(|r| r.round.requests.to_string()).collect();
+    let per_round: Vec<String> = h
+        .rounds
+        .iter()
+        .map(|r| r.round.requests.to_string())
+        .collect();
     outln!(
         "\nHunted in {} (PID {}): {} warm-up requests, then {} rounds ({} requests) at {}, {:.0} req/s, in {:.0} s",
         h.target,
@@ -30,7 +34,10 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         h.requests_per_second,
         h.seconds
     )?;
-    outln!("Heap after GC, baseline then round by round: {}", series(h, |m| m.heap_used))?;
+    outln!(
+        "Heap after GC, baseline then round by round: {}",
+        series(h, |m| m.heap_used)
+    )?;
     outln!(
         "Outside the JS heap (external): {}; process RSS: {}",
         series(h, |m| m.external),
@@ -60,7 +67,9 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     }
     outln!(
         "Confidence: {} ({})",
-        serde_json::to_value(h.confidence)?.as_str().unwrap_or_default(),
+        serde_json::to_value(h.confidence)?
+            .as_str()
+            .unwrap_or_default(),
         h.confidence_reason
     )?;
     for (i, f) in h.findings.iter().enumerate() {
@@ -88,12 +97,21 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         if let Some(example) = &f.leaked_items.example {
             outln!("  e.g.      {}", ellipsize(example, 100))?;
         }
-        if f.external_bytes > 0 || f.storage_bytes > 0 {
-            outln!(
-                "  of which  {} outside the JS heap (ArrayBuffer backing stores), {} the holder's own storage",
-                size(f.external_bytes),
+        let mut parts = Vec::new();
+        if f.external_bytes > 0 {
+            parts.push(format!(
+                "{} outside the JS heap (ArrayBuffer backing stores)",
+                size(f.external_bytes)
+            ));
+        }
+        if f.storage_bytes > 0 {
+            parts.push(format!(
+                "{} the holder's own storage",
                 size(f.storage_bytes)
-            )?;
+            ));
+        }
+        if !parts.is_empty() {
+            outln!("  of which  {}", parts.join(", "))?;
         }
         let retained: Vec<String> = f
             .classes
@@ -114,7 +132,9 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         outln!(
             "  evidence  {} (confidence {})",
             f.evidence,
-            serde_json::to_value(f.confidence)?.as_str().unwrap_or_default()
+            serde_json::to_value(f.confidence)?
+                .as_str()
+                .unwrap_or_default()
         )?;
         match &f.allocation {
             Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,

@@ -1,0 +1,132 @@
+//! A fast subset of the leak corpus (`bench/corpus.sh` runs all of it):
+//! leaks inside real npm packages' own data structures, and clean servers
+//! that use the same packages within bounds. Each app's header names what
+//! the hunt must find (corpus/README.md); the packages are the pinned
+//! versions of corpus/package-lock.json, installed once under target/.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+
+/// `target/corpus/node_modules`, installed by corpus/setup.sh once per run.
+fn node_modules() -> &'static Path {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let root = workspace_root();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        let lock = std::fs::File::create(root.join("target/corpus.lock")).unwrap();
+        lock.lock().unwrap();
+        let out = Command::new("bash")
+            .arg(root.join("corpus/setup.sh"))
+            .arg(root.join("target/corpus"))
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "installing the corpus's npm packages failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root.join("target/corpus/node_modules")
+    })
+}
+
+/// The `// key: value` lines an app starts with.
+fn header(app: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(app)
+        .unwrap()
+        .lines()
+        .map_while(|l| l.strip_prefix("// "))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// Hunts in `corpus/NAME` and checks the verdict against its header.
+fn judge(name: &str) {
+    let app = workspace_root().join("corpus").join(name);
+    let want = header(&app);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leakscope"));
+    command
+        .args(["hunt", "--json"])
+        .env("CI", "1")
+        .env("NODE_PATH", node_modules());
+    if let Some(url) = want.get("url") {
+        command.args(["--url", url]);
+    }
+    let out = command.arg("--").arg("node").arg(&app).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{name}: no JSON ({e}): {stderr}"));
+    let findings = h["findings"].as_array().unwrap();
+    assert!(
+        h["seconds"].as_f64().unwrap() <= 90.0,
+        "{name}: {}",
+        h["seconds"]
+    );
+    if want["expect"] == "clean" {
+        assert_eq!(out.status.code(), Some(0), "{name}: {findings:#?}");
+        assert!(findings.is_empty());
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{name} missed: {stderr}");
+    let holder = &want["holder"];
+    let found = findings
+        .iter()
+        .find(|f| f["holder"].as_str().unwrap().contains(holder.as_str()))
+        .unwrap_or_else(|| panic!("{name}: no finding names {holder}: {findings:#?}"));
+    if let Some(package) = want.get("package") {
+        assert_eq!(found["package"], package.as_str(), "{name}: {found:#}");
+        assert!(found["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("from package {package}")));
+    }
+    if let Some(items) = want.get("items") {
+        assert_eq!(found["leaked_items"]["name"], items.as_str(), "{name}");
+    }
+}
+
+#[test]
+fn express_session_memory_store() {
+    judge("npm/session-store.js");
+}
+
+#[test]
+fn prom_client_label_per_user() {
+    judge("npm/prom-labels.js");
+}
+
+#[test]
+fn lodash_memoize_without_bound() {
+    judge("npm/lodash-memoize.js");
+}
+
+#[test]
+fn node_cache_without_ttl() {
+    judge("npm/node-cache-no-ttl.js");
+}
+
+#[test]
+fn debug_instance_per_request() {
+    judge("npm/debug-instances.js");
+}
+
+#[test]
+fn eventemitter3_listener_per_request() {
+    judge("npm/eventemitter3-orders.js");
+}
+
+#[test]
+fn express_session_with_cookies_is_clean() {
+    judge("npm/clean-express-session.js");
+}
+
+#[test]
+fn prom_client_with_bounded_labels_is_clean() {
+    judge("npm/clean-prom-client.js");
+}
