@@ -562,6 +562,35 @@ fn constructor_site(s: &HeapSnapshot, object: u32) -> Option<String> {
     ))
 }
 
+/// "callback pollStatus created at app.js:22:3": the first function `v`
+/// holds that the application (not Node, not a package) defined.
+fn app_callback(s: &HeapSnapshot, v: u32) -> Option<String> {
+    let g = &s.graph;
+    g.edges(v)
+        .filter(|&e| g.edge_type_name(e) == "property")
+        .map(|e| g.edge_to[e])
+        .filter(|&f| g.type_name(f) == "closure")
+        .find_map(|f| {
+            let path = script_path_of_closure(s, f)?;
+            if path.starts_with("node:") || package_of(&path).is_some() {
+                return None;
+            }
+            let location = g.locations.iter().find(|l| l.node == f)?;
+            let name = s.display_name(f);
+            let name = if name.is_empty() {
+                "(anonymous)"
+            } else {
+                &name
+            };
+            Some(format!(
+                "callback {name} created at {}:{}:{}",
+                script_label(&path),
+                location.line + 1,
+                location.column + 1
+            ))
+        })
+}
+
 /// The retaining path from the GC roots down to `v`.
 pub fn path_from_root(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Vec<Step> {
     let path = s.retaining_path(index, v, 100);
@@ -654,6 +683,16 @@ pub fn allocation_site(
             stack.push(site);
             objects = items.len() as u64;
             sources.push("class definition");
+        }
+        // An object Node or a package made (a Timeout, a listener record)
+        // points at the application's own callback: name where that was made.
+        let foreign = constructor_script(s, first)
+            .is_some_and(|p| p.starts_with("node:") || package_of(&p).is_some());
+        if foreign {
+            if let Some(callback) = app_callback(s, first) {
+                stack.push(callback);
+                sources.push("its callback");
+            }
         }
     }
     if let Some(traces) = traces {

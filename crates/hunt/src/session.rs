@@ -154,6 +154,13 @@ pub struct GcPoint {
     pub heap_used: u64,
 }
 
+/// Where the hunt's time went, step by step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub what: String,
+    pub seconds: f64,
+}
+
 /// What became of allocation tracking.
 #[derive(Debug, Clone, Serialize)]
 pub struct Tracking {
@@ -187,6 +194,7 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// What ended the hunt before it was sure, if anything.
     pub stopped_by: Option<String>,
+    pub timeline: Vec<Phase>,
     pub snapshots: Vec<PathBuf>,
     pub seconds: f64,
 }
@@ -205,8 +213,9 @@ const SAMPLING_INTERVAL: u64 = 8192;
 /// next snapshot pause the app longer.
 const ROUND_HEAP_GROWTH: u64 = 32 << 20;
 
-/// Snapshots slower than this get the hunt down to two rounds.
-const SLOW_SNAPSHOT_SECONDS: f64 = 4.0;
+/// The least load a round is worth: with less, the budget takes fewer
+/// rounds.
+const MIN_ROUND_LOAD_SECONDS: f64 = 4.0;
 
 /// Runs the hunt on an attached target.
 pub async fn run(
@@ -227,6 +236,7 @@ pub async fn run(
         next_seq: 0,
         snapshot_cost: SnapshotCost::default(),
         analysis_seconds: 1.0,
+        timeline: Vec::new(),
     };
     session.hunt(attached).await
 }
@@ -244,6 +254,7 @@ struct Session<'a> {
     snapshot_cost: SnapshotCost,
     /// The last full analysis of a snapshot took this long.
     analysis_seconds: f64,
+    timeline: Vec<Phase>,
 }
 
 /// Seconds a snapshot took per byte of heap, to plan the next one.
@@ -273,6 +284,22 @@ impl Session<'_> {
     fn note(&mut self, line: String) {
         self.observer.note(&line);
         self.notes.push(line);
+    }
+
+    fn phase(&mut self, what: impl Into<String>, since: Instant) {
+        self.timeline.push(Phase {
+            what: what.into(),
+            seconds: since.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// "warm-up 8.0 s, baseline snapshot 1.2 s, …"
+    fn timeline_text(&self) -> String {
+        self.timeline
+            .iter()
+            .map(|p| format!("{} {:.1} s", p.what, p.seconds))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn elapsed(&self) -> f64 {
@@ -381,16 +408,22 @@ impl Session<'_> {
         self.snapshot_cost
             .record(baseline_seconds, baseline_memory.heap_used);
         self.drain_gcs().await;
-        let mut min_rounds = config.min_rounds.max(2);
-        if baseline_seconds > SLOW_SNAPSHOT_SECONDS && min_rounds > 2 {
-            min_rounds = 2;
-            self.note(format!(
-                "each snapshot stops the app for about {baseline_seconds:.0} s: 2 rounds instead of {}",
-                config.min_rounds
-            ));
-        }
         let (baseline, _, mut latest) = self.digest(&baseline_path).await?;
         let mut digests = vec![baseline];
+        // Fewer, longer rounds when snapshots (and their analysis) would
+        // leave too little of the budget for load.
+        let mut min_rounds = config.min_rounds.max(2);
+        let per_round = baseline_seconds * 1.3 + self.analysis_seconds + MIN_ROUND_LOAD_SECONDS;
+        let fits = |rounds: usize| {
+            rounds as f64 * per_round + 2.0 * self.analysis_seconds <= self.remaining()
+        };
+        if min_rounds > 2 && !fits(min_rounds) {
+            min_rounds = 2;
+            self.note(format!(
+                "each snapshot stops the app for about {baseline_seconds:.0} s and takes {:.0} s to analyse: 2 rounds instead of {}",
+                self.analysis_seconds, config.min_rounds
+            ));
+        }
         client.start_sampling(SAMPLING_INTERVAL, false).await?;
 
         let mut rounds: Vec<RoundReport> = Vec::new();
@@ -404,8 +437,9 @@ impl Session<'_> {
             let r = rounds.len() + 1;
             let Some(time) = self.round_time(&rounds, wanted) else {
                 stopped_by = Some(format!(
-                    "the time budget ({} s) ran out before round {r}",
-                    config.budget.as_secs()
+                    "the time budget ({} s) ran out before round {r} (time went to: {})",
+                    config.budget.as_secs(),
+                    self.timeline_text()
                 ));
                 break;
             };
@@ -496,6 +530,7 @@ impl Session<'_> {
             notes: std::mem::take(&mut self.notes),
             warnings,
             stopped_by,
+            timeline: std::mem::take(&mut self.timeline),
             seconds: self.elapsed(),
         })
     }
@@ -683,12 +718,14 @@ impl Session<'_> {
         };
         let sent = report.completed + report.error_count;
         self.next_seq += sent;
+        self.phase(phase, start);
         let ended_by = ended_by.unwrap_or("requests");
         Ok((report, ended_by))
     }
 
     /// A snapshot after a forced GC; returns how long it stopped the app.
     async fn snapshot(&mut self, path: &Path) -> Result<f64> {
+        let start = Instant::now();
         let observer = &mut *self.observer;
         let captured = write_snapshot(
             self.client,
@@ -700,6 +737,7 @@ impl Session<'_> {
             &mut |p| observer.progress(&p.to_string()),
         )
         .await?;
+        self.phase("snapshot", start);
         Ok(captured.seconds)
     }
 
@@ -714,6 +752,7 @@ impl Session<'_> {
             })
             .await?;
         file.commit()?;
+        self.phase("snapshot", start);
         Ok(start.elapsed().as_secs_f64())
     }
 
@@ -738,6 +777,7 @@ impl Session<'_> {
         .await
         .expect("analysis thread");
         self.analysis_seconds = start.elapsed().as_secs_f64();
+        self.phase("analysis", start);
         Ok(result?)
     }
 
@@ -750,10 +790,11 @@ impl Session<'_> {
         traces: Option<Arc<TracedSites>>,
     ) -> (Vec<Finding>, Vec<ClassGrowth>) {
         self.observer.progress("Comparing the snapshots");
+        let start = Instant::now();
         let digests = digests.to_vec();
         let rounds: Vec<Round> = rounds.iter().map(|r| r.round.clone()).collect();
         let rules = self.config.rules;
-        tokio::task::spawn_blocking(move || {
+        let verdict = tokio::task::spawn_blocking(move || {
             let findings = assess(
                 &Evidence {
                     last: &last,
@@ -769,7 +810,9 @@ impl Session<'_> {
             (findings, growing)
         })
         .await
-        .expect("verdict thread")
+        .expect("verdict thread");
+        self.phase("verdict", start);
+        verdict
     }
 
     /// Moves the GC reports queued so far into `gcs`.
