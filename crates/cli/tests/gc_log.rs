@@ -131,6 +131,50 @@ fn a_clean_server_s_log_is_not() {
     assert!(r["gc_lines"].as_u64().unwrap() > 100);
 }
 
+/// A number as the log or the JSON writes it, without trailing zeros:
+/// `357.30` and `357.3` are the same text, `25.0` and `25` too.
+fn digits(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+#[test]
+fn json_pauses_are_the_log_s_numbers() {
+    let legacy = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node0.12.txt");
+    let (_, stdout, _) = leakscope_status(&["gc-log", "--json", legacy.to_str().unwrap()]);
+    assert!(stdout.contains(r#""pause_max_ms": 357.3,"#), "{stdout}");
+    assert!(stdout.contains(r#""pause_p99_ms": 357.3,"#), "{stdout}");
+    assert!(stdout.contains(r#""pause_total_ms": 1130.6,"#), "{stdout}");
+    // Every percentile of every kind in a real Node 20 log is a pause the
+    // log wrote, digit for digit.
+    let modern = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node20.txt");
+    let text = std::fs::read_to_string(&modern).unwrap();
+    let written: std::collections::HashSet<&str> = text
+        .split(" MB, ")
+        .skip(1)
+        .filter_map(|rest| rest.split(' ').next())
+        .map(digits)
+        .collect();
+    let (_, r) = gc_log(&[modern.to_str().unwrap()]);
+    let mut checked = 0;
+    for p in r["processes"].as_array().unwrap() {
+        for k in p["kinds"].as_array().unwrap() {
+            for field in ["pause_p50_ms", "pause_p99_ms", "pause_max_ms"] {
+                let printed = k[field].to_string();
+                assert!(
+                    written.contains(digits(&printed)),
+                    "{field} {printed} is not in the log"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 12, "{checked}");
+}
+
 #[test]
 fn legacy_sample_with_plot() {
     let dir = test_dir("gc-log-legacy");

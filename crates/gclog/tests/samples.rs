@@ -33,7 +33,7 @@ fn legacy_node_0_12_log() {
     assert_eq!(p.kinds.len(), 1);
     let k = &p.kinds[0];
     assert_eq!((k.kind, k.count), (Kind::MarkSweep, 7));
-    assert_eq!(k.pause_max_ms, 357.3_f32 as f64);
+    assert_eq!(k.pause_max_ms, 357.3);
     assert!((k.heap_after_first as f64 / MB - 10.9).abs() < 1e-6);
     assert!((k.heap_after_last as f64 / MB - 235.7).abs() < 1e-6);
     assert!(
@@ -52,6 +52,35 @@ fn legacy_node_0_12_log() {
         "{}",
         v.summary
     );
+}
+
+#[test]
+fn pauses_keep_the_log_s_digits() {
+    let report = &read_fixture("trace-gc-node0.12.txt").reports()[0];
+    assert_eq!(report.kinds[0].pause_max_ms.to_string(), "357.3");
+    // Every pause of the modern sample is the double nearest its text, so
+    // it prints back as the log wrote it.
+    let text = fixture("trace-gc-node20.txt");
+    let mut written: Vec<f64> = text
+        .split(|&b| b == b'\n')
+        .filter_map(|l| parse_line(l).map(|_| l))
+        .map(|l| {
+            let l = std::str::from_utf8(l).unwrap();
+            let pause = l.split(" MB, ").nth(1).unwrap().split(' ').next().unwrap();
+            pause.parse().unwrap()
+        })
+        .collect();
+    let log = read(&text[..], &mut |_| {}).unwrap();
+    let mut read_back: Vec<f64> = log
+        .processes
+        .iter()
+        .flat_map(|p| &p.gcs)
+        .map(|g| g.pause_ms)
+        .collect();
+    written.sort_by(f64::total_cmp);
+    read_back.sort_by(f64::total_cmp);
+    assert!(written.len() > 200);
+    assert_eq!(written, read_back);
 }
 
 #[test]
