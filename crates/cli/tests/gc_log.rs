@@ -131,6 +131,28 @@ fn a_clean_server_s_log_is_not() {
     assert!(r["gc_lines"].as_u64().unwrap() > 100);
 }
 
+/// Issue #11: a slow leak under churn; between the noise the heap after
+/// Mark-Compact goes 5.5, 5.4, 5.6, 5.1, 5.8, 5.9, 5.8, 6.5, 6.6, 7.5 MB over
+/// 25 s. It was "no sustained growth".
+#[test]
+fn a_noisy_slow_leak_s_log_is_a_leak() {
+    let sample =
+        workspace_root().join("crates/gclog/tests/fixtures/trace-gc-noisy-slow-leak-node20.txt");
+    let (status, r) = gc_log(&[sample.to_str().unwrap()]);
+    assert_eq!(status, 1, "{r:#}");
+    let v = &r["processes"][0]["verdict"];
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("leak suspected: heap after GC grows"),
+        "{v}"
+    );
+    assert!(v["trend_p"].as_f64().unwrap() < 0.01, "{v}");
+    let (_, stdout, _) = leakscope_status(&["gc-log", sample.to_str().unwrap()]);
+    assert!(stdout.contains("Mann–Kendall p 0.00"), "{stdout}");
+}
+
 /// A number as the log or the JSON writes it, without trailing zeros:
 /// `357.30` and `357.3` are the same text, `25.0` and `25` too.
 fn digits(text: &str) -> &str {

@@ -54,6 +54,25 @@ fn legacy_node_0_12_log() {
     );
 }
 
+/// Issue #11: a slow leak under churn, Node 20's format, 10 Mark-Compacts
+/// over 25 s with scavenges between. The thirds' minima said "no
+/// sustained growth".
+#[test]
+fn noisy_slow_leak_node_20_log() {
+    let log = read_fixture("trace-gc-noisy-slow-leak-node20.txt");
+    let p = &log.processes[0];
+    let after: Vec<f64> = p
+        .gcs
+        .iter()
+        .filter(|g| g.kind == Kind::MarkCompact)
+        .map(|g| (g.after as f64 / MB * 10.0).round() / 10.0)
+        .collect();
+    assert_eq!(after, [5.5, 5.4, 5.6, 5.1, 5.8, 5.9, 5.8, 6.5, 6.6, 7.5]);
+    let v = &log.reports()[0].verdict;
+    assert!(v.leak_suspected, "{}", v.summary);
+    assert!(v.trend_p.unwrap() < 0.01, "{v:?}");
+}
+
 #[test]
 fn pauses_keep_the_log_s_digits() {
     let report = &read_fixture("trace-gc-node0.12.txt").reports()[0];

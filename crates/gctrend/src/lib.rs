@@ -25,6 +25,7 @@
 //! Full GCs less than a second apart (a forced GC runs two in a row) count as
 //! one measurement: the lower heap of the two.
 
+mod robust;
 mod series;
 
 use std::collections::VecDeque;

@@ -176,9 +176,18 @@ pub fn print_process(p: &ProcessReport) -> anyhow::Result<()> {
     }
     outln!("{table}")?;
     let v = &p.verdict;
-    let fit = v
-        .fit_r2
-        .map_or(String::new(), |r2| format!(" (fit R² {r2:.2})"));
+    let stats: Vec<String> = [
+        v.fit_r2.map(|r2| format!("fit R² {r2:.2}")),
+        v.trend_p.map(|p| format!("Mann–Kendall p {p:.3}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let fit = if stats.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", stats.join(", "))
+    };
     outln!("{}{fit}", v.summary)?;
     let reasons: Vec<String> = p
         .reasons
