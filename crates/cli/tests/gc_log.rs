@@ -197,6 +197,38 @@ fn json_pauses_are_the_log_s_numbers() {
     assert!(checked >= 12, "{checked}");
 }
 
+/// A real slow leak (60–200 kB/s) under lots of garbage, beside the clean
+/// garbage app under the same load: one is a leak, the other is not.
+#[test]
+fn a_real_noisy_slow_leak_is_a_leak_and_clean_garbage_is_not() {
+    let runs: Vec<_> = [("noisy-slow-leak.js", 1), ("clean-garbage.js", 0)]
+        .into_iter()
+        .map(|(app, want)| {
+            std::thread::spawn(move || {
+                let dir = test_dir(&format!("gc-log-real-{app}"));
+                let (log, _) = traced_run(&corpus_app(app), 25, &dir);
+                let (status, r) = gc_log(&[log.to_str().unwrap()]);
+                (app, want, status, r)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (app, want, status, r) = run.join().unwrap();
+        let v = &r["processes"][0]["verdict"];
+        eprintln!("{app}: {} (Mann–Kendall p {})", v["summary"], v["trend_p"]);
+        assert_eq!(status, want, "{app}: {v:#}");
+        let summary = v["summary"].as_str().unwrap();
+        if want == 1 {
+            assert!(summary.starts_with("leak suspected"), "{app}: {summary}");
+        } else {
+            assert!(
+                summary.starts_with("no sustained growth"),
+                "{app}: {summary}"
+            );
+        }
+    }
+}
+
 #[test]
 fn legacy_sample_with_plot() {
     let dir = test_dir("gc-log-legacy");
