@@ -9,13 +9,13 @@
 //! With five or more full GCs after warm-up, spread over all three thirds
 //! of the span, the verdict is a rank test on the heap after them:
 //! Mann–Kendall's test says whether it rises at all (one-sided, p ≤ 0.05),
-//! Theil–Sen's slope how much (at least 1 MiB and a tenth of the heap over
-//! the span); the later half of those GCs must still rise at a quarter of
-//! that slope, so a cache that fills and stops is not a leak; and the
-//! lowest of them in the last third must be above the lowest in the first,
-//! so a sawtooth of garbage (which rises in ranks, then falls back) is not
-//! one either. One low GC in the wrong third no longer hides a leak, as it
-//! did when the thirds' minima alone decided.
+//! Theil–Sen's slope how much (at least 512 KiB and a tenth of the heap
+//! over the span); the later half of those GCs must still rise at a
+//! quarter of that slope, so a cache that fills and stops is not a leak;
+//! and the lowest of them in the last third must be above the lowest in
+//! the first, so a sawtooth of garbage (which rises in ranks, then falls
+//! back) is not one either. One low GC in the wrong third no longer hides
+//! a leak, as it did when the thirds' minima alone decided.
 //!
 //! With fewer full GCs, or clumps of them at the start and the end, the
 //! series is cut into thirds of its time span and each third is judged by
@@ -46,8 +46,8 @@ pub struct SeriesConfig {
     /// GCs before this time (since the process started) are warm-up,
     /// unless fewer than three would remain.
     pub warmup_ms: f64,
-    /// Growth below this never counts as a leak: ten times the 0.1 MB the
-    /// log prints.
+    /// Growth below this never counts as a leak: five times the 0.1 MB the
+    /// log prints. The share below decides on heaps over 5 MB.
     pub min_growth: u64,
     /// Nor growth below this share of the starting heap: what matters on a
     /// 5 MB heap is noise on a 500 MB one.
@@ -67,7 +67,7 @@ impl Default for SeriesConfig {
     fn default() -> Self {
         SeriesConfig {
             warmup_ms: 5_000.0,
-            min_growth: 1 << 20,
+            min_growth: 512 << 10,
             min_share: 0.10,
             min_step: 0.25,
             trend_min_full: 5,
