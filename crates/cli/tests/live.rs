@@ -468,7 +468,7 @@ fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
         .as_str()
         .unwrap()
         .ends_with("closure-array.js"));
-    assert_eq!(frame["line"], 11);
+    assert_eq!(frame["line"], 13);
     // The window bounds the objects: the whole recording has more.
     let all = leakscope_json(&["timeline", out.to_str().unwrap(), "--json", "--top", "50"]);
     assert!(all["objects"].as_u64() > t["objects"].as_u64());
@@ -627,9 +627,13 @@ fn set_source_edits_live_and_flags_edits_that_cannot_work() {
     let stale = dir.join("stale.js");
     std::fs::write(
         &stale,
-        original.replace("return req.headers;", "return typeof http;"),
+        original.replace("return req.headers['user-agent'];", "return typeof http;"),
     )
     .unwrap();
+    assert!(
+        std::fs::read_to_string(&stale).unwrap() != original,
+        "stale.js must differ from closure-array.js"
+    );
     let broken = dir.join("broken.js");
     std::fs::write(&broken, "function (").unwrap();
 
