@@ -131,6 +131,104 @@ fn a_clean_server_s_log_is_not() {
     assert!(r["gc_lines"].as_u64().unwrap() > 100);
 }
 
+/// Issue #11: a slow leak under churn; between the noise the heap after
+/// Mark-Compact goes 5.5, 5.4, 5.6, 5.1, 5.8, 5.9, 5.8, 6.5, 6.6, 7.5 MB over
+/// 25 s. It was "no sustained growth".
+#[test]
+fn a_noisy_slow_leak_s_log_is_a_leak() {
+    let sample =
+        workspace_root().join("crates/gclog/tests/fixtures/trace-gc-noisy-slow-leak-node20.txt");
+    let (status, r) = gc_log(&[sample.to_str().unwrap()]);
+    assert_eq!(status, 1, "{r:#}");
+    let v = &r["processes"][0]["verdict"];
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("leak suspected: heap after GC grows"),
+        "{v}"
+    );
+    assert!(v["trend_p"].as_f64().unwrap() < 0.01, "{v}");
+    let (_, stdout, _) = leakscope_status(&["gc-log", sample.to_str().unwrap()]);
+    assert!(stdout.contains("Mann–Kendall p 0.00"), "{stdout}");
+}
+
+/// A number as the log or the JSON writes it, without trailing zeros:
+/// `357.30` and `357.3` are the same text, `25.0` and `25` too.
+fn digits(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+#[test]
+fn json_pauses_are_the_log_s_numbers() {
+    let legacy = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node0.12.txt");
+    let (_, stdout, _) = leakscope_status(&["gc-log", "--json", legacy.to_str().unwrap()]);
+    assert!(stdout.contains(r#""pause_max_ms": 357.3,"#), "{stdout}");
+    assert!(stdout.contains(r#""pause_p99_ms": 357.3,"#), "{stdout}");
+    assert!(stdout.contains(r#""pause_total_ms": 1130.6,"#), "{stdout}");
+    // Every percentile of every kind in a real Node 20 log is a pause the
+    // log wrote, digit for digit.
+    let modern = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node20.txt");
+    let text = std::fs::read_to_string(&modern).unwrap();
+    let written: std::collections::HashSet<&str> = text
+        .split(" MB, ")
+        .skip(1)
+        .filter_map(|rest| rest.split(' ').next())
+        .map(digits)
+        .collect();
+    let (_, r) = gc_log(&[modern.to_str().unwrap()]);
+    let mut checked = 0;
+    for p in r["processes"].as_array().unwrap() {
+        for k in p["kinds"].as_array().unwrap() {
+            for field in ["pause_p50_ms", "pause_p99_ms", "pause_max_ms"] {
+                let printed = k[field].to_string();
+                assert!(
+                    written.contains(digits(&printed)),
+                    "{field} {printed} is not in the log"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 12, "{checked}");
+}
+
+/// A real slow leak (60–200 kB/s) under lots of garbage, beside the clean
+/// garbage app under the same load: one is a leak, the other is not.
+#[test]
+fn a_real_noisy_slow_leak_is_a_leak_and_clean_garbage_is_not() {
+    let runs: Vec<_> = [("noisy-slow-leak.js", 1), ("clean-garbage.js", 0)]
+        .into_iter()
+        .map(|(app, want)| {
+            std::thread::spawn(move || {
+                let dir = test_dir(&format!("gc-log-real-{app}"));
+                let (log, _) = traced_run(&corpus_app(app), 25, &dir);
+                let (status, r) = gc_log(&[log.to_str().unwrap()]);
+                (app, want, status, r)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (app, want, status, r) = run.join().unwrap();
+        let v = &r["processes"][0]["verdict"];
+        eprintln!("{app}: {} (Mann–Kendall p {})", v["summary"], v["trend_p"]);
+        assert_eq!(status, want, "{app}: {v:#}");
+        let summary = v["summary"].as_str().unwrap();
+        if want == 1 {
+            assert!(summary.starts_with("leak suspected"), "{app}: {summary}");
+        } else {
+            assert!(
+                summary.starts_with("no sustained growth"),
+                "{app}: {summary}"
+            );
+        }
+    }
+}
+
 #[test]
 fn legacy_sample_with_plot() {
     let dir = test_dir("gc-log-legacy");

@@ -34,7 +34,9 @@ pub struct Gc {
     pub reduce: bool,
     pub before: u64,
     pub after: u64,
-    pub pause_ms: f32,
+    /// As the log prints it: an `f32` here turned `357.3` into
+    /// `357.29998779296875` in the JSON.
+    pub pause_ms: f64,
 }
 
 /// The GCs of one isolate.
@@ -124,7 +126,7 @@ impl Log {
             reduce: gc.reduce,
             before: gc.before,
             after: gc.after,
-            pause_ms: gc.pause_ms as f32,
+            pause_ms: gc.pause_ms,
         });
         // `--trace-gc-nvp` lines and cut lines give no reason to count.
         if gc.reason.is_empty() {
@@ -217,8 +219,8 @@ impl Process {
     pub fn report(&self, config: &SeriesConfig) -> ProcessReport {
         let first_ms = self.gcs.first().map_or(0.0, |g| g.at_ms);
         let last = self.gcs.last();
-        let end_ms = last.map_or(0.0, |g| g.at_ms + g.pause_ms as f64);
-        let total_pause: f64 = self.gcs.iter().map(|g| g.pause_ms as f64).sum();
+        let end_ms = last.map_or(0.0, |g| g.at_ms + g.pause_ms);
+        let total_pause = sum_ms(self.gcs.iter().map(|g| g.pause_ms));
         let wall = end_ms - first_ms;
         let share = if wall > 0.0 {
             (total_pause / wall).min(1.0)
@@ -236,7 +238,7 @@ impl Process {
                 at_ms: g.at_ms,
                 heap_used: g.after,
                 full: g.kind.is_full(),
-                pause_ms: g.pause_ms as f64,
+                pause_ms: g.pause_ms,
             })
             .collect();
         let mut reasons: Vec<ReasonCount> = self
@@ -279,17 +281,17 @@ impl Process {
 
     fn kind_report(&self, kind: Kind) -> KindReport {
         let of_kind: Vec<&Gc> = self.gcs.iter().filter(|g| g.kind == kind).collect();
-        let mut pauses: Vec<f32> = of_kind.iter().map(|g| g.pause_ms).collect();
-        pauses.sort_unstable_by(f32::total_cmp);
+        let mut pauses: Vec<f64> = of_kind.iter().map(|g| g.pause_ms).collect();
+        pauses.sort_unstable_by(f64::total_cmp);
         let pick = |q: f64| {
             let i = ((pauses.len() as f64 - 1.0) * q).round() as usize;
-            pauses[i] as f64
+            pauses[i]
         };
         let n = of_kind.len() as u64;
         KindReport {
             kind,
             count: n,
-            pause_total_ms: pauses.iter().map(|&p| p as f64).sum(),
+            pause_total_ms: sum_ms(pauses.iter().copied()),
             pause_p50_ms: pick(0.5),
             pause_p99_ms: pick(0.99),
             pause_max_ms: pick(1.0),
@@ -299,6 +301,12 @@ impl Process {
             heap_after_last: of_kind[of_kind.len() - 1].after,
         }
     }
+}
+
+/// Adds pauses in whole nanoseconds, so that a total prints as the sum of
+/// the log's decimals (148.53, not the 148.5300000000001 of adding doubles).
+fn sum_ms(pauses: impl Iterator<Item = f64>) -> f64 {
+    pauses.map(|p| (p * 1e6).round() as u64).sum::<u64>() as f64 / 1e6
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ fn legacy_node_0_12_log() {
     assert_eq!(p.kinds.len(), 1);
     let k = &p.kinds[0];
     assert_eq!((k.kind, k.count), (Kind::MarkSweep, 7));
-    assert_eq!(k.pause_max_ms, 357.3_f32 as f64);
+    assert_eq!(k.pause_max_ms, 357.3);
     assert!((k.heap_after_first as f64 / MB - 10.9).abs() < 1e-6);
     assert!((k.heap_after_last as f64 / MB - 235.7).abs() < 1e-6);
     assert!(
@@ -52,6 +52,54 @@ fn legacy_node_0_12_log() {
         "{}",
         v.summary
     );
+}
+
+/// Issue #11: a slow leak under churn, Node 20's format, 10 Mark-Compacts
+/// over 25 s with scavenges between. The thirds' minima said "no
+/// sustained growth".
+#[test]
+fn noisy_slow_leak_node_20_log() {
+    let log = read_fixture("trace-gc-noisy-slow-leak-node20.txt");
+    let p = &log.processes[0];
+    let after: Vec<f64> = p
+        .gcs
+        .iter()
+        .filter(|g| g.kind == Kind::MarkCompact)
+        .map(|g| (g.after as f64 / MB * 10.0).round() / 10.0)
+        .collect();
+    assert_eq!(after, [5.5, 5.4, 5.6, 5.1, 5.8, 5.9, 5.8, 6.5, 6.6, 7.5]);
+    let v = &log.reports()[0].verdict;
+    assert!(v.leak_suspected, "{}", v.summary);
+    assert!(v.trend_p.unwrap() < 0.01, "{v:?}");
+}
+
+#[test]
+fn pauses_keep_the_log_s_digits() {
+    let report = &read_fixture("trace-gc-node0.12.txt").reports()[0];
+    assert_eq!(report.kinds[0].pause_max_ms.to_string(), "357.3");
+    // Every pause of the modern sample is the double nearest its text, so
+    // it prints back as the log wrote it.
+    let text = fixture("trace-gc-node20.txt");
+    let mut written: Vec<f64> = text
+        .split(|&b| b == b'\n')
+        .filter_map(|l| parse_line(l).map(|_| l))
+        .map(|l| {
+            let l = std::str::from_utf8(l).unwrap();
+            let pause = l.split(" MB, ").nth(1).unwrap().split(' ').next().unwrap();
+            pause.parse().unwrap()
+        })
+        .collect();
+    let log = read(&text[..], &mut |_| {}).unwrap();
+    let mut read_back: Vec<f64> = log
+        .processes
+        .iter()
+        .flat_map(|p| &p.gcs)
+        .map(|g| g.pause_ms)
+        .collect();
+    written.sort_by(f64::total_cmp);
+    read_back.sort_by(f64::total_cmp);
+    assert!(written.len() > 200);
+    assert_eq!(written, read_back);
 }
 
 #[test]

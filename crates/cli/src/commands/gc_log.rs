@@ -176,9 +176,18 @@ pub fn print_process(p: &ProcessReport) -> anyhow::Result<()> {
     }
     outln!("{table}")?;
     let v = &p.verdict;
-    let fit = v
-        .fit_r2
-        .map_or(String::new(), |r2| format!(" (fit R² {r2:.2})"));
+    let stats: Vec<String> = [
+        v.fit_r2.map(|r2| format!("fit R² {r2:.2}")),
+        v.trend_p.map(|p| format!("Mann–Kendall p {p:.3}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let fit = if stats.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", stats.join(", "))
+    };
     outln!("{}{fit}", v.summary)?;
     let reasons: Vec<String> = p
         .reasons
@@ -212,7 +221,7 @@ pub fn plot(p: &Process) -> String {
     };
     let x_max = upper(p.gcs.iter().map(|g| g.at_ms / 1e3));
     let heap_max = upper(p.gcs.iter().map(|g| mb(g.after)));
-    let pause_max = upper(p.gcs.iter().map(|g| g.pause_ms as f64));
+    let pause_max = upper(p.gcs.iter().map(|g| g.pause_ms));
     let title = format!("PID {}: node --trace-gc", p.pid);
     draw((900, 640), |root| {
         let root = root
@@ -239,7 +248,7 @@ pub fn plot(p: &Process) -> String {
                         .iter()
                         .map(|g| mb(g.after))
                         .fold(f64::INFINITY, f64::min);
-                    let long = run.iter().map(|g| g.pause_ms as f64).fold(0.0, f64::max);
+                    let long = run.iter().map(|g| g.pause_ms).fold(0.0, f64::max);
                     (run[0].at_ms / 1e3, low, long)
                 })
                 .collect();

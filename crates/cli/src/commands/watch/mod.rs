@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leakscope_gctrend::{Config, Detector, GcKind, GcSample, LeakEvent, Stats};
+use leakscope_gctrend::{Config, Detector, GcKind, GcSample, Growth, LeakEvent, Stats};
 use leakscope_inspector::{Attached, GcReport, GcWatch, InspectorError};
 use serde::Serialize;
 
@@ -51,7 +51,9 @@ pub struct Args {
     pub min_growth: u64,
     /// When no full GC ran for this long and the heap grew since the last
     /// one, force one so the leak rules see the live heap (0 = never).
-    /// A leaking heap grows its GC limit, so full GCs get rare on their own
+    /// A leaking heap grows its GC limit, so full GCs get rare on their own.
+    /// While the heap after full GC climbs fast, probes come every second,
+    /// and never so often that their pauses take over a tenth of the app's time
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub probe_every: Duration,
     /// Run the launched app with `node --trace-gc` and analyse its GC log
@@ -85,6 +87,12 @@ enum Line<'a> {
     Snapshot {
         path: &'a PathBuf,
         bytes: u64,
+    },
+    /// The last line: what the terminal's `done:` line says.
+    Summary {
+        stats: Stats,
+        growth: Option<Growth>,
+        leak_events: u64,
     },
 }
 
@@ -181,6 +189,7 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
         consecutive: args.consecutive,
         warmup_ms: args.warmup.as_secs_f64() * 1000.0,
         min_growth: args.min_growth,
+        probe_every_ms: args.probe_every.as_secs_f64() * 1000.0,
         ..Config::default()
     });
     if !args.json {
@@ -198,12 +207,9 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
     status.tick().await;
     let mut minor = MinorTally::default();
     let mut leaks = 0u64;
-    let probing = !args.probe_every.is_zero();
-    let mut probe = tokio::time::interval(if probing {
-        args.probe_every
-    } else {
-        Duration::from_secs(3600)
-    });
+    // The detector says how long after a full GC a probe is due; checked
+    // four times a second, so a due probe is never a whole interval late.
+    let mut probe = tokio::time::interval(Duration::from_millis(250));
     probe.tick().await;
     let mut last_full_gc = Instant::now();
     let mut latest_used = 0u64;
@@ -275,9 +281,10 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
                 )?;
                 minor = MinorTally::default();
             }
-            _ = probe.tick(), if probing => {
+            _ = probe.tick() => {
+                let Some(after_ms) = detector.probe_after_ms() else { continue };
                 let base = detector.stats().current_base;
-                if last_full_gc.elapsed() >= args.probe_every
+                if last_full_gc.elapsed().as_secs_f64() * 1000.0 >= after_ms
                     && latest_used > base.saturating_add(args.min_growth / 2)
                 {
                     client.evaluate(FULL_GC, false).await?;
@@ -287,21 +294,52 @@ async fn watch(target: &Attached, args: &Args) -> anyhow::Result<u64> {
             _ = sleep => break,
         }
     }
-    if !args.json {
+    if args.json {
+        let summary = Line::Summary {
+            stats: detector.stats(),
+            growth: detector.growth(),
+            leak_events: leaks,
+        };
+        outln!("{}", serde_json::to_string(&summary)?)?;
+    } else {
         let s = detector.stats();
         outln!(
-            "done: {} full and {} other GCs; heap after full GC {} .. {}, trend {}{}; {} leak event{}",
+            "done: {} full and {} other GCs; heap after full GC {}, trend {}; {} leak event{}",
             s.num_full_gc,
             s.num_inc_gc,
-            size(s.min),
-            size(s.max),
-            if s.usage_trend < 0.0 { "-" } else { "+" },
-            size(s.usage_trend.abs() as u64),
+            detector.growth().map_or_else(
+                || format!("{} .. {}", size(s.min), size(s.max)),
+                |g| growth_text(&g)
+            ),
+            signed_size(s.usage_trend),
             leaks,
             if leaks == 1 { "" } else { "s" }
         )?;
     }
     Ok(leaks)
+}
+
+/// "146.6 MB → 432.3 MB in 20s (+285.7 MB, 51423 MB/hour)": the first
+/// measurement after warm-up to the last, the growth a user reads first.
+fn growth_text(g: &Growth) -> String {
+    format!(
+        "{} → {} in {} ({}, {:.0} MB/hour)",
+        size(g.start_heap),
+        size(g.end_heap),
+        humantime::format_duration(Duration::from_secs(
+            ((g.end_ms - g.start_ms) / 1000.0).round() as u64
+        )),
+        signed_size(g.bytes as f64),
+        g.mb_per_hour
+    )
+}
+
+fn signed_size(bytes: f64) -> String {
+    format!(
+        "{}{}",
+        if bytes < 0.0 { "-" } else { "+" },
+        size(bytes.abs() as u64)
+    )
 }
 
 fn print_json_gc(gc: &GcReport, kind: GcKind) -> anyhow::Result<()> {
