@@ -10,9 +10,8 @@
 // request in 48 files a ~300-byte Timing into a module-level array that
 // nothing trims: about 6 bytes a request. Under `leakscope load -c 20` on
 // two shared cores (9 000–11 000 req/s) the heap after mark-compact climbs
-// 50–100 kB/s: 1–2 MB in 20 s, on a heap of 6–7 MB. (The hunt needs
-// `--requests 6000` to see the 64 kB it asks of a leak: 3 × 3 000 requests
-// keep only 56 kB.)
+// 50–100 kB/s: 1–2 MB in 20 s, on a heap of 6–7 MB. Three rounds of 3 000
+// requests keep only 56 kB: the hunt confirms it with two more rounds.
 'use strict';
 const http = require('node:http');
 
