@@ -7,11 +7,11 @@
 // ~1 kB summary in a ring of the last 2 000 (bounded: it only makes V8 run
 // a mark-compact every second or two). The sessions alive at each
 // mark-compact make the heap after it swing by a few hundred kB. And one
-// request in 48 files a ~300-byte Timing into a module-level array that
-// nothing trims: about 6 bytes a request. Under `leakscope load -c 20` on
-// two shared cores (9 000–11 000 req/s) the heap after mark-compact climbs
-// 50–100 kB/s: 1–2 MB in 20 s, on a heap of 6–7 MB. Three rounds of 3 000
-// requests keep only 56 kB: the hunt confirms it with two more rounds.
+// request in 20 files a ~300-byte Timing into a module-level array that
+// nothing trims: about 15 bytes a request. Under `leakscope load -c 20` on
+// two shared cores (4 000–11 000 req/s) the heap after mark-compact climbs
+// 60–160 kB/s: 1–3 MB in 20 s, on a heap of 6–7 MB, through swings of a few
+// hundred kB.
 'use strict';
 const http = require('node:http');
 
@@ -45,7 +45,7 @@ const server = http.createServer((req, res) => {
   session(req.url);
   served++;
   recent[served % recent.length] = `${req.url} ${size} `.repeat(60);
-  if (served % 48 === 0) timings.push(new Timing(req.url, Number(process.hrtime.bigint() - start) / 1e6));
+  if (served % 20 === 0) timings.push(new Timing(req.url, Number(process.hrtime.bigint() - start) / 1e6));
   res.end(`report of ${size} bytes\n`);
 });
 server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {

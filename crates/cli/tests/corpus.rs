@@ -7,33 +7,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::*;
-
-/// `target/corpus/node_modules`, installed by corpus/setup.sh once per run.
-fn node_modules() -> &'static Path {
-    static MODULES: OnceLock<PathBuf> = OnceLock::new();
-    MODULES.get_or_init(|| {
-        let root = workspace_root();
-        std::fs::create_dir_all(root.join("target")).unwrap();
-        let lock = std::fs::File::create(root.join("target/corpus.lock")).unwrap();
-        lock.lock().unwrap();
-        let out = Command::new("bash")
-            .arg(root.join("corpus/setup.sh"))
-            .arg(root.join("target/corpus"))
-            .output()
-            .expect("bash");
-        assert!(
-            out.status.success(),
-            "installing the corpus's npm packages failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        root.join("target/corpus/node_modules")
-    })
-}
 
 /// The `// key: value` lines an app starts with.
 fn header(app: &Path) -> HashMap<String, String> {
@@ -54,7 +31,7 @@ fn judge(name: &str) {
     command
         .args(["hunt", "--json"])
         .env("CI", "1")
-        .env("NODE_PATH", node_modules());
+        .env("NODE_PATH", corpus_node_modules());
     if let Some(url) = want.get("url") {
         command.args(["--url", url]);
     }

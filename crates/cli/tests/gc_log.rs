@@ -306,33 +306,12 @@ fn hunt_records_and_judges_the_launched_app_s_gc_log() {
 
 #[test]
 fn watch_records_and_judges_the_launched_app_s_gc_log() {
-    use std::io::{BufRead, BufReader};
-    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args([
-            "watch",
-            "--json",
-            "--trace-gc",
-            "--duration",
-            "12s",
-            "--",
-            "node",
-        ])
-        .arg(corpus_app("closure-array.js"))
-        .env("PORT", "0")
-        .env("CI", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // The app's own stdout lines reach our stderr; its GC lines do not.
-    let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = stderr.next().expect("the app's listening line").unwrap();
-        assert!(!line.contains("ms: Scavenge"), "{line}");
-        if let Some(port) = line.strip_prefix("listening on http://127.0.0.1:") {
-            break port.trim().parse().unwrap();
-        }
-    };
+    let (mut watch, stderr, port) = launched_watch(
+        &["--json", "--trace-gc", "--duration", "12s"],
+        &corpus_app("closure-array.js"),
+        |line| assert!(!line.contains("ms: Scavenge"), "{line}"),
+    );
     let rest = std::thread::spawn(move || stderr.map_while(Result::ok).collect::<Vec<_>>());
     let load = Load::start(port, 4);
     let mut stdout = String::new();

@@ -637,14 +637,18 @@ fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
         panic!("tracking stayed on: {why}");
     }
     assert!(why.contains("slower") || why.contains("stopped"), "{why}");
-    // Every round ran at the app's own pace.
+    // Every round ran at the app's own pace, none stalled by tracking.
+    let warm = h["warmup"]["requests_per_second"].as_f64().unwrap();
     let rates: Vec<f64> = h["rounds"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["requests_per_second"].as_f64().unwrap())
         .collect();
-    assert!(rates.iter().all(|&r| r > 300.0), "{rates:?}");
+    assert!(
+        rates.iter().all(|&r| r > warm / 3.0),
+        "{warm} then {rates:?}"
+    );
     assert!(h["seconds"].as_f64().unwrap() < 45.0);
 }
 

@@ -346,23 +346,8 @@ fn watch_fires_within_30_s_on_a_fast_leak() {
 /// The terminal's last line says how much the heap grew.
 #[test]
 fn watch_s_last_line_reports_the_growth() {
-    use std::io::{BufRead, BufReader};
-    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
-        .args(["watch", "--duration", "12s", "--", "node"])
-        .arg(corpus_app("fast-leak.js"))
-        .env("PORT", "0")
-        .env("CI", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = stderr.next().expect("the app's listening line").unwrap();
-        if let Some(port) = line.strip_prefix("listening on http://127.0.0.1:") {
-            break port.trim().parse().unwrap();
-        }
-    };
+    let (mut watch, stderr, port) =
+        launched_watch(&["--duration", "12s"], &corpus_app("fast-leak.js"), |_| {});
     let rest = std::thread::spawn(move || stderr.map_while(Result::ok).count());
     let load = Load::start(port, 2);
     let mut stdout = String::new();

@@ -106,27 +106,87 @@ pub fn leakscope_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("leakscope printed JSON")
 }
 
+/// Runs a repository `setup.sh DIR` once per test run (several test
+/// binaries may ask at once: a lock file serialises them) and returns DIR.
+fn set_up_once(script: &str, dir: &str, what: &str) -> PathBuf {
+    let root = workspace_root();
+    std::fs::create_dir_all(root.join("target")).unwrap();
+    let lock = std::fs::File::create(root.join(format!("{dir}.lock"))).unwrap();
+    lock.lock().unwrap();
+    let out = Command::new("bash")
+        .arg(root.join(script))
+        .arg(root.join(dir))
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "installing {what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    root.join(dir)
+}
+
 /// Path to the DevTools oracle's dump.mjs, installed once per test run
 /// (npm install cached under target/devtools-oracle).
 pub fn oracle() -> &'static Path {
     static ORACLE: OnceLock<PathBuf> = OnceLock::new();
     ORACLE.get_or_init(|| {
-        let root = workspace_root();
-        let dir = root.join("target/devtools-oracle");
-        let lock = std::fs::File::create(root.join("target/devtools-oracle.lock")).unwrap();
-        lock.lock().unwrap();
-        let out = Command::new("bash")
-            .arg(root.join("tools/devtools-oracle/setup.sh"))
-            .arg(&dir)
-            .output()
-            .expect("bash");
-        assert!(
-            out.status.success(),
-            "installing the DevTools oracle failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir.join("dump.mjs")
+        set_up_once(
+            "tools/devtools-oracle/setup.sh",
+            "target/devtools-oracle",
+            "the DevTools oracle",
+        )
+        .join("dump.mjs")
     })
+}
+
+/// `target/corpus/node_modules`: the corpus's pinned npm packages,
+/// installed once per test run.
+pub fn corpus_node_modules() -> &'static Path {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        set_up_once(
+            "corpus/setup.sh",
+            "target/corpus",
+            "the corpus's npm packages",
+        )
+        .join("node_modules")
+    })
+}
+
+/// `leakscope watch ARGS -- node APP` with the app's stdout lines on our
+/// side: returns the child, the rest of its stderr, and the app's port
+/// (every stderr line before the port line is passed to `check`).
+pub fn launched_watch(
+    args: &[&str],
+    app: &Path,
+    check: impl Fn(&str),
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    u16,
+) {
+    use std::io::BufRead;
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .arg("watch")
+        .args(args)
+        .args(["--", "node"])
+        .arg(app)
+        .env("PORT", "0")
+        .env("CI", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(watch.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = stderr.next().expect("the app's listening line").unwrap();
+        check(&line);
+        if let Some(port) = line.strip_prefix("listening on http://127.0.0.1:") {
+            break port.trim().parse().unwrap();
+        }
+    };
+    (watch, stderr, port)
 }
 
 pub fn oracle_json(args: &[&str]) -> serde_json::Value {
