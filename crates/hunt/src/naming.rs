@@ -395,9 +395,11 @@ fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
         let retainers = s.retainers(index, at);
         let named = |r: &Retainer| {
             let name = g.edge_name_text(r.edge, &s.strings);
+            // `this` captured by an arrow function names nothing.
             let plain = matches!(g.edge_type_name(r.edge), "property" | "context")
                 && name.parse::<u64>().is_err()
-                && !name.starts_with('<');
+                && !name.starts_with('<')
+                && name != "this";
             plain.then_some(name)
         };
         let variable = retainers.iter().find_map(|r| {

@@ -474,7 +474,15 @@ impl Session<'_> {
                 .await;
             assessed = rounds.len();
             let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
-            if unsure == 0 {
+            // Beside a clear leak ten times their size, small suspects are
+            // not worth more rounds (each one's snapshot grows with the
+            // leak): they are reported as suspects.
+            let bytes = |keep: fn(&Finding) -> bool| -> u64 {
+                findings.iter().filter(|f| keep(f)).map(|f| f.bytes).sum()
+            };
+            let small = bytes(|f| f.needs_more_rounds);
+            let clear = bytes(|f| f.confidence == Confidence::High);
+            if unsure == 0 || small * 10 < clear {
                 break;
             }
             let confirm = config.rules.confirm_rounds.min(config.max_rounds);
@@ -509,7 +517,7 @@ impl Session<'_> {
         warnings.extend(growth_warnings(&baseline_memory, &rounds, &findings));
         if findings.iter().any(|f| f.confidence == Confidence::Low) {
             warnings.push(format!(
-                "some findings are small and were seen in only {} rounds (the budget allowed no more): read them as suspects",
+                "some findings are small and were seen in only {} rounds (beside a far bigger leak, or with no budget left for more): read them as suspects",
                 rounds.len()
             ));
         }
