@@ -202,16 +202,20 @@ pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerd
         last.heap_used as f64,
         last.at_ms - first.at_ms,
     );
+    // Growth shaped like a leak whose trend is not significant yet: too
+    // few full GCs for the rank test to tell it from noise.
+    let mut too_few_to_tell = false;
     verdict.leak_suspected = if ranked {
         let trend = trend(&full);
         verdict.trend_p = Some(trend.p_rising);
         // Significant, beyond the floor, still rising in the later half,
         // and the lowest full GC of the last third above that of the
         // first: a sawtooth of garbage rises in ranks but comes back down.
-        let leak = trend.p_rising <= config.trend_alpha
-            && trend.end - trend.start >= floor(trend.start)
+        let shaped = trend.end - trend.start >= floor(trend.start)
             && trend.late_share >= config.min_step
             && full_low[2] > full_low[0];
+        let leak = shaped && trend.p_rising <= config.trend_alpha;
+        too_few_to_tell = shaped && !leak;
         if leak {
             judged = (trend.start, trend.end, full[full.len() - 1].0 - full[0].0);
         }
@@ -247,6 +251,13 @@ pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerd
             s.push_str(&format!(", full-GC pauses grew {g:.1}×"));
         }
         s
+    } else if too_few_to_tell {
+        format!(
+            "no significant growth yet: the heap after GC rose ({range}) over {}, but {} full GCs cannot tell it from noise (trend p {:.2}); record longer",
+            crate::duration(span),
+            full.len(),
+            verdict.trend_p.unwrap_or(1.0),
+        )
     } else if grew {
         format!(
             "no sustained growth: the heap grew ({range}) and then levelled off, as a cache that fills up does"
@@ -377,6 +388,24 @@ mod tests {
         assert!(v.trend_p.unwrap() < 0.01, "{v:?}");
         assert!(
             v.summary.starts_with("leak suspected: heap after GC grows"),
+            "{}",
+            v.summary
+        );
+    }
+
+    /// Six full GCs of the same leak on a loaded machine: shaped like a
+    /// leak, but Mann–Kendall's p is 0.07. Not "levelled off", which it
+    /// did not: undecided, and the summary says how to decide.
+    #[test]
+    fn too_few_full_gcs_are_undecided_not_levelled_off() {
+        let points = every(3.6, 5.5, &[6.4, 6.7, 6.1, 7.7, 7.3, 9.0]);
+        let v = judge_series(&series(&points), &SeriesConfig::default());
+        assert!(!v.leak_suspected, "{}", v.summary);
+        assert!(v.trend_p.unwrap() > 0.05, "{v:?}");
+        assert!(
+            v.summary.starts_with("no significant growth yet")
+                && v.summary.contains("6 full GCs")
+                && v.summary.ends_with("record longer"),
             "{}",
             v.summary
         );
