@@ -44,6 +44,7 @@ enum Command {
     SetSource(commands::set_source::Args),
     Load(commands::load::Args),
     GcLog(commands::gc_log::Args),
+    Serve(commands::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Command::Load(a) => commands::load::run(a),
         Command::GcLog(a) => commands::gc_log::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     match result {
         Ok(code) => code,

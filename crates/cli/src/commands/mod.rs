@@ -11,6 +11,7 @@ pub mod load;
 pub mod record;
 pub mod retainers;
 pub mod sample;
+pub mod serve;
 pub mod set_source;
 pub mod snapshot;
 pub mod stats;

@@ -1,0 +1,154 @@
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use leakscope_serve::{Observer, Workspace};
+
+/// The web explorer: DevTools' Memory panel views (Summary, Comparison,
+/// Containment, Dominators, Statistics, Retainers) in any browser.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Prints one URL with a per-run token; open it in a browser. Paths typed on the terminal \
+                  (one per line) are added too, and the page can upload files.\n\n\
+                  Examples:\n  leakscope serve before.heapsnapshot after.heapsnapshot\n  \
+                  leakscope serve app.heapsnapshot --open\n  \
+                  leakscope serve --listen 127.0.0.1:7474 big.heapsnapshot"
+)]
+pub struct Args {
+    /// .heapsnapshot or .heaptimeline files to analyse
+    pub files: Vec<PathBuf>,
+    /// Address to listen on; port 0 picks a free port. A non-loopback
+    /// address exposes the snapshots' contents to the network (still behind
+    /// the token)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Open the URL in the default browser
+    #[arg(long)]
+    pub open: bool,
+}
+
+/// Prints each load's outcome on stderr.
+struct Printer;
+
+impl Observer for Printer {
+    fn loaded(&self, name: &str, seconds: f64, nodes: usize) {
+        eprintln!("leakscope: {name} ready ({nodes} nodes, {seconds:.1} s)");
+    }
+    fn failed(&self, name: &str, error: &str) {
+        eprintln!("leakscope: {name}: {error}");
+    }
+}
+
+/// A private directory for uploads, removed when the server stops.
+struct UploadDir(PathBuf);
+
+impl UploadDir {
+    fn create() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("leakscope-serve-{}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(UploadDir(dir))
+    }
+}
+
+impl Drop for UploadDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check_file(path: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => bail!("{}: not a file", path.display()),
+        Err(e) => bail!("{}: {e}", path.display()),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    for file in &args.files {
+        check_file(file)?;
+    }
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "leakscope: warning: listening on {}: anyone who can reach it and has the token can read these snapshots",
+            args.listen
+        );
+    }
+    let uploads = UploadDir::create()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let workspace = Workspace::new(Arc::new(Printer));
+        for file in &args.files {
+            workspace.add_file(file, None);
+        }
+        let token = leakscope_serve::new_token();
+        let url = leakscope_serve::url(addr, &token);
+        let router = leakscope_serve::router(workspace.clone(), uploads.0.clone(), token, addr);
+        println!("{url}");
+        std::io::stdout().flush()?;
+        if args.open {
+            open_in_browser(&url);
+        }
+        if std::io::stdin().is_terminal() {
+            eprintln!("leakscope: type a snapshot's path and Enter to add it; Ctrl-C stops");
+            add_typed_paths(workspace);
+        }
+        leakscope_serve::run(listener, router, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        eprintln!("leakscope: stopped");
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Paths typed on the terminal join the workspace (the page itself can only
+/// upload bytes: a browser never names a file for the server to read).
+fn add_typed_paths(workspace: Arc<Workspace>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            let path = PathBuf::from(line.trim());
+            if path.as_os_str().is_empty() {
+                continue;
+            }
+            match check_file(&path) {
+                Ok(()) => {
+                    workspace.add_file(&path, None);
+                    eprintln!("leakscope: analysing {}", path.display());
+                }
+                Err(e) => eprintln!("leakscope: {e}"),
+            }
+        }
+    });
+}
+
+fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    if std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_err()
+    {
+        eprintln!("leakscope: could not start {opener}; open the URL yourself");
+    }
+}

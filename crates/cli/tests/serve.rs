@@ -1,0 +1,477 @@
+//! `leakscope serve` driven in real headless Chromium: two snapshots and
+//! the page's views, with the numbers on screen checked against the CLI's
+//! JSON; and the guard: no token, a foreign Host or Origin is refused.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use leakscope_inspector::Client;
+use serde_json::Value;
+
+/// Two snapshots of one Node process, 1 000 then 6 000 `LeakyThing`s kept
+/// in a global array, written by Node.
+fn two_snapshots(dir: &Path) -> (PathBuf, PathBuf) {
+    let (a, b) = (dir.join("a.heapsnapshot"), dir.join("b.heapsnapshot"));
+    let script = format!(
+        "class LeakyThing {{ constructor(i) {{ this.i = i; this.payload = 'payload '.repeat(4) + i; }} }}
+         globalThis.keep = [];
+         for (let i = 0; i < 1000; i++) keep.push(new LeakyThing(i));
+         require('v8').writeHeapSnapshot({a:?});
+         for (let i = 1000; i < 6000; i++) keep.push(new LeakyThing(i));
+         require('v8').writeHeapSnapshot({b:?});"
+    );
+    node(&["-e", &script], dir);
+    (a, b)
+}
+
+/// A running `leakscope serve`, stopped on drop.
+struct Server {
+    child: Child,
+    url: String,
+    addr: String,
+    token: String,
+}
+
+impl Server {
+    fn start(files: &[&Path]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+            .arg("serve")
+            .args(files)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("leakscope serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_owned();
+        let rest = url.strip_prefix("http://").expect("an http URL");
+        let (addr, query) = rest.split_once("/?token=").expect("a token in the URL");
+        Server {
+            addr: addr.to_owned(),
+            token: query.to_owned(),
+            url,
+            child,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw HTTP/1.1 GET: status line's code, headers and body.
+fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // Chromium's DevTools server keeps the connection open: read the
+    // headers, then Content-Length bytes (or to the end).
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    });
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            reader.read_exact(&mut body).unwrap();
+        }
+        None => {
+            reader.read_to_end(&mut body).unwrap();
+        }
+    }
+    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (code, head, String::from_utf8(body).unwrap())
+}
+
+#[test]
+fn requests_without_the_token_or_from_elsewhere_are_refused() {
+    let dir = test_dir("serve-guard");
+    let snapshot = small_app_snapshot(&dir);
+    let server = Server::start(&[&snapshot]);
+    let (addr, token) = (server.addr.as_str(), server.token.as_str());
+    let with_token = format!("/api/snapshots?token={token}");
+
+    assert_eq!(get(addr, "/api/snapshots", &[]).0, 401);
+    assert_eq!(get(addr, "/", &[]).0, 401);
+    assert_eq!(get(addr, "/api/snapshots?token=0123", &[]).0, 401);
+    assert_eq!(
+        get(addr, "/api/snapshots", &[("Cookie", "leakscope_1=nope")]).0,
+        401
+    );
+    // DNS rebinding: the right token, but a page of another site.
+    let port = addr.rsplit(':').next().unwrap();
+    let evil = format!("evil.example:{port}");
+    assert_eq!(get(addr, &with_token, &[("Host", &evil)]).0, 403);
+    assert_eq!(
+        get(addr, &with_token, &[("Origin", "http://evil.example")]).0,
+        403
+    );
+    // The token works from the URL, and becomes a cookie.
+    let (code, head, body) = get(addr, &with_token, &[]);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.starts_with('['), "{body}");
+    assert!(!head.to_ascii_lowercase().contains("access-control-allow"));
+    let (code, head, _) = get(addr, &format!("/?token={token}"), &[]);
+    assert_eq!(code, 303);
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(head.contains("HttpOnly") && head.contains("SameSite=Strict"));
+    let (code, head, body) = get(addr, "/", &[("Cookie", &cookie)]);
+    assert_eq!(code, 200);
+    assert!(body.contains("<script src=\"/app.js\""));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-security-policy: default-src 'self'"),
+        "{head}"
+    );
+    // The same origin is fine; nothing in the page comes from the network.
+    let origin = format!("http://{addr}");
+    assert_eq!(
+        get(addr, "/app.js", &[("Cookie", &cookie), ("Origin", &origin)]).0,
+        200
+    );
+    let (_, _, js) = get(addr, "/app.js", &[("Cookie", &cookie)]);
+    assert!(
+        !js.contains("http://")
+            || js
+                .matches("http://")
+                .all(|_| js.contains("www.w3.org/2000/svg"))
+    );
+    assert!(!js.contains("https://"));
+}
+
+/// Headless Chromium with its DevTools endpoint on a free port.
+struct Browser {
+    child: Child,
+    page_ws: String,
+}
+
+impl Browser {
+    fn start(profile: &Path) -> Browser {
+        let chromium = ["chromium", "chromium-browser", "google-chrome"]
+            .into_iter()
+            .find(|c| {
+                Command::new(c)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .expect("headless Chromium is needed for this test (apt-get install chromium)");
+        let mut child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--remote-debugging-port=0",
+                "--window-size=1400,900",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut port = None;
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("DevTools listening on ws://") {
+                port = rest.split('/').next().map(str::to_owned);
+                break;
+            }
+        }
+        let devtools = port.expect("Chromium printed its DevTools address");
+        let (_, _, list) = get(&devtools, "/json/list", &[]);
+        let targets: Value = serde_json::from_str(&list).unwrap();
+        let page_ws = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_owned();
+        Browser { child, page_ws }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Evaluates `expression` in the page and returns its JSON value.
+async fn eval(page: &Client, expression: &str) -> Value {
+    let reply: Value = page
+        .call(
+            "Runtime.evaluate",
+            serde_json::json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        )
+        .await
+        .unwrap();
+    assert!(
+        reply.get("exceptionDetails").is_none(),
+        "{expression}: {reply}"
+    );
+    reply["result"]["value"].clone()
+}
+
+/// Waits until `condition` (a JS expression) is true.
+async fn wait_for(page: &Client, condition: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if eval(page, &format!("!!({condition})")).await == Value::Bool(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {condition}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The rows on screen in `grid`: their cells' text, and the object id.
+async fn rows(page: &Client, grid: &str) -> Vec<(Vec<String>, Option<u64>)> {
+    let value = eval(
+        page,
+        &format!(
+            "[...document.querySelectorAll('{grid} .row')]
+               .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+               .map(r => ({{ cells: [...r.children].map(c => c.textContent), id: r.dataset.id ? Number(r.dataset.id) : null }}))"
+        ),
+    )
+    .await;
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_owned())
+                    .collect(),
+                r["id"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// "1,234" → 1234; "+5,000" → 5000; "-12" → -12.
+fn number(text: &str) -> i64 {
+    text.replace([',', '+'], "")
+        .parse()
+        .unwrap_or_else(|_| panic!("{text:?}"))
+}
+
+async fn screenshot(page: &Client, path: &Path) {
+    let shot: Value = page
+        .call(
+            "Page.captureScreenshot",
+            serde_json::json!({ "format": "png" }),
+        )
+        .await
+        .unwrap();
+    let data = shot["data"].as_str().unwrap();
+    let bytes = base64_decode(data);
+    assert_eq!(&bytes[1..4], b"PNG");
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|&c| value(c) as u32).collect();
+        let n = v.iter().fold(0u32, |acc, &x| acc << 6 | x) << (6 * (4 - v.len()));
+        out.extend(&n.to_be_bytes()[1..v.len()]);
+    }
+    out
+}
+
+async fn click_view(page: &Client, view: &str) {
+    eval(
+        page,
+        &format!("document.querySelector('#views [data-view={view}]').click()"),
+    )
+    .await;
+    wait_for(
+        page,
+        &format!("document.body.dataset.viewReady === '{view}'"),
+    )
+    .await;
+}
+
+#[test]
+fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
+    let dir = test_dir("serve-ui");
+    let (a, b) = two_snapshots(&dir);
+    let summary = leakscope_json(&["summary", b.to_str().unwrap(), "--top", "0", "--json"]);
+    let diff = leakscope_json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    let server = Server::start(&[&a, &b]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = Client::connect(&browser.page_ws).await.unwrap();
+        let _: Value = page
+            .call("Page.navigate", serde_json::json!({ "url": server.url }))
+            .await
+            .unwrap();
+        wait_for(&page, "document.querySelector('#status') && document.querySelector('#status').dataset.ready === 'all'").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        // The token left the address bar for a cookie.
+        let location = eval(&page, "location.href").await;
+        assert!(!location.as_str().unwrap().contains("token"), "{location}");
+        // The last snapshot is shown; its Summary rows are the CLI's, in order.
+        assert_eq!(eval(&page, "document.querySelector('#snapshot').selectedOptions[0].textContent").await, "b.heapsnapshot");
+        let shown = rows(&page, "#grid").await;
+        let classes = summary["classes"].as_array().unwrap();
+        assert!(shown.len() >= 10, "{shown:?}");
+        for ((cells, _), class) in shown.iter().zip(classes).take(10) {
+            // Name, count, distance, shallow, %, retained, %.
+            assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
+            assert_eq!(number(&cells[1]), class["count"].as_i64().unwrap());
+            assert_eq!(number(&cells[3]), class["shallowSize"].as_i64().unwrap());
+            assert_eq!(number(&cells[5]), class["retainedSize"].as_i64().unwrap());
+        }
+        screenshot(&page, &dir.join("summary.png")).await;
+
+        // Filter to the leaking class and expand it: 6 000 instances,
+        // of which only the rows on screen are in the page.
+        eval(&page, "{ const f = document.querySelector('#class-filter'); f.value = 'LeakyThing'; f.dispatchEvent(new Event('input')); }").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row').length === 1 && document.body.dataset.viewReady === 'summary'").await;
+        let leaky = classes.iter().find(|c| c["name"] == "LeakyThing").unwrap();
+        let shown = rows(&page, "#grid").await;
+        assert_eq!(number(&shown[0].0[1]), 6000);
+        assert_eq!(number(&shown[0].0[5]), leaky["retainedSize"].as_i64().unwrap());
+        eval(&page, "document.querySelector('#grid .row .toggle').click()").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row[data-id]').length > 10").await;
+        let in_dom = eval(&page, "document.querySelectorAll('#grid .row').length").await.as_u64().unwrap();
+        assert!(in_dom < 200, "virtual: {in_dom} rows in the DOM for 6001");
+        // Scroll to the end: the last instances are fetched and shown.
+        eval(&page, "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = v.scrollHeight; }").await;
+        wait_for(&page, "[...document.querySelectorAll('#grid .row')].some(r => parseFloat(r.style.top) >= 6000 * 20 && r.dataset.id)").await;
+        eval(&page, "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = 0; }").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row[data-id]').length > 10").await;
+
+        // Select the largest instance: its retainers are the CLI's path.
+        let shown = rows(&page, "#grid").await;
+        let (_, first) = &shown[1];
+        let id = first.expect("an instance row has an id");
+        eval(&page, "document.querySelectorAll('#grid .row[data-id]')[0].click()").await;
+        wait_for(&page, "document.querySelectorAll('#retainers .row[data-id]').length > 0").await;
+        let path = leakscope_json(&["retainers", b.to_str().unwrap(), "--id", &id.to_string(), "--json"]);
+        let hops = path[0]["hops"].as_array().unwrap();
+        let last = hops.last().unwrap();
+        assert_eq!(last["to"]["id"].as_u64().unwrap(), id);
+        let holder = if hops.len() >= 2 { &hops[hops.len() - 2]["to"] } else { &path[0]["start"] };
+        let retainers = rows(&page, "#retainers").await;
+        assert_eq!(retainers[0].1, holder["id"].as_u64(), "{retainers:?}");
+        assert!(retainers[0].0[0].contains(last["edge"].as_str().unwrap()), "{retainers:?}");
+        screenshot(&page, &dir.join("retainers.png")).await;
+        // Ignoring that retainer hides it.
+        eval(&page, "document.querySelector('#retainers .row .ignore').click()").await;
+        wait_for(&page, "document.querySelector('#retainers .ignored-note') !== null").await;
+
+        // Search by id finds the same object.
+        eval(&page, &format!("document.querySelector('#search').value = '@{id}'; document.querySelector('#search-form').requestSubmit()")).await;
+        wait_for(&page, &format!("document.querySelector('#retainers-of').textContent.endsWith('@{id}')")).await;
+
+        // Comparison against the first snapshot: the CLI's diff.
+        eval(&page, "document.querySelector('#class-filter').value = ''").await;
+        click_view(&page, "comparison").await;
+        let shown = rows(&page, "#grid").await;
+        let changed = diff["classes"].as_array().or(diff.as_array()).unwrap();
+        for ((cells, _), class) in shown.iter().zip(changed).take(8) {
+            assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
+            assert_eq!(number(&cells[1]), class["addedCount"].as_i64().unwrap());
+            assert_eq!(number(&cells[2]), class["removedCount"].as_i64().unwrap());
+            assert_eq!(number(&cells[6]), class["sizeDelta"].as_i64().unwrap());
+        }
+        let leaky_row = shown.iter().find(|(c, _)| c[0].ends_with("LeakyThing")).expect("LeakyThing changed");
+        assert_eq!(number(&leaky_row.0[1]), 5000);
+        screenshot(&page, &dir.join("comparison.png")).await;
+
+        // Containment from the root, Dominators, Statistics, strings.
+        click_view(&page, "containment").await;
+        assert!(rows(&page, "#grid").await.len() >= 3);
+        screenshot(&page, &dir.join("containment.png")).await;
+        click_view(&page, "dominators").await;
+        let dominators = rows(&page, "#grid").await;
+        assert!(!dominators.is_empty());
+        let largest = summary["top"][0]["id"].as_u64();
+        assert_eq!(dominators[0].1, largest, "the root's largest child is the largest object");
+        screenshot(&page, &dir.join("dominators.png")).await;
+        click_view(&page, "statistics").await;
+        let total = eval(&page, "[...document.querySelectorAll('#statistics-table tr')].pop().children[1].textContent").await;
+        assert_eq!(number(total.as_str().unwrap()), summary["statistics"]["total"].as_i64().unwrap());
+        assert!(eval(&page, "document.querySelectorAll('#statistics-chart rect').length").await.as_u64().unwrap() >= 5);
+        screenshot(&page, &dir.join("statistics.png")).await;
+        click_view(&page, "strings").await;
+        assert!(!rows(&page, "#grid").await.is_empty(), "repeated strings exist in any Node heap");
+        screenshot(&page, &dir.join("strings.png")).await;
+    });
+    for shot in [
+        "summary",
+        "retainers",
+        "comparison",
+        "containment",
+        "dominators",
+        "statistics",
+        "strings",
+    ] {
+        let png = std::fs::read(dir.join(format!("{shot}.png"))).unwrap();
+        assert!(png.len() > 10_000, "{shot}.png is not blank");
+    }
+}

@@ -1,0 +1,371 @@
+//! A loaded heap snapshot that answers the Memory panel's questions one
+//! page at a time: the Summary's classes and their instances, an object's
+//! fields, its retainers, the dominator tree, statistics, duplicated strings
+//! and search. The web explorer (`leakscope-serve`) and the CLI both ask
+//! it; every answer is bounded by the page asked for, so a class with
+//! millions of instances costs one sort (done once, then cached) and then
+//! only the rows shown.
+//!
+//! Numbers come from `leakscope-snapshot` and are DevTools' own.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use leakscope_snapshot::{
+    ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex, SnapshotError, Statistics,
+};
+use serde::Serialize;
+
+pub use leakscope_snapshot::analysis::summary::DuplicateString;
+
+/// One page of a longer list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// Rows in the whole list.
+    pub total: usize,
+    pub offset: usize,
+    pub items: Vec<T>,
+}
+
+/// A node as a row of a tree: what it is and whether it can be expanded.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    #[serde(flatten)]
+    pub node: NodeInfo,
+    /// Outgoing edges (for fields) — or dominated nodes in the dominator tree.
+    pub children: usize,
+}
+
+/// An edge and the node at its other end: a field (to the node it holds)
+/// or a retainer (from the node that holds).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EdgeRow {
+    /// As DevTools prints it in a path: `.name`, `[0]`, `{internal}`, `->context`.
+    pub edge: String,
+    pub edge_type: String,
+    #[serde(flatten)]
+    pub row: Row,
+}
+
+/// The numbers a page shows above its views.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    pub node_count: usize,
+    pub edge_count: usize,
+    pub root_id: u32,
+    pub root_retained_size: u64,
+    pub total_shallow_size: u64,
+    pub statistics: Statistics,
+    pub class_count: usize,
+}
+
+/// Where a load is: bytes read of the file, then the analysis step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub bytes_read: u64,
+    pub step: Option<&'static str>,
+}
+
+/// An analysed snapshot and the indexes its queries need.
+pub struct Explorer {
+    snapshot: HeapSnapshot,
+    retainer_index: RetainerIndex,
+    /// The Summary's rows, largest retained size first (DevTools' default).
+    classes: Vec<ClassRow>,
+    class_by_key: HashMap<String, usize>,
+    /// Each class's instances by retained size, sorted when first asked for.
+    sorted_instances: Mutex<HashMap<usize, Arc<[u32]>>>,
+    /// `(id, ordinal)` by id, when the snapshot's ids are not in node order.
+    id_index: Option<Vec<(u32, u32)>>,
+    /// Grouping every string by text is a pass over the heap: done once.
+    duplicate_strings: OnceLock<Vec<DuplicateString>>,
+}
+
+impl Explorer {
+    /// Reads and analyses `path`, telling `progress` how far it got.
+    pub fn load(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Self, SnapshotError> {
+        let bytes = std::cell::Cell::new(0u64);
+        let progress = std::cell::RefCell::new(progress);
+        let snapshot = leakscope_snapshot::load(
+            path,
+            Depth::Full,
+            &mut |read| {
+                bytes.set(read);
+                (progress.borrow_mut())(Progress {
+                    bytes_read: read,
+                    step: None,
+                })
+            },
+            &mut |step| {
+                (progress.borrow_mut())(Progress {
+                    bytes_read: bytes.get(),
+                    step: Some(step),
+                })
+            },
+        )?;
+        (progress.borrow_mut())(Progress {
+            bytes_read: bytes.get(),
+            step: Some("Indexing retainers"),
+        });
+        Ok(Self::new(snapshot))
+    }
+
+    pub fn new(snapshot: HeapSnapshot) -> Self {
+        let retainer_index = RetainerIndex::build(&snapshot.graph);
+        let mut classes = snapshot.class_rows();
+        classes.sort_by(|a, b| {
+            b.retained_size
+                .cmp(&a.retained_size)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        let class_by_key = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key.clone(), i))
+            .collect();
+        let ids = &snapshot.graph.node_id;
+        let id_index = (!ids.is_sorted()).then(|| {
+            let mut index: Vec<(u32, u32)> = ids
+                .iter()
+                .enumerate()
+                .map(|(v, &id)| (id, v as u32))
+                .collect();
+            index.sort_unstable();
+            index
+        });
+        Explorer {
+            snapshot,
+            retainer_index,
+            classes,
+            class_by_key,
+            sorted_instances: Mutex::new(HashMap::new()),
+            id_index,
+            duplicate_strings: OnceLock::new(),
+        }
+    }
+
+    pub fn snapshot(&self) -> &HeapSnapshot {
+        &self.snapshot
+    }
+
+    pub fn overview(&self) -> Overview {
+        let s = &self.snapshot;
+        Overview {
+            node_count: s.node_count(),
+            edge_count: s.graph.edge_count(),
+            root_id: s.graph.node_id[s.root() as usize],
+            root_retained_size: s.retained[s.root() as usize],
+            total_shallow_size: s.graph.self_size.iter().map(|&x| x as u64).sum(),
+            statistics: s.statistics.clone(),
+            class_count: self.classes.len(),
+        }
+    }
+
+    /// The Summary's classes whose name contains `filter` (any case),
+    /// largest retained size first.
+    pub fn classes(&self, filter: &str) -> Vec<ClassRow> {
+        let filter = filter.to_lowercase();
+        self.classes
+            .iter()
+            .filter(|c| filter.is_empty() || c.name.to_lowercase().contains(&filter))
+            .cloned()
+            .collect()
+    }
+
+    /// Instances of the class keyed `key`, largest retained size first
+    /// (ties by id), `limit` of them from `offset`.
+    pub fn instances(&self, key: &str, offset: usize, limit: usize) -> Option<Page<Row>> {
+        let &class = self.class_by_key.get(key)?;
+        let sorted = self.sorted_instances_of(class);
+        Some(self.page(&sorted, offset, limit, |&v| self.row(v)))
+    }
+
+    fn sorted_instances_of(&self, class: usize) -> Arc<[u32]> {
+        let cached = self
+            .sorted_instances
+            .lock()
+            .expect("instances lock")
+            .get(&class)
+            .cloned();
+        if let Some(sorted) = cached {
+            return sorted;
+        }
+        let s = &self.snapshot;
+        let mut sorted = self.classes[class].instances.clone();
+        sorted.sort_unstable_by(|&a, &b| {
+            s.retained[b as usize]
+                .cmp(&s.retained[a as usize])
+                .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
+        });
+        let sorted: Arc<[u32]> = sorted.into();
+        self.sorted_instances
+            .lock()
+            .expect("instances lock")
+            .insert(class, sorted.clone());
+        sorted
+    }
+
+    /// The node ordinal of snapshot id `id`.
+    pub fn ordinal(&self, id: u32) -> Option<u32> {
+        let ids = &self.snapshot.graph.node_id;
+        match &self.id_index {
+            None => ids.binary_search(&id).ok().map(|v| v as u32),
+            Some(index) => index
+                .binary_search_by_key(&id, |&(id, _)| id)
+                .ok()
+                .map(|i| index[i].1),
+        }
+    }
+
+    pub fn node(&self, id: u32) -> Option<Row> {
+        self.ordinal(id).map(|v| self.row(v))
+    }
+
+    fn row(&self, v: u32) -> Row {
+        Row {
+            node: self.snapshot.node_info(v),
+            children: self.snapshot.graph.edges(v).len(),
+        }
+    }
+
+    fn dominator_row(&self, v: u32) -> Row {
+        Row {
+            node: self.snapshot.node_info(v),
+            children: self.snapshot.dominated_by(v).len(),
+        }
+    }
+
+    /// The fields of object `id` (its edges but V8's hidden ones, which
+    /// DevTools hides too), largest retained size first, ties in edge order.
+    pub fn fields(&self, id: u32, offset: usize, limit: usize) -> Option<Page<EdgeRow>> {
+        let v = self.ordinal(id)?;
+        let g = &self.snapshot.graph;
+        let hidden = g.edge_types().hidden;
+        let mut edges: Vec<u32> = g
+            .edges(v)
+            .filter(|&e| g.edge_type[e] != hidden)
+            .map(|e| e as u32)
+            .collect();
+        let retained = &self.snapshot.retained;
+        edges.sort_by(|&a, &b| {
+            retained[g.edge_to[b as usize] as usize]
+                .cmp(&retained[g.edge_to[a as usize] as usize])
+                .then(a.cmp(&b))
+        });
+        Some(self.page(&edges, offset, limit, |&e| {
+            self.edge_row(e as usize, g.edge_to[e as usize])
+        }))
+    }
+
+    /// Who holds object `id`, in DevTools' Retainers order (no weak edges).
+    pub fn retainers(&self, id: u32, offset: usize, limit: usize) -> Option<Page<EdgeRow>> {
+        let v = self.ordinal(id)?;
+        let retainers = self.snapshot.retainers(&self.retainer_index, v);
+        Some(self.page(&retainers, offset, limit, |r| self.edge_row(r.edge, r.from)))
+    }
+
+    /// The retaining path DevTools opens first, from `id` up to a GC root.
+    pub fn retaining_path(&self, id: u32) -> Option<Vec<EdgeRow>> {
+        let v = self.ordinal(id)?;
+        Some(
+            self.snapshot
+                .retaining_path(&self.retainer_index, v, 100)
+                .iter()
+                .map(|r| self.edge_row(r.edge, r.from))
+                .collect(),
+        )
+    }
+
+    fn edge_row(&self, edge: usize, node: u32) -> EdgeRow {
+        EdgeRow {
+            edge: self.snapshot.edge_label(edge),
+            edge_type: self.snapshot.graph.edge_type_name(edge).to_owned(),
+            row: self.row(node),
+        }
+    }
+
+    /// The nodes `id` immediately dominates, largest retained size first.
+    pub fn dominated(&self, id: u32, offset: usize, limit: usize) -> Option<Page<Row>> {
+        let v = self.ordinal(id)?;
+        let s = &self.snapshot;
+        let mut children = s.dominated_by(v).to_vec();
+        children.sort_by(|&a, &b| {
+            s.retained[b as usize]
+                .cmp(&s.retained[a as usize])
+                .then(a.cmp(&b))
+        });
+        Some(self.page(&children, offset, limit, |&c| self.dominator_row(c)))
+    }
+
+    /// The dominator tree's root, as a row.
+    pub fn dominator_root(&self) -> Row {
+        self.dominator_row(self.snapshot.root())
+    }
+
+    pub fn duplicate_strings(&self, offset: usize, limit: usize) -> Page<DuplicateString> {
+        let all = self
+            .duplicate_strings
+            .get_or_init(|| self.snapshot.duplicate_strings());
+        self.page(all, offset, limit, DuplicateString::clone)
+    }
+
+    /// `@123` finds the object with that id; any other text the strings
+    /// that contain it (most retained first), up to `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Row> {
+        let query = query.trim();
+        if let Some(id) = query.strip_prefix('@').and_then(|id| id.parse().ok()) {
+            return self.node(id).into_iter().collect();
+        }
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let s = &self.snapshot;
+        let g = &s.graph;
+        let matching: Vec<bool> = (0..s.strings.len() as u32)
+            .map(|i| s.strings.get(i).contains(query))
+            .collect();
+        let nt = g.node_types();
+        let mut found: Vec<u32> = (0..g.node_count() as u32)
+            .filter(|&v| {
+                let t = g.node_type[v as usize];
+                (t == nt.string || t == nt.cons_string || t == nt.sliced_string)
+                    && matching[g.node_name[v as usize] as usize]
+            })
+            .collect();
+        found.sort_by(|&a, &b| {
+            s.retained[b as usize]
+                .cmp(&s.retained[a as usize])
+                .then(a.cmp(&b))
+        });
+        found.truncate(limit);
+        found.into_iter().map(|v| self.row(v)).collect()
+    }
+
+    fn page<T, R>(
+        &self,
+        all: &[T],
+        offset: usize,
+        limit: usize,
+        to_row: impl Fn(&T) -> R,
+    ) -> Page<R> {
+        let start = offset.min(all.len());
+        let end = start.saturating_add(limit).min(all.len());
+        Page {
+            total: all.len(),
+            offset: start,
+            items: all[start..end].iter().map(to_row).collect(),
+        }
+    }
+}
+
+/// The Comparison view of `current` against `base`, largest size delta
+/// first. `base` is reclassified with `current`'s interfaces for the
+/// duration, so it is borrowed mutably.
+pub fn compare(base: &mut Explorer, current: &Explorer) -> Vec<ClassDiff> {
+    leakscope_snapshot::compare(&mut base.snapshot, &current.snapshot)
+}

@@ -1,0 +1,489 @@
+'use strict';
+// leakscope's explorer: DevTools' Memory panel views over the server's
+// paged API. Trees are virtual: only the rows on screen exist in the DOM,
+// and children are fetched a page at a time as they scroll into view.
+
+const ROW = 20;
+const PAGE = 200;
+const $ = (selector) => document.querySelector(selector);
+const fmt = (n) => Number(n).toLocaleString('en-US');
+const pct = (n, total) => (total > 0 ? `${Math.round((n * 100) / total)} %` : '');
+
+async function api(path) {
+  const response = await fetch(path, { credentials: 'same-origin' });
+  const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// One node of a virtual tree. `rows` is how many rows its expanded subtree
+// shows below it; loaded children live in a sparse array.
+class TreeNode {
+  constructor(data, depth, parent, count) {
+    this.data = data;
+    this.depth = depth;
+    this.parent = parent;
+    this.count = count; // children, known before they are loaded
+    this.items = [];
+    this.kids = new Map(); // index -> TreeNode, for children that were expanded
+    this.expanded = false;
+    this.extra = 0; // rows of expanded descendants
+  }
+  get rows() {
+    return this.expanded ? this.count + this.extra : 0;
+  }
+}
+
+class TreeGrid {
+  // columns: [{ title, cell(data) -> Node|string, className }]
+  // loader(data, offset, limit) -> Promise<{ total, items }>; data null = top level
+  constructor(container, columns, loader, options = {}) {
+    this.container = container;
+    this.columns = columns;
+    this.loader = loader;
+    this.onSelect = options.onSelect || (() => {});
+    this.childCount = options.childCount || ((d) => d.children || 0);
+    this.nameCell = options.nameCell;
+    this.filter = options.filter || (() => true);
+    this.pending = new Set();
+    this.selected = null;
+    container.replaceChildren();
+    const head = el('div', 'head');
+    head.append(el('div', 'cell name', options.title || 'Constructor'));
+    for (const c of columns) head.append(el('div', `cell ${c.className || 'num'}`, c.title));
+    this.viewport = el('div', 'viewport');
+    this.spacer = el('div', 'spacer');
+    this.viewport.append(this.spacer);
+    container.append(head, this.viewport);
+    this.viewport.addEventListener('scroll', () => this.render());
+    this.root = new TreeNode(null, -1, null, 0);
+    this.root.expanded = true;
+    this.ready = this.fetch(this.root, 0);
+  }
+
+  async fetch(node, page) {
+    const key = page;
+    if (!node.pendingPages) node.pendingPages = new Set();
+    if (node.pendingPages.has(key)) return;
+    node.pendingPages.add(key);
+    this.pending.add(node);
+    try {
+      const answer = await this.loader(node.data, page * PAGE, PAGE);
+      const grew = answer.total - node.count;
+      node.count = answer.total;
+      answer.items.forEach((item, i) => { node.items[answer.offset + i] = item; });
+      if (grew && node.expanded) this.propagate(node.parent, grew);
+    } catch (error) {
+      status(`error: ${error.message}`, true);
+    } finally {
+      this.pending.delete(node);
+      this.render();
+    }
+  }
+
+  propagate(node, delta) {
+    for (let n = node; n; n = n.parent) {
+      n.extra += delta;
+      if (!n.expanded) break;
+    }
+  }
+
+  // The row at `r` below `node`: { node (parent), index } or a kid TreeNode.
+  locate(node, r) {
+    let acc = 0;
+    const kids = [...node.kids.entries()].filter(([, k]) => k.expanded).sort((a, b) => a[0] - b[0]);
+    for (const [index, kid] of kids) {
+      const at = index + acc;
+      if (r < at) break;
+      if (r === at) return { parent: node, index };
+      if (r <= at + kid.rows) return this.locate(kid, r - at - 1);
+      acc += kid.rows;
+    }
+    return { parent: node, index: r - acc };
+  }
+
+  toggle(parent, index) {
+    const data = parent.items[index];
+    if (!data || this.childCount(data) === 0) return;
+    let kid = parent.kids.get(index);
+    if (!kid) {
+      kid = new TreeNode(data, parent.depth + 1, parent, this.childCount(data));
+      parent.kids.set(index, kid);
+    }
+    kid.expanded = !kid.expanded;
+    const delta = kid.expanded ? kid.count + kid.extra : -(kid.count + kid.extra);
+    this.propagate(parent, delta);
+    if (kid.expanded && kid.items.length === 0) this.fetch(kid, 0);
+    this.render();
+  }
+
+  render() {
+    const total = this.root.rows;
+    this.spacer.style.height = `${total * ROW}px`;
+    const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW) - 5);
+    const last = Math.min(total, first + Math.ceil((this.viewport.clientHeight || 600) / ROW) + 10);
+    const rows = [];
+    for (let r = first; r < last; r++) {
+      const { parent, index } = this.locate(this.root, r);
+      const data = parent.items[index];
+      if (data === undefined) this.fetch(parent, Math.floor(index / PAGE));
+      rows.push(this.renderRow(r, parent, index, data));
+    }
+    this.spacer.replaceChildren(...rows);
+  }
+
+  renderRow(r, parent, index, data) {
+    const row = el('div', 'row');
+    row.style.top = `${r * ROW}px`;
+    const name = el('div', 'cell name');
+    name.style.paddingLeft = `${6 + (parent.depth + 1) * 14}px`;
+    if (data === undefined) {
+      name.append(el('span', 'pending', '…'));
+      row.append(name);
+      return row;
+    }
+    const kid = parent.kids.get(index);
+    const toggle = el('span', 'toggle', this.childCount(data) ? (kid && kid.expanded ? '▾' : '▸') : '');
+    toggle.addEventListener('click', (e) => { e.stopPropagation(); this.toggle(parent, index); });
+    name.append(toggle, this.nameCell(data));
+    row.append(name);
+    for (const c of this.columns) row.append(el('div', `cell ${c.className || 'num'}`, c.cell(data)));
+    if (data.id !== undefined) row.dataset.id = data.id;
+    if (this.selected === data) row.classList.add('selected');
+    row.addEventListener('click', () => { this.selected = data; this.onSelect(data); this.render(); });
+    row.addEventListener('dblclick', () => this.toggle(parent, index));
+    return row;
+  }
+}
+
+// ---- state ----------------------------------------------------------------
+
+const state = {
+  snapshots: [],
+  current: null, // index
+  base: null,
+  view: 'summary',
+  overview: null,
+  ignored: new Set(),
+  retainersOf: null,
+};
+
+function status(text, error = false) {
+  const s = $('#status');
+  s.textContent = text;
+  s.classList.toggle('error', error);
+}
+
+const sizeColumns = () => [
+  { title: 'Distance', cell: (d) => (d.distance >= 100000000 ? '–' : fmt(d.distance)) },
+  { title: 'Shallow Size', cell: (d) => fmt(d.shallowSize) },
+  { title: '', className: 'pct', cell: (d) => pct(d.shallowSize, state.overview.rootRetainedSize) },
+  { title: 'Retained Size', cell: (d) => fmt(d.retainedSize) },
+  { title: '', className: 'pct', cell: (d) => pct(d.retainedSize, state.overview.rootRetainedSize) },
+];
+
+function objectName(d) {
+  const span = el('span');
+  if (d.edge !== undefined) span.append(el('span', 'edge', d.edge), ' :: ');
+  const shown = d.type === 'string' || d.type === 'concatenated string' || d.type === 'sliced string'
+    ? `"${d.name.slice(0, 200)}"` : (d.name || d.className);
+  span.append(shown, ' ', el('span', 'id', `@${d.id}`));
+  return span;
+}
+
+const base = () => `/api/s/${state.current}`;
+
+// ---- views ----------------------------------------------------------------
+
+function showSummary() {
+  const filter = $('#class-filter').value;
+  return new TreeGrid($('#grid'), [
+    { title: 'Count', cell: (d) => (d.count !== undefined ? fmt(d.count) : '') },
+    ...sizeColumns(),
+  ], async (data, offset, limit) => {
+    if (data === null) {
+      const classes = await api(`${base()}/classes?filter=${encodeURIComponent(filter)}`);
+      $('#totals').textContent = `${fmt(classes.length)} classes`;
+      return { total: classes.length, offset: 0, items: classes };
+    }
+    if (data.key !== undefined) {
+      return api(`${base()}/instances?key=${encodeURIComponent(data.key)}&offset=${offset}&limit=${limit}`);
+    }
+    return api(`${base()}/fields/${data.id}?offset=${offset}&limit=${limit}`);
+  }, {
+    childCount: (d) => (d.key !== undefined ? d.count : d.children),
+    nameCell: (d) => (d.key !== undefined ? el('span', 'class', d.name) : objectName(d)),
+    onSelect: selectObject,
+  });
+}
+
+function showContainment() {
+  return new TreeGrid($('#grid'), sizeColumns(), (data, offset, limit) =>
+    api(`${base()}/fields/${data ? data.id : state.overview.rootId}?offset=${offset}&limit=${limit}`), {
+    title: 'Object',
+    nameCell: objectName,
+    onSelect: selectObject,
+  });
+}
+
+function showDominators() {
+  return new TreeGrid($('#grid'), sizeColumns(), (data, offset, limit) =>
+    api(`${base()}/dominated/${data ? data.id : state.overview.rootId}?offset=${offset}&limit=${limit}`), {
+    title: 'Object',
+    nameCell: objectName,
+    onSelect: selectObject,
+  });
+}
+
+function showComparison() {
+  const others = state.snapshots.filter((s) => s.state === 'ready' && s.index !== state.current);
+  const select = $('#base');
+  const previous = state.base;
+  select.replaceChildren(...others.map((s) => new Option(s.name, s.index)));
+  if (others.length === 0) {
+    $('#grid').replaceChildren(el('p', 'ignored-note', 'Load a second snapshot to compare.'));
+    return null;
+  }
+  state.base = others.some((s) => s.index === previous) ? previous
+    : (others.filter((s) => s.index < state.current).pop() || others[0]).index;
+  select.value = state.base;
+  const filter = $('#class-filter').value.toLowerCase();
+  return new TreeGrid($('#grid'), [
+    { title: '# New', cell: (d) => fmt(d.addedCount) },
+    { title: '# Deleted', cell: (d) => fmt(d.removedCount) },
+    { title: '# Delta', cell: (d) => signed(d.countDelta) },
+    { title: 'Alloc. Size', cell: (d) => fmt(d.addedSize) },
+    { title: 'Freed Size', cell: (d) => fmt(d.removedSize) },
+    { title: 'Size Delta', cell: (d) => signed(d.sizeDelta) },
+  ], async () => {
+    const diff = (await api(`/api/compare?base=${state.base}&current=${state.current}`))
+      .filter((d) => d.name.toLowerCase().includes(filter));
+    $('#totals').textContent = `${fmt(diff.length)} classes changed`;
+    return { total: diff.length, offset: 0, items: diff };
+  }, { childCount: () => 0, nameCell: (d) => el('span', 'class', d.name) });
+}
+
+const signed = (n) => (n > 0 ? `+${fmt(n)}` : fmt(n));
+
+function showStrings() {
+  return new TreeGrid($('#grid'), [
+    { title: 'Count', cell: (d) => fmt(d.count) },
+    { title: 'Total Size', cell: (d) => fmt(d.totalSize) },
+    { title: 'Wasted', cell: (d) => fmt(d.wastedSize) },
+  ], async (data, offset, limit) => {
+    const page = await api(`${base()}/strings?offset=${offset}&limit=${limit}`);
+    $('#totals').textContent = `${fmt(page.total)} duplicated strings`;
+    return page;
+  }, { title: 'String', childCount: () => 0, nameCell: (d) => el('span', '', `"${d.text.slice(0, 300)}"`) });
+}
+
+function showStatistics() {
+  const s = state.overview.statistics;
+  const parts = [
+    ['Code', s.v8heap.code, '#f4b400'],
+    ['Strings', s.v8heap.strings, '#db4437'],
+    ['JS arrays', s.v8heap.jsArrays, '#0f9d58'],
+    ['Typed arrays', s.native.typedArrays, '#ab47bc'],
+    ['System objects', s.v8heap.system, '#4285f4'],
+  ];
+  const other = s.total - parts.reduce((sum, p) => sum + p[1], 0);
+  parts.push(['Other', Math.max(0, other), '#9e9e9e']);
+  const box = $('#statistics');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('width', '600');
+  svg.setAttribute('height', '40');
+  svg.setAttribute('id', 'statistics-chart');
+  let x = 0;
+  for (const [name, value, color] of parts) {
+    const w = s.total > 0 ? (value * 600) / s.total : 0;
+    const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    rect.setAttribute('x', x);
+    rect.setAttribute('y', 0);
+    rect.setAttribute('width', Math.max(0, w));
+    rect.setAttribute('height', 40);
+    rect.setAttribute('fill', color);
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = `${name}: ${fmt(value)} bytes`;
+    rect.append(title);
+    svg.append(rect);
+    x += w;
+  }
+  const table = el('table');
+  table.id = 'statistics-table';
+  for (const [name, value] of [...parts, ['Total', s.total]]) {
+    const tr = el('tr');
+    tr.append(el('td', '', name), el('td', 'num', fmt(value)), el('td', 'num', pct(value, s.total)));
+    table.append(tr);
+  }
+  box.replaceChildren(svg, table);
+  $('#totals').textContent = `${fmt(s.total)} bytes in all`;
+}
+
+// ---- retainers ------------------------------------------------------------
+
+function selectObject(d) {
+  if (d.id === undefined) return;
+  state.retainersOf = d;
+  $('#retainers-of').textContent = `of ${d.name || d.className} @${d.id}`;
+  showRetainers();
+}
+
+function showRetainers() {
+  const d = state.retainersOf;
+  if (!d) return;
+  const grid = new TreeGrid($('#retainers'), sizeColumns(), async (data, offset, limit) => {
+    const page = await api(`${base()}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}`);
+    const items = page.items.filter((r) => !state.ignored.has(r.id));
+    return { total: page.total - (page.items.length - items.length), offset: page.offset, items };
+  }, {
+    title: 'Object',
+    nameCell: (r) => {
+      const span = objectName(r);
+      const ignore = el('span', 'ignore', state.ignored.has(r.id) ? 'unignore' : 'ignore this retainer');
+      ignore.addEventListener('click', (e) => {
+        e.stopPropagation();
+        state.ignored.add(r.id);
+        showRetainers();
+      });
+      span.append(ignore);
+      return span;
+    },
+  });
+  if (state.ignored.size) {
+    const note = el('div', 'ignored-note', `${state.ignored.size} retainer(s) ignored — `);
+    const undo = el('span', 'ignore', 'show all');
+    undo.addEventListener('click', () => { state.ignored.clear(); showRetainers(); });
+    note.append(undo);
+    $('#retainers').prepend(note);
+  }
+  // DevTools opens the first retaining path: expand it once loaded.
+  grid.ready.then(() => grid.render());
+}
+
+// ---- wiring ---------------------------------------------------------------
+
+let grid = null;
+
+async function show() {
+  document.querySelectorAll('#views button').forEach((b) => b.classList.toggle('active', b.dataset.view === state.view));
+  $('#statistics').hidden = state.view !== 'statistics';
+  $('#grid').hidden = state.view === 'statistics';
+  $('#base-label').hidden = state.view !== 'comparison';
+  $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
+  $('#totals').textContent = '';
+  if (state.current === null) return;
+  status('Loading the view…');
+  $('body').dataset.view = state.view;
+  $('body').dataset.viewReady = '';
+  try {
+    state.overview = await api(`${base()}/overview`);
+    const views = {
+      summary: showSummary,
+      comparison: showComparison,
+      containment: showContainment,
+      dominators: showDominators,
+      statistics: showStatistics,
+      strings: showStrings,
+    };
+    grid = views[state.view]();
+    if (grid) await grid.ready;
+    const snap = state.snapshots[state.current];
+    status(`${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
+    $('body').dataset.viewReady = state.view;
+  } catch (error) {
+    status(`error: ${error.message}`, true);
+  }
+}
+
+function renderLoads() {
+  const loads = $('#loads');
+  loads.replaceChildren(...state.snapshots.filter((s) => s.state !== 'ready').map((s) => {
+    const row = el('div', `load ${s.state}`);
+    row.append(el('span', '', s.name));
+    if (s.state === 'loading') {
+      const bar = el('progress');
+      bar.max = s.size || 1;
+      bar.value = s.bytesRead;
+      row.append(bar, el('span', '', s.step || `${fmt(Math.round(s.bytesRead / 1048576))} MB read`));
+    } else {
+      row.append(el('span', '', s.error));
+    }
+    return row;
+  }));
+}
+
+function renderSnapshotList() {
+  const select = $('#snapshot');
+  const ready = state.snapshots.filter((s) => s.state === 'ready');
+  select.replaceChildren(...ready.map((s) => new Option(s.name, s.index)));
+  if (state.current !== null) select.value = state.current;
+}
+
+async function poll() {
+  try {
+    const before = state.snapshots.filter((s) => s.state === 'ready').length;
+    state.snapshots = await api('/api/snapshots');
+    const ready = state.snapshots.filter((s) => s.state === 'ready');
+    renderLoads();
+    renderSnapshotList();
+    const loading = state.snapshots.some((s) => s.state === 'loading');
+    $('#status').dataset.ready = loading ? '' : 'all';
+    if (state.current === null && ready.length) {
+      state.current = ready[ready.length - 1].index;
+      renderSnapshotList();
+      show();
+    } else if (ready.length !== before && state.view === 'comparison') {
+      show();
+    }
+    if (!ready.length) status(loading ? 'Analysing…' : 'No snapshot loaded: add one.');
+    if (loading) setTimeout(poll, 300);
+  } catch (error) {
+    status(`error: ${error.message}`, true);
+    setTimeout(poll, 2000);
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('#views button').forEach((b) => b.addEventListener('click', () => {
+    state.view = b.dataset.view;
+    show();
+  }));
+  $('#snapshot').addEventListener('change', (e) => {
+    state.current = Number(e.target.value);
+    state.retainersOf = null;
+    $('#retainers').replaceChildren();
+    $('#retainers-of').textContent = '';
+    show();
+  });
+  $('#base').addEventListener('change', (e) => { state.base = Number(e.target.value); show(); });
+  let filterTimer = null;
+  $('#class-filter').addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(show, 200);
+  });
+  $('#search-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const q = $('#search').value.trim();
+    if (!q || state.current === null) return;
+    const found = await api(`${base()}/search?q=${encodeURIComponent(q)}`);
+    if (!found.length) { status(`nothing matches ${q}`); return; }
+    status(`${found.length} match(es) for ${q}: showing the first's retainers`);
+    selectObject(found[0]);
+  });
+  $('#upload').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    status(`uploading ${file.name}…`);
+    const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file, credentials: 'same-origin' });
+    if (!response.ok) { status(`upload failed: ${response.statusText}`, true); return; }
+    poll();
+  });
+  poll();
+});

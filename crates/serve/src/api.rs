@@ -1,0 +1,268 @@
+//! The JSON API the page calls: read-only queries on loaded snapshots
+//! (paged, at most [`MAX_PAGE`] rows) and uploads of new snapshot files.
+//! Queries run on the blocking pool, so a long one (a first comparison, a
+//! sort of a million instances) never stalls the others.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use leakscope_explore::Explorer;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::workspace::{Unavailable, Workspace};
+
+/// Rows a page may ask for at once.
+pub const MAX_PAGE: usize = 1000;
+
+pub struct ApiState {
+    pub workspace: Arc<Workspace>,
+    /// Where uploads are written (a private directory removed on exit).
+    pub uploads: PathBuf,
+}
+
+pub type Shared = Arc<ApiState>;
+
+#[derive(Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    200
+}
+
+impl Paging {
+    fn limit(&self) -> usize {
+        self.limit.min(MAX_PAGE)
+    }
+}
+
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body {
+            error: String,
+        }
+        (self.0, Json(Body { error: self.1 })).into_response()
+    }
+}
+
+impl From<Unavailable> for ApiError {
+    fn from(u: Unavailable) -> Self {
+        match u {
+            Unavailable::NoSuchSnapshot => {
+                ApiError(StatusCode::NOT_FOUND, "no such snapshot".into())
+            }
+            Unavailable::Loading => ApiError(StatusCode::CONFLICT, "still loading".into()),
+            Unavailable::Failed(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
+        }
+    }
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no such {what}"))
+}
+
+/// Runs `query` on snapshot `index` on the blocking pool.
+async fn on_snapshot<T: Serialize + Send + 'static>(
+    state: &Shared,
+    index: usize,
+    query: impl FnOnce(&Explorer) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    let explorer = state.workspace.explorer(index)?;
+    tokio::task::spawn_blocking(move || query(&explorer.read().expect("explorer lock")))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map(Json)
+}
+
+pub async fn snapshots(State(state): State<Shared>) -> impl IntoResponse {
+    Json(state.workspace.statuses())
+}
+
+pub async fn overview(State(s): State<Shared>, Path(n): Path<usize>) -> impl IntoResponse {
+    on_snapshot(&s, n, |e| Ok(e.overview())).await
+}
+
+#[derive(Deserialize)]
+pub struct ClassFilter {
+    #[serde(default)]
+    filter: String,
+}
+
+pub async fn classes(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+    Query(q): Query<ClassFilter>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| Ok(e.classes(&q.filter))).await
+}
+
+/// Not `#[serde(flatten)]` of [`Paging`]: flattened query numbers arrive as
+/// strings and fail to parse.
+#[derive(Deserialize)]
+pub struct InstancesQuery {
+    key: String,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+pub async fn instances(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+    Query(q): Query<InstancesQuery>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.instances(&q.key, q.offset, q.limit.min(MAX_PAGE))
+            .ok_or_else(|| not_found("class"))
+    })
+    .await
+}
+
+pub async fn node(State(s): State<Shared>, Path((n, id)): Path<(usize, u32)>) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.node(id).ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
+pub async fn fields(
+    State(s): State<Shared>,
+    Path((n, id)): Path<(usize, u32)>,
+    Query(p): Query<Paging>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.fields(id, p.offset, p.limit())
+            .ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
+pub async fn retainers(
+    State(s): State<Shared>,
+    Path((n, id)): Path<(usize, u32)>,
+    Query(p): Query<Paging>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.retainers(id, p.offset, p.limit())
+            .ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
+pub async fn path(State(s): State<Shared>, Path((n, id)): Path<(usize, u32)>) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.retaining_path(id).ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
+pub async fn dominated(
+    State(s): State<Shared>,
+    Path((n, id)): Path<(usize, u32)>,
+    Query(p): Query<Paging>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.dominated(id, p.offset, p.limit())
+            .ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
+pub async fn dominator_root(State(s): State<Shared>, Path(n): Path<usize>) -> impl IntoResponse {
+    on_snapshot(&s, n, |e| Ok(e.dominator_root())).await
+}
+
+pub async fn strings(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+    Query(p): Query<Paging>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| Ok(e.duplicate_strings(p.offset, p.limit()))).await
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: String,
+}
+
+pub async fn search(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+    Query(q): Query<SearchQuery>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| Ok(e.search(&q.q, 100))).await
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    base: usize,
+    current: usize,
+}
+
+pub async fn compare(
+    State(s): State<Shared>,
+    Query(q): Query<CompareQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace = s.workspace.clone();
+    let diff = tokio::task::spawn_blocking(move || workspace.compare(q.base, q.current))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(Json(diff.as_slice().to_vec()))
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    name: String,
+}
+
+/// A snapshot file sent by the page (its bytes, never a path: the browser
+/// does not choose what the server reads). Written to the private upload
+/// directory, then loaded like the files given on the command line.
+pub async fn upload(
+    State(s): State<Shared>,
+    Query(q): Query<UploadQuery>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let io = |e: std::io::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    // Only the base name, without separators, is kept from what was sent.
+    let name: String = q
+        .name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    let name = if name.is_empty() {
+        "upload.heapsnapshot".to_owned()
+    } else {
+        name
+    };
+    let count = s.workspace.statuses().len();
+    let path = s.uploads.join(format!("{count}-{name}"));
+    let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    let index = s.workspace.add_file(&path, Some(name));
+    Ok(Json(serde_json::json!({ "index": index })))
+}

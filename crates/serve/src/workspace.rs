@@ -1,0 +1,202 @@
+//! The snapshots a server holds: each loads on its own thread, reports its
+//! progress for the page to show, and then answers queries.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use leakscope_explore::{Explorer, Progress};
+use leakscope_snapshot::ClassDiff;
+use serde::Serialize;
+
+/// Told when a snapshot has loaded or failed (the CLI prints it).
+pub trait Observer: Send + Sync {
+    fn loaded(&self, name: &str, seconds: f64, nodes: usize);
+    fn failed(&self, name: &str, error: &str);
+}
+
+/// An observer that says nothing.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn loaded(&self, _: &str, _: f64, _: usize) {}
+    fn failed(&self, _: &str, _: &str) {}
+}
+
+enum State {
+    Loading(Progress),
+    Ready(Arc<RwLock<Explorer>>),
+    Failed(String),
+}
+
+struct Entry {
+    name: String,
+    size: u64,
+    state: RwLock<State>,
+}
+
+/// How one snapshot is doing, as `/api/snapshots` lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub index: usize,
+    pub name: String,
+    pub size: u64,
+    /// `loading`, `ready` or `failed`.
+    pub state: &'static str,
+    pub bytes_read: u64,
+    pub step: Option<&'static str>,
+    pub error: Option<String>,
+}
+
+/// Why a query has no answer.
+#[derive(Debug)]
+pub enum Unavailable {
+    NoSuchSnapshot,
+    Loading,
+    Failed(String),
+}
+
+/// A Comparison's rows, shared by every request for the same pair.
+pub type Comparison = Arc<Vec<ClassDiff>>;
+
+pub struct Workspace {
+    entries: RwLock<Vec<Arc<Entry>>>,
+    comparisons: Mutex<HashMap<(usize, usize), Comparison>>,
+    /// One comparison at a time: each locks its base for writing, and two
+    /// in opposite directions would wait for each other.
+    comparing: Mutex<()>,
+    observer: Arc<dyn Observer>,
+}
+
+impl Workspace {
+    pub fn new(observer: Arc<dyn Observer>) -> Arc<Self> {
+        Arc::new(Workspace {
+            entries: RwLock::new(Vec::new()),
+            comparisons: Mutex::new(HashMap::new()),
+            comparing: Mutex::new(()),
+            observer,
+        })
+    }
+
+    /// Starts loading `path` in the background; returns its index. `name`
+    /// is what the page calls it (the file name unless given).
+    pub fn add_file(self: &Arc<Self>, path: &Path, name: Option<String>) -> usize {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let name = name.unwrap_or_else(|| {
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        });
+        let entry = Arc::new(Entry {
+            name,
+            size,
+            state: RwLock::new(State::Loading(Progress {
+                bytes_read: 0,
+                step: None,
+            })),
+        });
+        let index = {
+            let mut entries = self.entries.write().expect("entries lock");
+            entries.push(entry.clone());
+            entries.len() - 1
+        };
+        let path: PathBuf = path.to_owned();
+        let observer = self.observer.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let loaded = Explorer::load(&path, &mut |p| {
+                *entry.state.write().expect("state lock") = State::Loading(p);
+            });
+            let state = match loaded {
+                Ok(explorer) => {
+                    observer.loaded(
+                        &entry.name,
+                        started.elapsed().as_secs_f64(),
+                        explorer.snapshot().node_count(),
+                    );
+                    State::Ready(Arc::new(RwLock::new(explorer)))
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    observer.failed(&entry.name, &message);
+                    State::Failed(message)
+                }
+            };
+            *entry.state.write().expect("state lock") = state;
+        });
+        index
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        let entries = self.entries.read().expect("entries lock");
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, e)| {
+                let state = e.state.read().expect("state lock");
+                let (label, bytes_read, step, error) = match &*state {
+                    State::Loading(p) => ("loading", p.bytes_read, p.step, None),
+                    State::Ready(_) => ("ready", e.size, None, None),
+                    State::Failed(m) => ("failed", 0, None, Some(m.clone())),
+                };
+                Status {
+                    index,
+                    name: e.name.clone(),
+                    size: e.size,
+                    state: label,
+                    bytes_read,
+                    step,
+                    error,
+                }
+            })
+            .collect()
+    }
+
+    /// The loaded snapshot at `index`.
+    pub fn explorer(&self, index: usize) -> Result<Arc<RwLock<Explorer>>, Unavailable> {
+        let entry = self
+            .entries
+            .read()
+            .expect("entries lock")
+            .get(index)
+            .cloned()
+            .ok_or(Unavailable::NoSuchSnapshot)?;
+        let state = entry.state.read().expect("state lock");
+        match &*state {
+            State::Ready(explorer) => Ok(explorer.clone()),
+            State::Loading(_) => Err(Unavailable::Loading),
+            State::Failed(m) => Err(Unavailable::Failed(m.clone())),
+        }
+    }
+
+    /// The Comparison of `current` against `base`, computed once per pair.
+    pub fn compare(&self, base: usize, current: usize) -> Result<Comparison, Unavailable> {
+        let _one_at_a_time = self.comparing.lock().expect("comparing lock");
+        if let Some(done) = self
+            .comparisons
+            .lock()
+            .expect("comparisons lock")
+            .get(&(base, current))
+        {
+            return Ok(done.clone());
+        }
+        let (b, c) = (self.explorer(base)?, self.explorer(current)?);
+        let diff = if base == current {
+            // A snapshot against itself: nothing new, nothing gone.
+            Vec::new()
+        } else {
+            let mut b = b.write().expect("explorer lock");
+            let c = c.read().expect("explorer lock");
+            leakscope_explore::compare(&mut b, &c)
+        };
+        let diff = Arc::new(diff);
+        self.comparisons
+            .lock()
+            .expect("comparisons lock")
+            .insert((base, current), diff.clone());
+        Ok(diff)
+    }
+}
