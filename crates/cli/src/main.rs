@@ -6,6 +6,7 @@ mod output;
 mod atomic;
 mod capture;
 mod commands;
+mod gc_report;
 mod live;
 mod plot;
 mod progress;

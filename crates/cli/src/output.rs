@@ -80,3 +80,14 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration like 30s or 5m ({e})"))
 }
+
+/// `count x  inner <- caller <- …`, one line.
+pub fn stack_line(stack: &leakscope_explore::timeline::StackCount) -> String {
+    let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
+    let frames = if frames.is_empty() {
+        "(allocated before tracking started or by the runtime)".to_owned()
+    } else {
+        frames.join(" <- ")
+    };
+    format!("{:>8} x  {}", stack.count, ellipsize(&frames, 150))
+}

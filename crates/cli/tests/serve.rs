@@ -254,17 +254,20 @@ async fn eval(page: &Client, expression: &str) -> Value {
     reply["result"]["value"].clone()
 }
 
-/// Waits until `condition` (a JS expression) is true.
+/// Waits until `condition` (a JS expression) is true; one that throws (the
+/// page is still loading) is not yet true.
 async fn wait_for(page: &Client, condition: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if eval(page, &format!("!!({condition})")).await == Value::Bool(true) {
+        let guarded =
+            format!("(() => {{ try {{ return !!({condition}); }} catch {{ return false; }} }})()");
+        if eval(page, &guarded).await == Value::Bool(true) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {condition}"
-        );
+        if Instant::now() > deadline {
+            let status = eval(page, "document.querySelector('#status')?.textContent").await;
+            panic!("timed out waiting for {condition}; the page says {status}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -473,5 +476,102 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
     ] {
         let png = std::fs::read(dir.join(format!("{shot}.png"))).unwrap();
         assert!(png.len() > 10_000, "{shot}.png is not blank");
+    }
+}
+
+/// A `.heaptimeline` recorded by Node during the test: the bars, the whole
+/// recording and a dragged range show what `leakscope timeline` prints.
+#[test]
+fn the_allocation_timeline_selects_ranges_like_the_cli() {
+    let dir = test_dir("serve-timeline");
+    let recording = timeline_snapshot(&dir);
+    let file = recording.to_str().unwrap();
+    let server = Server::start(&[&recording]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = Client::connect(&browser.page_ws).await.unwrap();
+        let _: Value = page
+            .call("Page.navigate", serde_json::json!({ "url": server.url }))
+            .await
+            .unwrap();
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        assert_eq!(
+            eval(&page, "document.querySelector('#views [data-view=timeline]').hidden").await,
+            false,
+            "a recording offers the timeline"
+        );
+        click_view(&page, "timeline").await;
+        wait_for(&page, "document.querySelector('#timeline-summary').dataset.ready").await;
+        let bars = eval(&page, "document.querySelectorAll('#timeline-chart .bar').length").await;
+        assert!(bars.as_u64().unwrap() >= 4, "a bar per sample: {bars}");
+        // The whole recording.
+        let check = |from: f64, to: f64, shown: Vec<(Vec<String>, Option<u64>)>, summary: String| {
+            let cli = leakscope_json(&[
+                "timeline", file, "--from", &from.to_string(), "--to", &to.to_string(),
+                "--top", "1000", "--json",
+            ]);
+            let objects = cli["objects"].as_i64().unwrap();
+            assert!(summary.contains(&format!("still alive: {} objects", fmt_thousands(objects))), "{summary} vs {cli}");
+            let classes = cli["classes"].as_array().unwrap();
+            for ((cells, _), class) in shown.iter().zip(classes).take(5) {
+                assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
+                assert_eq!(number(&cells[1]), class["count"].as_i64().unwrap());
+                assert_eq!(number(&cells[2]), class["shallow_size"].as_i64().unwrap());
+            }
+            objects
+        };
+        let (from, to) = window(&page).await;
+        assert_eq!(from, 0.0);
+        let summary = eval(&page, "document.querySelector('#timeline-summary').textContent").await;
+        let all = check(from, to, rows(&page, "#grid").await, summary.as_str().unwrap().to_owned());
+        screenshot(&page, &dir.join("timeline.png")).await;
+        // Drag across the middle half of the chart.
+        eval(&page, "{ const c = document.querySelector('#timeline-chart'); const b = c.getBoundingClientRect(); const y = b.top + 60;
+            const at = (type, f) => c.dispatchEvent(new MouseEvent(type, { clientX: b.left + b.width * f, clientY: y, bubbles: true }));
+            document.querySelector('#timeline-summary').dataset.ready = '';
+            at('mousedown', 0.25); at('mousemove', 0.5); at('mouseup', 0.75); }").await;
+        wait_for(&page, "document.querySelector('#timeline-summary').dataset.ready").await;
+        let (from, to) = window(&page).await;
+        assert!(from > 0.0 && to < 1e9 && from < to, "{from} {to}");
+        let summary = eval(&page, "document.querySelector('#timeline-summary').textContent").await;
+        let part = check(from, to, rows(&page, "#grid").await, summary.as_str().unwrap().to_owned());
+        assert!(part < all, "a part of the recording allocated less: {part} vs {all}");
+        screenshot(&page, &dir.join("timeline-range.png")).await;
+    });
+}
+
+/// The range the timeline view last selected, in seconds.
+async fn window(page: &Client) -> (f64, f64) {
+    let from = eval(
+        page,
+        "Number(document.querySelector('#timeline-summary').dataset.from)",
+    )
+    .await;
+    let to = eval(
+        page,
+        "Number(document.querySelector('#timeline-summary').dataset.to)",
+    )
+    .await;
+    (from.as_f64().unwrap(), to.as_f64().unwrap())
+}
+
+/// 12345 → "12,345", as the page formats counts.
+fn fmt_thousands(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
     }
 }

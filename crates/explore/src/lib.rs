@@ -8,12 +8,15 @@
 //!
 //! Numbers come from `leakscope-snapshot` and are DevTools' own.
 
+pub mod timeline;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use leakscope_snapshot::{
-    ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex, SnapshotError, Statistics,
+    AllocationTraces, ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex,
+    SnapshotError, Statistics,
 };
 use serde::Serialize;
 
@@ -84,6 +87,29 @@ pub struct Explorer {
     id_index: Option<Vec<(u32, u32)>>,
     /// Grouping every string by text is a pass over the heap: done once.
     duplicate_strings: OnceLock<Vec<DuplicateString>>,
+    /// A `.heaptimeline`'s allocation stacks, parsed when first asked for.
+    traces: OnceLock<Option<AllocationTraces>>,
+}
+
+/// A recording's timeline: how long it ran and its bars.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    pub recording_seconds: f64,
+    pub has_stacks: bool,
+    pub bars: Vec<timeline::LiveBar>,
+}
+
+/// What a window of the recording allocated and is still alive, as
+/// `leakscope timeline --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allocated {
+    pub recording_seconds: f64,
+    pub from_seconds: f64,
+    pub to_seconds: f64,
+    pub objects: u64,
+    pub shallow_size: u64,
+    pub classes: Vec<timeline::ClassAllocations>,
 }
 
 impl Explorer {
@@ -146,6 +172,7 @@ impl Explorer {
             sorted_instances: Mutex::new(HashMap::new()),
             id_index,
             duplicate_strings: OnceLock::new(),
+            traces: OnceLock::new(),
         }
     }
 
@@ -344,6 +371,41 @@ impl Explorer {
         });
         found.truncate(limit);
         found.into_iter().map(|v| self.row(v)).collect()
+    }
+
+    /// The recording's bars; `None` for a plain snapshot (no time samples).
+    pub fn timeline(&self) -> Option<Timeline> {
+        let s = &self.snapshot;
+        let recording_seconds = s.recording_seconds()?;
+        Some(Timeline {
+            recording_seconds,
+            has_stacks: self.traces().is_some(),
+            bars: timeline::live_bars(s),
+        })
+    }
+
+    fn traces(&self) -> Option<&AllocationTraces> {
+        self.traces
+            .get_or_init(|| AllocationTraces::of(&self.snapshot))
+            .as_ref()
+    }
+
+    /// Objects allocated between `from` and `to` seconds into the recording
+    /// and still alive, by class and allocation stack (`depth` frames).
+    pub fn allocated(&self, from: f64, to: f64, depth: usize) -> Option<Allocated> {
+        let s = &self.snapshot;
+        let recording_seconds = s.recording_seconds()?;
+        let traces = self.traces()?;
+        let ids = s.ids_allocated_between(from, to)?;
+        let classes = timeline::allocations_by_class(s, traces, s.nodes_with_ids(ids), depth);
+        Some(Allocated {
+            recording_seconds,
+            from_seconds: from,
+            to_seconds: to,
+            objects: classes.iter().map(|c| c.count).sum(),
+            shallow_size: classes.iter().map(|c| c.shallow_size).sum(),
+            classes,
+        })
     }
 
     fn page<T, R>(

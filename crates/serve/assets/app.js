@@ -326,6 +326,82 @@ function showStatistics() {
   $('#totals').textContent = `${fmt(s.total)} bytes in all`;
 }
 
+// ---- allocation timeline ----------------------------------------------------
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svgEl(tag, attributes) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attributes)) e.setAttribute(k, v);
+  return e;
+}
+
+async function showTimeline() {
+  const timeline = await api(`${base()}/timeline`);
+  const chart = $('#timeline-chart');
+  const width = 1000;
+  const height = 120;
+  const seconds = timeline.recordingSeconds || 1;
+  const x = (t) => (t / seconds) * width;
+  const largest = Math.max(1, ...timeline.bars.map((b) => b.size));
+  chart.replaceChildren(...timeline.bars.map((b) => {
+    const h = (b.size / largest) * height;
+    const bar = svgEl('rect', {
+      class: 'bar', x: x(b.fromSeconds), y: height - h, width: Math.max(1, x(b.toSeconds) - x(b.fromSeconds) - 1), height: h,
+    });
+    const title = svgEl('title', {});
+    title.textContent = `${b.fromSeconds.toFixed(2)}–${b.toSeconds.toFixed(2)} s: ${fmt(b.count)} live objects, ${fmt(b.size)} bytes`;
+    bar.append(title);
+    return bar;
+  }));
+  const selection = svgEl('rect', { class: 'selection', x: 0, y: 0, width: 0, height });
+  chart.append(selection);
+  const timeAt = (event) => {
+    const box = chart.getBoundingClientRect();
+    return Math.min(seconds, Math.max(0, ((event.clientX - box.left) / box.width) * seconds));
+  };
+  let start = null;
+  chart.onmousedown = (e) => { start = timeAt(e); };
+  chart.onmousemove = (e) => {
+    if (start === null) return;
+    const t = timeAt(e);
+    selection.setAttribute('x', x(Math.min(start, t)));
+    selection.setAttribute('width', Math.abs(x(t) - x(start)));
+  };
+  chart.onmouseup = (e) => {
+    if (start === null) return;
+    const t = timeAt(e);
+    const [from, to] = [Math.min(start, t), Math.max(start, t)];
+    start = null;
+    if (to - from > 0) selectRange(from, to);
+  };
+  selection.setAttribute('width', width);
+  return selectRange(0, seconds);
+}
+
+async function selectRange(from, to) {
+  const summary = $('#timeline-summary');
+  summary.dataset.from = from;
+  summary.dataset.to = to;
+  const allocated = await api(`${base()}/allocated?from=${from}&to=${to}`);
+  summary.textContent = `Allocated between ${from.toFixed(2)} s and ${to.toFixed(2)} s of ${allocated.recording_seconds.toFixed(2)} s and still alive: ${fmt(allocated.objects)} objects, ${fmt(allocated.shallow_size)} bytes`;
+  const frames = (stack) => (stack.frames.length
+    ? stack.frames.map((f) => `${f.function || '(anonymous)'}${f.script ? ` ${f.script}:${f.line}:${f.column}` : ''}`).join(' ← ')
+    : '(allocated before tracking started or by the runtime)');
+  grid = new TreeGrid($('#grid'), [
+    { title: 'Count', cell: (d) => fmt(d.count) },
+    { title: 'Shallow Size', cell: (d) => fmt(d.shallow_size) },
+  ], async (data) => {
+    const items = data === null ? allocated.classes : data.stacks;
+    return { total: items.length, offset: 0, items };
+  }, {
+    childCount: (d) => (d.stacks ? d.stacks.length : 0),
+    nameCell: (d) => (d.stacks ? el('span', 'class', d.name) : el('span', 'stack', frames(d))),
+  });
+  await grid.ready;
+  summary.dataset.ready = `${from}-${to}`;
+}
+
 // ---- retainers ------------------------------------------------------------
 
 function selectObject(d) {
@@ -377,6 +453,7 @@ async function show() {
   $('#grid').hidden = state.view === 'statistics';
   $('#base-label').hidden = state.view !== 'comparison';
   $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
+  $('#timeline').hidden = state.view !== 'timeline';
   $('#totals').textContent = '';
   if (state.current === null) return;
   status('Loading the view…');
@@ -384,7 +461,11 @@ async function show() {
   $('body').dataset.viewReady = '';
   try {
     state.overview = await api(`${base()}/overview`);
+    const recorded = await api(`${base()}/timeline`).then(() => true, () => false);
+    $('#views [data-view=timeline]').hidden = !recorded;
+    if (state.view === 'timeline' && !recorded) state.view = 'summary';
     const views = {
+      timeline: showTimeline,
       summary: showSummary,
       comparison: showComparison,
       containment: showContainment,
@@ -392,8 +473,11 @@ async function show() {
       statistics: showStatistics,
       strings: showStrings,
     };
-    grid = views[state.view]();
-    if (grid) await grid.ready;
+    const shown = await views[state.view]();
+    if (shown instanceof TreeGrid) {
+      grid = shown;
+      await grid.ready;
+    }
     const snap = state.snapshots[state.current];
     status(`${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
     $('body').dataset.viewReady = state.view;

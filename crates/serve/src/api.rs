@@ -266,3 +266,35 @@ pub async fn upload(
     let index = s.workspace.add_file(&path, Some(name));
     Ok(Json(serde_json::json!({ "index": index })))
 }
+
+pub async fn timeline(State(s): State<Shared>, Path(n): Path<usize>) -> impl IntoResponse {
+    on_snapshot(&s, n, |e| {
+        e.timeline()
+            .ok_or_else(|| not_found("timeline (not a .heaptimeline recording)"))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct WindowQuery {
+    from: f64,
+    to: f64,
+    #[serde(default = "default_depth")]
+    depth: usize,
+}
+
+fn default_depth() -> usize {
+    4
+}
+
+pub async fn allocated(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+    Query(q): Query<WindowQuery>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.allocated(q.from, q.to, q.depth.min(32))
+            .ok_or_else(|| not_found("allocation stacks (not a .heaptimeline recording)"))
+    })
+    .await
+}

@@ -95,6 +95,8 @@ pub fn router(
         .route("/api/s/{n}/dominator-root", get(api::dominator_root))
         .route("/api/s/{n}/strings", get(api::strings))
         .route("/api/s/{n}/search", get(api::search))
+        .route("/api/s/{n}/timeline", get(api::timeline))
+        .route("/api/s/{n}/allocated", get(api::allocated))
         .route("/api/compare", get(api::compare))
         .route(
             "/api/upload",

@@ -179,13 +179,14 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
     }
     outln!("{t}")?;
     if let Some(traces) = &traces {
-        let grouped = super::timeline::allocations_by_class(s, traces, all.into_iter(), 4);
+        let grouped =
+            leakscope_explore::timeline::allocations_by_class(s, traces, all.into_iter(), 4);
         outln!(
             "\nAllocation stacks of all {} instances:",
             grouped.iter().map(|c| c.count).sum::<u64>()
         )?;
         for stack in grouped.iter().flat_map(|c| c.stacks.iter()).take(5) {
-            outln!("  {}", super::timeline::stack_line(stack))?;
+            outln!("  {}", crate::output::stack_line(stack))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,12 +1,12 @@
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leakscope_snapshot::{AllocationTraces, Depth, Frame, HeapSnapshot};
+use leakscope_explore::timeline::{allocations_by_class, ClassAllocations};
+use leakscope_snapshot::{AllocationTraces, Depth};
 use serde::Serialize;
 
-use crate::output::{ellipsize, parse_duration, size};
+use crate::output::{ellipsize, parse_duration, size, stack_line};
 
 /// Objects allocated in a time window of a recorded `.heaptimeline` that are
 /// still alive at its end, by class, with the stacks that allocated them.
@@ -34,22 +34,6 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Serialize)]
-pub struct ClassAllocations {
-    pub name: String,
-    pub count: u64,
-    pub shallow_size: u64,
-    pub stacks: Vec<StackCount>,
-}
-
-#[derive(Serialize)]
-pub struct StackCount {
-    pub count: u64,
-    pub shallow_size: u64,
-    /// Innermost frame first.
-    pub frames: Vec<Frame>,
 }
 
 #[derive(Serialize)]
@@ -110,86 +94,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `count x  inner <- caller <- …`, one line.
-pub fn stack_line(stack: &StackCount) -> String {
-    let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
-    let frames = if frames.is_empty() {
-        "(allocated before tracking started or by the runtime)".to_owned()
-    } else {
-        frames.join(" <- ")
-    };
-    format!("{:>8} x  {}", stack.count, ellipsize(&frames, 150))
-}
-
-/// Groups nodes by class and, within a class, by allocation stack (the top
-/// `depth` frames), largest first.
-pub fn allocations_by_class(
-    s: &HeapSnapshot,
-    traces: &AllocationTraces,
-    nodes: impl Iterator<Item = u32>,
-    depth: usize,
-) -> Vec<ClassAllocations> {
-    type StackKey = Vec<u32>;
-    /// Count and bytes.
-    type Tally = (u64, u64);
-    let mut by_class: HashMap<u32, (u64, u64, HashMap<u32, Tally>)> = HashMap::new();
-    for v in nodes {
-        let size = s.graph.self_size[v as usize] as u64;
-        if size == 0 {
-            continue;
-        }
-        let trace = s.graph.trace_node_id.get(v as usize).copied().unwrap_or(0);
-        let entry = by_class.entry(s.class_index[v as usize]).or_default();
-        entry.0 += 1;
-        entry.1 += size;
-        let stack = entry.2.entry(trace).or_default();
-        stack.0 += 1;
-        stack.1 += size;
-    }
-    let mut classes: Vec<ClassAllocations> = by_class
-        .into_iter()
-        .map(|(class, (count, shallow_size, stacks))| {
-            // Trace nodes with the same top frames are one stack here.
-            let mut merged: HashMap<StackKey, (u64, u64, Vec<Frame>)> = HashMap::new();
-            for (trace, (n, bytes)) in stacks {
-                let frames: Vec<Frame> = traces
-                    .stack(trace)
-                    .into_iter()
-                    .take(depth)
-                    .cloned()
-                    .collect();
-                let key: StackKey = frames.iter().map(|f| f.line ^ (f.column << 20)).collect();
-                let slot = merged.entry(key).or_insert((0, 0, frames));
-                slot.0 += n;
-                slot.1 += bytes;
-            }
-            let mut stacks: Vec<StackCount> = merged
-                .into_values()
-                .map(|(count, shallow_size, frames)| StackCount {
-                    count,
-                    shallow_size,
-                    frames,
-                })
-                .collect();
-            stacks.sort_by(|a, b| {
-                b.shallow_size
-                    .cmp(&a.shallow_size)
-                    .then(b.count.cmp(&a.count))
-            });
-            ClassAllocations {
-                name: s.strings.get(class).to_owned(),
-                count,
-                shallow_size,
-                stacks,
-            }
-        })
-        .collect();
-    classes.sort_by(|a, b| {
-        b.shallow_size
-            .cmp(&a.shallow_size)
-            .then(a.name.cmp(&b.name))
-    });
-    classes
 }

@@ -194,7 +194,7 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     if let Some(processes) = &h.gc_log {
         outln!("\nThe app's --trace-gc log:")?;
         for p in processes {
-            crate::commands::gc_log::print_process(p)?;
+            crate::gc_report::print_process(p)?;
         }
     }
     if let Some(report) = report {

@@ -140,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else if log.gc_lines > 0 {
             outln!("\nThe app's --trace-gc log:")?;
             for report in &reports {
-                crate::commands::gc_log::print_process(report)?;
+                crate::gc_report::print_process(report)?;
             }
         }
     }
