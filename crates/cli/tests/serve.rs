@@ -575,3 +575,59 @@ fn fmt_thousands(n: i64) -> String {
         out
     }
 }
+
+/// Every self size in a profile's JSON tree, summed.
+fn profile_bytes(node: &Value) -> u64 {
+    node["selfSize"].as_u64().unwrap()
+        + node["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(profile_bytes)
+            .sum::<u64>()
+}
+
+/// A sampling heap profile written by Node during the test, as a flame
+/// graph: its bytes, the allocating function's frame, and zooming into it.
+#[test]
+fn a_heap_profile_is_a_flame_graph_that_zooms() {
+    let dir = test_dir("serve-flame");
+    let profile = dir.join("app.heapprofile");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heapprofile.js");
+    node(&[script.to_str().unwrap(), profile.to_str().unwrap()], &dir);
+    let json: Value = serde_json::from_slice(&std::fs::read(&profile).unwrap()).unwrap();
+    let bytes = profile_bytes(&json["head"]);
+    assert!(bytes > 100_000, "{bytes}");
+    let server = Server::start(&[&profile]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = Client::connect(&browser.page_ws).await.unwrap();
+        let _: Value = page
+            .call("Page.navigate", serde_json::json!({ "url": server.url }))
+            .await
+            .unwrap();
+        wait_for(&page, "document.body.dataset.viewReady === 'flame'").await;
+        let root = eval(&page, "Number(document.querySelector('#flame .frame').dataset.total)").await;
+        assert_eq!(root.as_u64().unwrap(), bytes);
+        assert_eq!(
+            eval(&page, "document.querySelector('#views [data-view=summary]').hidden").await,
+            true,
+            "a profile has no snapshot views"
+        );
+        let widgets = "[...document.querySelectorAll('#flame .frame')].find(f => f.dataset.name.startsWith('makeWidgets '))";
+        wait_for(&page, widgets).await;
+        let total = eval(&page, &format!("Number({widgets}.dataset.total)")).await.as_u64().unwrap();
+        assert!(total > 0 && total < bytes, "{total} of {bytes}");
+        screenshot(&page, &dir.join("flame.png")).await;
+        eval(&page, &format!("{widgets}.querySelector('.label').click()")).await;
+        wait_for(&page, "document.querySelector('#flame .frame').dataset.name.startsWith('makeWidgets ')").await;
+        let zoomed = eval(&page, "Number(document.querySelector('#flame .frame').dataset.total)").await;
+        assert_eq!(zoomed.as_u64().unwrap(), total);
+        assert!(eval(&page, "document.querySelector('#flame-crumbs').textContent").await.as_str().unwrap().starts_with("(root) › makeWidgets"));
+        screenshot(&page, &dir.join("flame-zoomed.png")).await;
+    });
+}

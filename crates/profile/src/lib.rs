@@ -216,3 +216,87 @@ impl SamplingProfile {
         total
     }
 }
+
+/// A flame graph's tree: each frame with the bytes it allocated itself and
+/// with everything it called. Children with the same label are merged, so a
+/// function called from one place shows once however V8 split its nodes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FlameNode {
+    pub name: String,
+    #[serde(rename = "self")]
+    pub self_size: u64,
+    pub total: u64,
+    pub children: Vec<FlameNode>,
+}
+
+impl SamplingProfile {
+    /// The profile as a flame graph tree under a `(root)` of all bytes,
+    /// widest children first.
+    pub fn flame_tree(&self) -> FlameNode {
+        fn build(node: &ProfileNode) -> FlameNode {
+            let mut merged: Vec<FlameNode> = Vec::new();
+            for child in &node.children {
+                let built = build(child);
+                match merged.iter_mut().find(|m| m.name == built.name) {
+                    Some(m) => merge(m, built),
+                    None => merged.push(built),
+                }
+            }
+            finish(node.call_frame.label(), node.self_size, merged)
+        }
+        fn merge(into: &mut FlameNode, other: FlameNode) {
+            into.self_size += other.self_size;
+            into.total += other.total;
+            for child in other.children {
+                match into.children.iter_mut().find(|m| m.name == child.name) {
+                    Some(m) => merge(m, child),
+                    None => into.children.push(child),
+                }
+            }
+            into.children
+                .sort_by(|a, b| b.total.cmp(&a.total).then(a.name.cmp(&b.name)));
+        }
+        fn finish(name: String, self_size: u64, mut children: Vec<FlameNode>) -> FlameNode {
+            children.sort_by(|a, b| b.total.cmp(&a.total).then(a.name.cmp(&b.name)));
+            let total = self_size + children.iter().map(|c| c.total).sum::<u64>();
+            FlameNode {
+                name,
+                self_size,
+                total,
+                children,
+            }
+        }
+        let mut root = build(&self.head);
+        root.name = "(root)".to_owned();
+        root
+    }
+}
+
+#[cfg(test)]
+mod flame_tests {
+    use super::*;
+
+    #[test]
+    fn same_named_children_merge_and_totals_add_up() {
+        let json = r#"{"head":{"callFrame":{"functionName":"(root)","url":"","lineNumber":-1,"columnNumber":-1},"selfSize":0,"id":1,"children":[
+            {"callFrame":{"functionName":"a","url":"file:///x.js","lineNumber":0,"columnNumber":0},"selfSize":10,"id":2,"children":[
+                {"callFrame":{"functionName":"b","url":"file:///x.js","lineNumber":4,"columnNumber":2},"selfSize":5,"id":3,"children":[]}]},
+            {"callFrame":{"functionName":"a","url":"file:///x.js","lineNumber":0,"columnNumber":0},"selfSize":1,"id":4,"children":[
+                {"callFrame":{"functionName":"b","url":"file:///x.js","lineNumber":4,"columnNumber":2},"selfSize":7,"id":5,"children":[]}]},
+            {"callFrame":{"functionName":"c","url":"","lineNumber":-1,"columnNumber":-1},"selfSize":30,"id":6,"children":[]}]},"samples":[]}"#;
+        let tree = SamplingProfile::parse(json).unwrap().flame_tree();
+        assert_eq!(tree.total, 53);
+        assert_eq!(tree.children.len(), 2);
+        assert_eq!(
+            (tree.children[0].name.as_str(), tree.children[0].total),
+            ("c", 30)
+        );
+        let a = &tree.children[1];
+        assert_eq!(
+            (a.name.as_str(), a.self_size, a.total),
+            ("a /x.js:1:1", 11, 23)
+        );
+        assert_eq!(a.children.len(), 1);
+        assert_eq!((a.children[0].self_size, a.children[0].total), (12, 12));
+    }
+}

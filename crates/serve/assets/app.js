@@ -243,7 +243,7 @@ function showDominators() {
 }
 
 function showComparison() {
-  const others = state.snapshots.filter((s) => s.state === 'ready' && s.index !== state.current);
+  const others = state.snapshots.filter((s) => s.state === 'ready' && s.kind === 'snapshot' && s.index !== state.current);
   const select = $('#base');
   const previous = state.base;
   select.replaceChildren(...others.map((s) => new Option(s.name, s.index)));
@@ -402,6 +402,50 @@ async function selectRange(from, to) {
   summary.dataset.ready = `${from}-${to}`;
 }
 
+// ---- flame graph (sampling heap profiles) ---------------------------------
+
+// Frames narrower than this share of the shown root are left out.
+const NARROWEST = 0.002;
+
+async function showFlame() {
+  const tree = await api(`${base()}/flame`);
+  const path = [tree];
+  const render = () => {
+    const root = path[path.length - 1];
+    const crumbs = el('div');
+    crumbs.id = 'flame-crumbs';
+    path.forEach((node, i) => {
+      if (i > 0) crumbs.append(' › ');
+      const crumb = i < path.length - 1 ? el('span', '', node.name) : el('b', '', node.name);
+      if (i < path.length - 1) crumb.addEventListener('click', () => { path.length = i + 1; render(); });
+      crumbs.append(crumb);
+    });
+    crumbs.append(` — ${fmt(root.total)} bytes sampled`);
+    $('#flame').replaceChildren(crumbs, frame(root, root.total, (node) => { path.push(node); render(); }));
+    $('#totals').textContent = `${fmt(tree.total)} bytes in the profile`;
+  };
+  render();
+}
+
+function frame(node, rootTotal, zoom) {
+  const box = el('div', `frame${node.name.includes('node_modules') || node.name.includes('node:') || !node.name.includes(' ') ? '' : ' app'}`);
+  box.style.width = '100%';
+  box.dataset.total = node.total;
+  box.dataset.name = node.name;
+  const label = el('div', 'label', `${node.name} (${fmt(node.total)})`);
+  label.title = `${node.name}\nself ${fmt(node.self)} bytes, total ${fmt(node.total)} bytes (${pct(node.total, rootTotal)})`;
+  label.addEventListener('click', () => zoom(node));
+  const kids = el('div', 'kids');
+  for (const child of node.children) {
+    if (child.total < rootTotal * NARROWEST) continue;
+    const slot = frame(child, rootTotal, zoom);
+    slot.style.width = `${(child.total * 100) / node.total}%`;
+    kids.append(slot);
+  }
+  box.append(label, kids);
+  return box;
+}
+
 // ---- retainers ------------------------------------------------------------
 
 function selectObject(d) {
@@ -460,11 +504,21 @@ async function show() {
   $('body').dataset.view = state.view;
   $('body').dataset.viewReady = '';
   try {
-    state.overview = await api(`${base()}/overview`);
-    const recorded = await api(`${base()}/timeline`).then(() => true, () => false);
+    const profile = state.snapshots[state.current].kind === 'profile';
+    document.querySelectorAll('#views button').forEach((b) => { b.hidden = profile !== (b.dataset.view === 'flame'); });
+    if (profile) state.view = 'flame';
+    else if (state.view === 'flame') state.view = 'summary';
+    document.querySelectorAll('#views button').forEach((b) => b.classList.toggle('active', b.dataset.view === state.view));
+    $('#flame').hidden = state.view !== 'flame';
+    $('#grid').hidden = ['statistics', 'flame'].includes(state.view);
+    $('#retainers-pane').hidden = state.view === 'flame';
+    $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
+    state.overview = profile ? null : await api(`${base()}/overview`);
+    const recorded = !profile && await api(`${base()}/timeline`).then(() => true, () => false);
     $('#views [data-view=timeline]').hidden = !recorded;
     if (state.view === 'timeline' && !recorded) state.view = 'summary';
     const views = {
+      flame: showFlame,
       timeline: showTimeline,
       summary: showSummary,
       comparison: showComparison,
@@ -479,7 +533,8 @@ async function show() {
       await grid.ready;
     }
     const snap = state.snapshots[state.current];
-    status(`${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
+    status(profile ? `${snap.name}: sampling heap profile`
+      : `${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
     $('body').dataset.viewReady = state.view;
   } catch (error) {
     status(`error: ${error.message}`, true);
@@ -506,7 +561,7 @@ function renderLoads() {
 function renderSnapshotList() {
   const select = $('#snapshot');
   const ready = state.snapshots.filter((s) => s.state === 'ready');
-  select.replaceChildren(...ready.map((s) => new Option(s.name, s.index)));
+  select.replaceChildren(...ready.map((s) => new Option(s.kind === 'profile' ? `${s.name} (profile)` : s.name, s.index)));
   if (state.current !== null) select.value = state.current;
 }
 

@@ -66,6 +66,7 @@ impl From<Unavailable> for ApiError {
                 ApiError(StatusCode::NOT_FOUND, "no such snapshot".into())
             }
             Unavailable::Loading => ApiError(StatusCode::CONFLICT, "still loading".into()),
+            Unavailable::WrongKind(what) => ApiError(StatusCode::CONFLICT, what.into()),
             Unavailable::Failed(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
         }
     }
@@ -297,4 +298,12 @@ pub async fn allocated(
             .ok_or_else(|| not_found("allocation stacks (not a .heaptimeline recording)"))
     })
     .await
+}
+
+pub async fn flame(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+) -> Result<impl IntoResponse, ApiError> {
+    let tree = s.workspace.flame(n)?;
+    Ok(Json(tree.as_ref().clone()))
 }

@@ -97,6 +97,7 @@ pub fn router(
         .route("/api/s/{n}/search", get(api::search))
         .route("/api/s/{n}/timeline", get(api::timeline))
         .route("/api/s/{n}/allocated", get(api::allocated))
+        .route("/api/s/{n}/flame", get(api::flame))
         .route("/api/compare", get(api::compare))
         .route(
             "/api/upload",

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use leakscope_explore::{Explorer, Progress};
+use leakscope_profile::{FlameNode, SamplingProfile};
 use leakscope_snapshot::ClassDiff;
 use serde::Serialize;
 
@@ -26,8 +27,31 @@ impl Observer for Silent {
 
 enum State {
     Loading(Progress),
-    Ready(Arc<RwLock<Explorer>>),
+    Snapshot(Arc<RwLock<Explorer>>),
+    Profile(Arc<FlameNode>),
     Failed(String),
+}
+
+/// A sampling heap profile (`.heapprofile`) rather than a snapshot: its
+/// JSON starts with the call tree's `head`.
+fn is_profile(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut start))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&start[..n]);
+    text.trim_start()
+        .trim_start_matches('{')
+        .trim_start()
+        .starts_with("\"head\"")
+}
+
+fn load_profile(path: &Path) -> Result<FlameNode, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    SamplingProfile::parse(&text)
+        .map(|p| p.flame_tree())
+        .map_err(|e| format!("not a sampling heap profile: {e}"))
 }
 
 struct Entry {
@@ -45,6 +69,8 @@ pub struct Status {
     pub size: u64,
     /// `loading`, `ready` or `failed`.
     pub state: &'static str,
+    /// `snapshot` or `profile` once ready.
+    pub kind: Option<&'static str>,
     pub bytes_read: u64,
     pub step: Option<&'static str>,
     pub error: Option<String>,
@@ -54,6 +80,8 @@ pub struct Status {
 #[derive(Debug)]
 pub enum Unavailable {
     NoSuchSnapshot,
+    /// A query for a snapshot on a profile, or the other way round.
+    WrongKind(&'static str),
     Loading,
     Failed(String),
 }
@@ -105,28 +133,46 @@ impl Workspace {
         };
         let path: PathBuf = path.to_owned();
         let observer = self.observer.clone();
-        std::thread::spawn(move || {
+        // Deep allocation stacks make deep flame trees: room to recurse.
+        let loader = std::thread::Builder::new().stack_size(256 << 20);
+        let spawned = loader.spawn(move || {
             let started = Instant::now();
-            let loaded = Explorer::load(&path, &mut |p| {
-                *entry.state.write().expect("state lock") = State::Loading(p);
-            });
-            let state = match loaded {
-                Ok(explorer) => {
-                    observer.loaded(
-                        &entry.name,
-                        started.elapsed().as_secs_f64(),
-                        explorer.snapshot().node_count(),
-                    );
-                    State::Ready(Arc::new(RwLock::new(explorer)))
+            let state = if is_profile(&path) {
+                match load_profile(&path) {
+                    Ok(tree) => {
+                        observer.loaded(&entry.name, started.elapsed().as_secs_f64(), 0);
+                        State::Profile(Arc::new(tree))
+                    }
+                    Err(message) => {
+                        observer.failed(&entry.name, &message);
+                        State::Failed(message)
+                    }
                 }
-                Err(e) => {
-                    let message = e.to_string();
-                    observer.failed(&entry.name, &message);
-                    State::Failed(message)
+            } else {
+                let loaded = Explorer::load(&path, &mut |p| {
+                    *entry.state.write().expect("state lock") = State::Loading(p);
+                });
+                match loaded {
+                    Ok(explorer) => {
+                        observer.loaded(
+                            &entry.name,
+                            started.elapsed().as_secs_f64(),
+                            explorer.snapshot().node_count(),
+                        );
+                        State::Snapshot(Arc::new(RwLock::new(explorer)))
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        observer.failed(&entry.name, &message);
+                        State::Failed(message)
+                    }
                 }
             };
             *entry.state.write().expect("state lock") = state;
         });
+        if let Err(e) = spawned {
+            self.observer.failed("loader", &e.to_string());
+        }
         index
     }
 
@@ -137,16 +183,18 @@ impl Workspace {
             .enumerate()
             .map(|(index, e)| {
                 let state = e.state.read().expect("state lock");
-                let (label, bytes_read, step, error) = match &*state {
-                    State::Loading(p) => ("loading", p.bytes_read, p.step, None),
-                    State::Ready(_) => ("ready", e.size, None, None),
-                    State::Failed(m) => ("failed", 0, None, Some(m.clone())),
+                let (label, kind, bytes_read, step, error) = match &*state {
+                    State::Loading(p) => ("loading", None, p.bytes_read, p.step, None),
+                    State::Snapshot(_) => ("ready", Some("snapshot"), e.size, None, None),
+                    State::Profile(_) => ("ready", Some("profile"), e.size, None, None),
+                    State::Failed(m) => ("failed", None, 0, None, Some(m.clone())),
                 };
                 Status {
                     index,
                     name: e.name.clone(),
                     size: e.size,
                     state: label,
+                    kind,
                     bytes_read,
                     step,
                     error,
@@ -155,8 +203,12 @@ impl Workspace {
             .collect()
     }
 
-    /// The loaded snapshot at `index`.
-    pub fn explorer(&self, index: usize) -> Result<Arc<RwLock<Explorer>>, Unavailable> {
+    fn state_of<T>(
+        &self,
+        index: usize,
+        ready: impl FnOnce(&State) -> Option<T>,
+        expected: &'static str,
+    ) -> Result<T, Unavailable> {
         let entry = self
             .entries
             .read()
@@ -166,10 +218,34 @@ impl Workspace {
             .ok_or(Unavailable::NoSuchSnapshot)?;
         let state = entry.state.read().expect("state lock");
         match &*state {
-            State::Ready(explorer) => Ok(explorer.clone()),
             State::Loading(_) => Err(Unavailable::Loading),
             State::Failed(m) => Err(Unavailable::Failed(m.clone())),
+            other => ready(other).ok_or(Unavailable::WrongKind(expected)),
         }
+    }
+
+    /// The loaded snapshot at `index`.
+    pub fn explorer(&self, index: usize) -> Result<Arc<RwLock<Explorer>>, Unavailable> {
+        self.state_of(
+            index,
+            |s| match s {
+                State::Snapshot(e) => Some(e.clone()),
+                _ => None,
+            },
+            "not a heap snapshot",
+        )
+    }
+
+    /// The flame graph of the sampling heap profile at `index`.
+    pub fn flame(&self, index: usize) -> Result<Arc<FlameNode>, Unavailable> {
+        self.state_of(
+            index,
+            |s| match s {
+                State::Profile(tree) => Some(tree.clone()),
+                _ => None,
+            },
+            "not a sampling heap profile",
+        )
     }
 
     /// The Comparison of `current` against `base`, computed once per pair.

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/serve.sh [FILE.heapsnapshot] — `leakscope serve` on a big snapshot
+# (by default the 1 GB one bench/run.sh generates): seconds until the page
+# can show it, the server's peak RSS, and the server time of each
+# interaction the page makes (curl's time_total over loopback: a cold first
+# call, then the best of three).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/target/bench
+mkdir -p "$out"
+file=${1:-$out/snap-1gb.heapsnapshot}
+if [ ! -s "$file" ]; then
+  echo "generating $file…" >&2
+  (cd "$out" && node --max-old-space-size=16000 "$root/bench/gen-snapshot.js" 225000 "$file" >&2)
+fi
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+
+start=$(date +%s.%N)
+"$root/target/release/leakscope" serve "$file" >"$out/serve.url" 2>"$out/serve.err" </dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+until [ -s "$out/serve.url" ]; do sleep 0.05; done
+url=$(head -1 "$out/serve.url")
+base=${url%%/\?token=*}
+token=${url##*token=}
+port=${base##*:}
+cookie="Cookie: leakscope_$port=$token"
+get() { curl -sf -H "$cookie" "$base$1"; }
+until get /api/snapshots | grep -q '"state":"ready"'; do
+  if get /api/snapshots | grep -q '"state":"failed"'; then get /api/snapshots >&2; exit 1; fi
+  sleep 0.2
+done
+ready=$(echo "$(date +%s.%N) - $start" | bc)
+
+# The ids and keys the page would click on: the class with the most
+# instances, its largest instance, the root.
+read -r key count < <(get /api/s/0/classes | python3 -c '
+import json, sys, urllib.parse
+classes = json.load(sys.stdin)
+big = max(classes, key=lambda c: c["count"])
+print(urllib.parse.quote(big["key"]), big["count"], end=" ")')
+id=$(get "/api/s/0/instances?key=$key&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+root=$(get /api/s/0/overview | python3 -c 'import json,sys; print(json.load(sys.stdin)["rootId"])')
+
+time_of() { curl -sf -o /dev/null -w '%{time_total}' -H "$cookie" "$base$1"; }
+echo "| interaction | first call (ms) | best of 3 (ms) |"
+echo "|---|---|---|"
+measure() { # label path
+  local first best t
+  first=$(time_of "$2")
+  best=$first
+  for _ in 1 2 3; do
+    t=$(time_of "$2")
+    best=$(echo "if ($t < $best) $t else $best" | bc -l)
+  done
+  printf '| %s | %.0f | %.0f |\n' "$1" "$(echo "$first * 1000" | bc -l)" "$(echo "$best * 1000" | bc -l)"
+}
+measure "overview (Statistics)" /api/s/0/overview
+measure "Summary: all classes" /api/s/0/classes
+measure "expand the class with most instances ($count): first 200" "/api/s/0/instances?key=$key&limit=200"
+measure "…scrolled to its last 200" "/api/s/0/instances?key=$key&offset=$((count - 200))&limit=200"
+measure "an instance's fields" "/api/s/0/fields/$id"
+measure "its retainers" "/api/s/0/retainers/$id"
+measure "its retaining path" "/api/s/0/path/$id"
+measure "Containment: the root's fields" "/api/s/0/fields/$root"
+measure "Dominators: the root's children" "/api/s/0/dominated/$root"
+measure "Duplicated strings (first 200)" "/api/s/0/strings"
+measure "search @id" "/api/s/0/search?q=%40$id"
+measure "search text" "/api/s/0/search?q=session"
+echo
+echo "ready after ${ready} s; server peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status); file $(du -h "$file" | cut -f1)"
