@@ -89,6 +89,7 @@ pub struct Explorer {
     duplicate_strings: OnceLock<Vec<DuplicateString>>,
     /// A `.heaptimeline`'s allocation stacks, parsed when first asked for.
     traces: OnceLock<Option<AllocationTraces>>,
+    warm: std::sync::atomic::AtomicBool,
 }
 
 /// A recording's timeline: how long it ran and its bars.
@@ -173,7 +174,26 @@ impl Explorer {
             id_index,
             duplicate_strings: OnceLock::new(),
             traces: OnceLock::new(),
+            warm: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Computes ahead what the first click on a view would otherwise wait
+    /// for: the duplicated strings (seconds on a 1 GB snapshot) and the
+    /// sorted instances of the classes with the most of them.
+    pub fn warm_up(&self) {
+        self.duplicate_strings(0, 0);
+        let mut most: Vec<usize> = (0..self.classes.len()).collect();
+        most.sort_by_key(|&c| std::cmp::Reverse(self.classes[c].count));
+        for class in most.into_iter().take(8) {
+            self.sorted_instances_of(class);
+        }
+        self.warm.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether [`Explorer::warm_up`] has finished.
+    pub fn is_warm(&self) -> bool {
+        self.warm.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn snapshot(&self) -> &HeapSnapshot {

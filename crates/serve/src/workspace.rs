@@ -71,6 +71,8 @@ pub struct Status {
     pub state: &'static str,
     /// `snapshot` or `profile` once ready.
     pub kind: Option<&'static str>,
+    /// Every view answers at once (the slow first computations are done).
+    pub warm: bool,
     pub bytes_read: u64,
     pub step: Option<&'static str>,
     pub error: Option<String>,
@@ -159,7 +161,13 @@ impl Workspace {
                             started.elapsed().as_secs_f64(),
                             explorer.snapshot().node_count(),
                         );
-                        State::Snapshot(Arc::new(RwLock::new(explorer)))
+                        let explorer = Arc::new(RwLock::new(explorer));
+                        let warming = explorer.clone();
+                        // The page can show the snapshot meanwhile.
+                        std::thread::spawn(move || {
+                            warming.read().expect("explorer lock").warm_up()
+                        });
+                        State::Snapshot(explorer)
                     }
                     Err(e) => {
                         let message = e.to_string();
@@ -183,6 +191,11 @@ impl Workspace {
             .enumerate()
             .map(|(index, e)| {
                 let state = e.state.read().expect("state lock");
+                let warm = match &*state {
+                    State::Snapshot(e) => e.read().expect("explorer lock").is_warm(),
+                    State::Profile(_) => true,
+                    _ => false,
+                };
                 let (label, kind, bytes_read, step, error) = match &*state {
                     State::Loading(p) => ("loading", None, p.bytes_read, p.step, None),
                     State::Snapshot(_) => ("ready", Some("snapshot"), e.size, None, None),
@@ -195,6 +208,7 @@ impl Workspace {
                     size: e.size,
                     state: label,
                     kind,
+                    warm,
                     bytes_read,
                     step,
                     error,
