@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::future::Future;
+use std::sync::Arc;
 
 use leakscope_inspector::{attach, AttachOptions, Attached, Client, TargetSpec};
 
@@ -102,6 +103,16 @@ pub async fn with_target<T>(
     work: impl AsyncFnOnce(&Attached) -> anyhow::Result<T>,
     cleanup: impl AsyncFnOnce(&Client),
 ) -> anyhow::Result<T> {
+    with_shared_target(target, async |attached| work(&attached).await, cleanup).await
+}
+
+/// [`with_target`] for work that hands the session to tasks of its own (the
+/// web server's handlers): they must have let go of it when `work` ends.
+pub async fn with_shared_target<T>(
+    target: &TargetArgs,
+    work: impl AsyncFnOnce(Arc<Attached>) -> anyhow::Result<T>,
+    cleanup: impl AsyncFnOnce(&Client),
+) -> anyhow::Result<T> {
     let spec = target.spec()?;
     let mut options = AttachOptions {
         allow_remote: target.allow_remote,
@@ -132,15 +143,22 @@ pub async fn with_target<T>(
     };
     let attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await;
     drop(options);
-    let attached = attached?;
-    let result = interruptible(work(&attached)).await;
+    let attached = Arc::new(attached?);
+    let result = interruptible(work(attached.clone())).await;
     // Clean-up gets its own bound: a dead target must not hang us.
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         cleanup(&attached.client),
     )
     .await;
-    let exit = attached.detach().await;
+    let exit = match Arc::try_unwrap(attached) {
+        Ok(attached) => attached.detach().await,
+        Err(still_shared) => {
+            // A task kept the session: close it, so the target is free.
+            still_shared.client.close();
+            None
+        }
+    };
     if let Some(task) = gc_lines {
         // The app is gone: its last lines are on their way.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;

@@ -40,9 +40,14 @@ struct Server {
 
 impl Server {
     fn start(files: &[&Path]) -> Server {
+        let files: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+        Server::start_with(&files)
+    }
+
+    fn start_with(args: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
             .arg("serve")
-            .args(files)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -630,4 +635,91 @@ fn a_heap_profile_is_a_flame_graph_that_zooms() {
         assert!(eval(&page, "document.querySelector('#flame-crumbs').textContent").await.as_str().unwrap().starts_with("(root) › makeWidgets"));
         screenshot(&page, &dir.join("flame-zoomed.png")).await;
     });
+}
+
+/// Live mode on an app leakscope launches: the heap chart fills, "Take heap
+/// snapshot" adds a snapshot the page then shows, "Collect garbage" reports
+/// the heap before and after; stopping the server stops the app.
+#[test]
+fn live_mode_snapshots_and_collects_a_launched_app() {
+    let dir = test_dir("serve-live");
+    let app = corpus_app("clean-bounded-cache.js");
+    let server = Server::start_with(&["--".as_ref(), "node".as_ref(), app.as_os_str()]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pid = runtime.block_on(async {
+        let page = Client::connect(&browser.page_ws).await.unwrap();
+        let _: Value = page
+            .call("Page.navigate", serde_json::json!({ "url": server.url }))
+            .await
+            .unwrap();
+        wait_for(&page, "!document.querySelector('#live').hidden").await;
+        let pid: u32 = eval(&page, "document.querySelector('#live-pid').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        wait_for(
+            &page,
+            "Number(document.querySelector('#live-chart').dataset.points) >= 2",
+        )
+        .await;
+        eval(&page, "document.querySelector('#live-snapshot').click()").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        let name = format!("live-{pid}-1.heapsnapshot");
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+            )
+            .await,
+            name.as_str()
+        );
+        assert!(
+            rows(&page, "#grid").await.len() >= 10,
+            "the live snapshot's classes"
+        );
+        screenshot(&page, &dir.join("live.png")).await;
+        eval(&page, "document.querySelector('#live-gc').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#live-result').textContent.startsWith('GC: heap used')",
+        )
+        .await;
+        let used = eval(&page, "document.querySelector('#live-result').textContent").await;
+        let numbers: Vec<i64> = used
+            .as_str()
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit() && c != ',')
+            .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+            .map(number)
+            .collect();
+        assert!(numbers.len() == 2 && numbers[1] > 0, "{used}");
+        pid
+    });
+    let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
+    assert!(alive(pid));
+    // Ctrl-C: the server stops, and with it the app it launched.
+    let mut server = server;
+    nix_kill(server.child.id(), "INT");
+    let status = server.child.wait().unwrap();
+    assert!(status.code().is_some(), "{status:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "the launched app {pid} was stopped");
+}
+
+fn nix_kill(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

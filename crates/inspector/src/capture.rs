@@ -217,3 +217,68 @@ async fn write_by_target(
     std::fs::rename(&temp, path)?;
     Ok(Some(bytes))
 }
+
+/// What an allocation recording in progress reports.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordProgress {
+    /// Seconds recorded and the last object id V8 reported.
+    Recording { seconds: f64, last_object_id: u64 },
+    /// The final snapshot, with allocation stacks, is streaming.
+    Writing(SnapshotProgress),
+}
+
+/// A finished allocation recording.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub bytes: u64,
+    pub seconds_recorded: f64,
+    /// `lastSeenObjectId` events received (about one per 50 ms).
+    pub ticks: u64,
+    pub last_object_id: u64,
+}
+
+/// Records allocations with their stacks for `duration` (DevTools'
+/// allocation timeline) into a `.heaptimeline` at `path`, written under a
+/// temporary name and renamed when complete. The caller stops tracking if
+/// this is interrupted (`HeapProfiler.disable`).
+pub async fn record_allocations(
+    client: &Client,
+    path: &Path,
+    duration: std::time::Duration,
+    progress: &mut dyn FnMut(RecordProgress),
+) -> Result<Recorded> {
+    let mut file = AtomicFile::create(path)?;
+    client.start_tracking_heap_objects().await?;
+    let start = Instant::now();
+    let mut ticks = 0u64;
+    let mut last_object_id = 0u64;
+    let deadline = tokio::time::Instant::now() + duration;
+    loop {
+        tokio::select! {
+            event = client.next_event() => {
+                let event = event.ok_or(InspectorError::Closed)?;
+                if event.method == "HeapProfiler.lastSeenObjectId" {
+                    let seen: crate::LastSeenObjectId = event.parse()?;
+                    ticks += 1;
+                    last_object_id = seen.last_seen_object_id;
+                    progress(RecordProgress::Recording {
+                        seconds: start.elapsed().as_secs_f64(),
+                        last_object_id,
+                    });
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let seconds_recorded = start.elapsed().as_secs_f64();
+    let bytes = client
+        .stop_tracking_heap_objects(file.writer(), &mut |p| progress(RecordProgress::Writing(p)))
+        .await?;
+    file.commit()?;
+    Ok(Recorded {
+        bytes,
+        seconds_recorded,
+        ticks,
+        last_object_id,
+    })
+}

@@ -487,6 +487,62 @@ function showRetainers() {
   grid.ready.then(() => grid.render());
 }
 
+// ---- live mode --------------------------------------------------------------
+
+async function post(path) {
+  const response = await fetch(path, { method: 'POST', credentials: 'same-origin' });
+  const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function drawHeap(points) {
+  const chart = $('#live-chart');
+  if (points.length < 2) return;
+  const t0 = points[0].seconds;
+  const span = Math.max(1, points[points.length - 1].seconds - t0);
+  const top = Math.max(...points.map((p) => p.total));
+  const line = (key) => points.map((p) => `${((p.seconds - t0) / span) * 600},${60 - (p[key] / top) * 58}`).join(' ');
+  const title = svgEl('title', {});
+  const last = points[points.length - 1];
+  title.textContent = `heap used ${fmt(last.used)} of ${fmt(last.total)} bytes`;
+  chart.replaceChildren(svgEl('polyline', { class: 'total', points: line('total') }), svgEl('polyline', { class: 'used', points: line('used') }), title);
+  chart.dataset.points = points.length;
+  chart.dataset.used = last.used;
+}
+
+async function pollLive() {
+  try {
+    const live = await api('/api/live');
+    $('#live').hidden = false;
+    $('#live-pid').textContent = live.pid;
+    $('#live-activity').textContent = live.activity || '';
+    drawHeap(live.heap);
+    setTimeout(pollLive, 1000);
+  } catch (error) {
+    // Not live (404): nothing to show. Live but gone: say so once.
+    if (!$('#live').hidden) $('#live-result').textContent = `the target is gone: ${error.message}`;
+  }
+}
+
+async function liveAction(label, path, done) {
+  const live = $('#live');
+  live.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+  $('#live-result').textContent = `${label}…`;
+  try {
+    const result = await post(path);
+    $('#live-result').textContent = done(result);
+    if (result.index !== undefined) {
+      state.follow = result.index;
+      poll();
+    }
+  } catch (error) {
+    $('#live-result').textContent = `${label} failed: ${error.message}`;
+  } finally {
+    live.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+  }
+}
+
 // ---- wiring ---------------------------------------------------------------
 
 let grid = null;
@@ -574,7 +630,14 @@ async function poll() {
     renderSnapshotList();
     const loading = state.snapshots.some((s) => s.state === 'loading');
     $('#status').dataset.ready = loading ? '' : 'all';
-    if (state.current === null && ready.length) {
+    const followed = state.follow !== undefined && ready.find((s) => s.index === state.follow);
+    if (followed) {
+      // A live capture finished analysing: show it.
+      state.follow = undefined;
+      state.current = followed.index;
+      renderSnapshotList();
+      show();
+    } else if (state.current === null && ready.length) {
       state.current = ready[ready.length - 1].index;
       renderSnapshotList();
       show();
@@ -582,7 +645,7 @@ async function poll() {
       show();
     }
     if (!ready.length) status(loading ? 'Analysing…' : 'No snapshot loaded: add one.');
-    if (loading) setTimeout(poll, 300);
+    if (loading || state.follow !== undefined) setTimeout(poll, 300);
   } catch (error) {
     status(`error: ${error.message}`, true);
     setTimeout(poll, 2000);
@@ -624,5 +687,13 @@ document.addEventListener('DOMContentLoaded', () => {
     if (!response.ok) { status(`upload failed: ${response.statusText}`, true); return; }
     poll();
   });
+  $('#live-snapshot').addEventListener('click', () => liveAction('taking a heap snapshot', '/api/live/snapshot', () => 'snapshot taken: analysing it'));
+  $('#live-gc').addEventListener('click', () => liveAction('collecting garbage', '/api/live/gc',
+    (r) => `GC: heap used ${fmt(r.usedBefore)} → ${fmt(r.usedAfter)} bytes`));
+  $('#live-record').addEventListener('click', () => {
+    const seconds = Math.min(600, Math.max(1, Number($('#live-seconds').value) || 10));
+    liveAction(`recording allocations for ${seconds} s`, `/api/live/record?seconds=${seconds}`, () => 'recording done: analysing it');
+  });
   poll();
+  pollLive();
 });

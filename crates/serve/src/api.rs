@@ -23,6 +23,8 @@ pub const MAX_PAGE: usize = 1000;
 
 pub struct ApiState {
     pub workspace: Arc<Workspace>,
+    /// Present when the server is attached to a running target.
+    pub live: Option<Arc<crate::live::Live>>,
     /// Where uploads are written (a private directory removed on exit).
     pub uploads: PathBuf,
 }
@@ -306,4 +308,74 @@ pub async fn flame(
 ) -> Result<impl IntoResponse, ApiError> {
     let tree = s.workspace.flame(n)?;
     Ok(Json(tree.as_ref().clone()))
+}
+
+fn live_of(s: &Shared) -> Result<Arc<crate::live::Live>, ApiError> {
+    s.live.clone().ok_or_else(|| {
+        not_found("live target (start serve with --pid, --port, --url or -- node app.js)")
+    })
+}
+
+fn failed(message: String) -> ApiError {
+    ApiError(StatusCode::BAD_GATEWAY, message)
+}
+
+pub async fn live_status(State(s): State<Shared>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(live_of(&s)?.status()))
+}
+
+/// Runs a live action on a thread of its own: the capture functions report
+/// progress through plain `FnMut`s, so their futures cannot move between
+/// the server's threads. Actions are rare (a click), a thread each is cheap.
+async fn on_own_thread<T: Send + 'static>(
+    live: Arc<crate::live::Live>,
+    action: impl AsyncFnOnce(&crate::live::Live) -> Result<T, String> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string());
+        let outcome = match runtime {
+            Ok(runtime) => runtime.block_on(action(&live)),
+            Err(e) => Err(e),
+        };
+        let _ = done.send(outcome);
+    });
+    result
+        .await
+        .map_err(|_| failed("the live action stopped".into()))?
+        .map_err(failed)
+}
+
+pub async fn live_snapshot(State(s): State<Shared>) -> Result<impl IntoResponse, ApiError> {
+    let index = on_own_thread(live_of(&s)?, async |live| live.snapshot().await).await?;
+    Ok(Json(serde_json::json!({ "index": index })))
+}
+
+pub async fn live_gc(State(s): State<Shared>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        on_own_thread(live_of(&s)?, async |live| live.gc().await).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RecordQuery {
+    seconds: u64,
+}
+
+pub async fn live_record(
+    State(s): State<Shared>,
+    Query(q): Query<RecordQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !(1..=600).contains(&q.seconds) {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "seconds must be 1 to 600".into(),
+        ));
+    }
+    let seconds = q.seconds;
+    let index = on_own_thread(live_of(&s)?, async move |live| live.record(seconds).await).await?;
+    Ok(Json(serde_json::json!({ "index": index })))
 }

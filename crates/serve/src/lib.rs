@@ -8,6 +8,7 @@
 //! nothing from the network.
 
 pub mod api;
+pub mod live;
 pub mod security;
 pub mod workspace;
 
@@ -64,11 +65,16 @@ pub fn url(addr: SocketAddr, token: &str) -> String {
 /// The whole application: assets, API and the guard in front of both.
 pub fn router(
     workspace: Arc<Workspace>,
+    live: Option<Arc<live::Live>>,
     uploads: PathBuf,
     token: String,
     addr: SocketAddr,
 ) -> Router {
-    let state = Arc::new(api::ApiState { workspace, uploads });
+    let state = Arc::new(api::ApiState {
+        workspace,
+        live,
+        uploads,
+    });
     let guard = security::Guard::new(token, allowed_hosts(addr), addr.port());
     Router::new()
         .route(
@@ -99,6 +105,10 @@ pub fn router(
         .route("/api/s/{n}/allocated", get(api::allocated))
         .route("/api/s/{n}/flame", get(api::flame))
         .route("/api/compare", get(api::compare))
+        .route("/api/live", get(api::live_status))
+        .route("/api/live/snapshot", post(api::live_snapshot))
+        .route("/api/live/gc", post(api::live_gc))
+        .route("/api/live/record", post(api::live_record))
         .route(
             "/api/upload",
             post(api::upload).layer(DefaultBodyLimit::disable()),

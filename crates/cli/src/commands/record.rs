@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use leakscope_inspector::{Client, InspectorError, LastSeenObjectId};
+use leakscope_inspector::capture::{record_allocations, CaptureProgress, RecordProgress, Recorded};
+use leakscope_inspector::Client;
 
-use crate::atomic::AtomicFile;
 use crate::live::{block_on, with_target, TargetArgs};
 use crate::output::{parse_duration, size};
 
@@ -84,44 +84,30 @@ async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
             size(used as u64)
         );
     }
-    let mut file = AtomicFile::create(&args.output)?;
     if !args.json {
         eprintln!(
             "recording allocations for {} (the app slows down: V8 runs a full GC every 50 ms meanwhile)",
             humantime::format_duration(args.duration)
         );
     }
-    client.start_tracking_heap_objects().await?;
-    let start = Instant::now();
     let bar = crate::progress::spinner(args.json);
-    let mut ticks = 0u64;
-    let mut last_object_id = 0u64;
-    let deadline = tokio::time::Instant::now() + args.duration;
-    loop {
-        tokio::select! {
-            event = client.next_event() => {
-                let event = event.ok_or(InspectorError::Closed)?;
-                if event.method == "HeapProfiler.lastSeenObjectId" {
-                    let seen: LastSeenObjectId = event.parse()?;
-                    ticks += 1;
-                    last_object_id = seen.last_seen_object_id;
-                    bar.set_message(format!(
-                        "Recording: {:.1} s, last object id {last_object_id}",
-                        start.elapsed().as_secs_f64()
-                    ));
-                }
-            }
-            _ = tokio::time::sleep_until(deadline) => break,
-        }
-    }
-    let seconds_recorded = start.elapsed().as_secs_f64();
-    let bytes = client
-        .stop_tracking_heap_objects(file.writer(), &mut |p| {
-            bar.set_message(leakscope_inspector::capture::CaptureProgress::Streaming(p).to_string())
-        })
-        .await?;
+    let recorded = record_allocations(client, &args.output, args.duration, &mut |p| match p {
+        RecordProgress::Recording {
+            seconds,
+            last_object_id,
+        } => bar.set_message(format!(
+            "Recording: {seconds:.1} s, last object id {last_object_id}"
+        )),
+        RecordProgress::Writing(p) => bar.set_message(CaptureProgress::Streaming(p).to_string()),
+    })
+    .await?;
     bar.finish_and_clear();
-    file.commit()?;
+    let Recorded {
+        bytes,
+        seconds_recorded,
+        ticks,
+        last_object_id,
+    } = recorded;
     Ok(Report {
         path: args.output.clone(),
         bytes,

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use leakscope_serve::live::Live;
 use leakscope_serve::{Observer, Workspace};
+
+use crate::live::{with_shared_target, TargetArgs};
 
 /// The web explorer: DevTools' Memory panel views (Summary, Comparison,
 /// Containment, Dominators, Statistics, Retainers) in any browser.
@@ -15,11 +18,18 @@ use leakscope_serve::{Observer, Workspace};
                   (one per line) are added too, and the page can upload files.\n\n\
                   Examples:\n  leakscope serve before.heapsnapshot after.heapsnapshot\n  \
                   leakscope serve app.heapsnapshot --open\n  \
-                  leakscope serve --listen 127.0.0.1:7474 big.heapsnapshot"
+                  leakscope serve --listen 127.0.0.1:7474 big.heapsnapshot\n  \
+                  leakscope serve --pid 4242\n  \
+                  leakscope serve -- node server.js"
 )]
 pub struct Args {
-    /// .heapsnapshot or .heaptimeline files to analyse
+    /// .heapsnapshot, .heaptimeline or .heapprofile files to analyse
     pub files: Vec<PathBuf>,
+    /// Live mode: a running target (`--pid`, `--port`, `--url`) or an app
+    /// to launch (`-- node app.js`); the page gets buttons to take a
+    /// snapshot, force a GC and record allocations, and a heap chart
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Address to listen on; port 0 picks a free port. A non-loopback
     /// address exposes the snapshots' contents to the network (still behind
     /// the token)
@@ -97,20 +107,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let token = leakscope_serve::new_token();
         let url = leakscope_serve::url(addr, &token);
-        let router = leakscope_serve::router(workspace.clone(), uploads.0.clone(), token, addr);
-        println!("{url}");
-        std::io::stdout().flush()?;
-        if args.open {
-            open_in_browser(&url);
+        let live = [
+            args.target.pid.is_some(),
+            args.target.port.is_some(),
+            args.target.url.is_some(),
+            !args.target.launch.is_empty(),
+        ]
+        .contains(&true);
+        let serve = async |live: Option<Arc<Live>>| {
+            let router = leakscope_serve::router(
+                workspace.clone(),
+                live,
+                uploads.0.clone(),
+                token.clone(),
+                addr,
+            );
+            println!("{url}");
+            std::io::stdout().flush()?;
+            if args.open {
+                open_in_browser(&url);
+            }
+            if std::io::stdin().is_terminal() {
+                eprintln!("leakscope: type a snapshot's path and Enter to add it; Ctrl-C stops");
+                add_typed_paths(workspace.clone());
+            }
+            leakscope_serve::run(listener, router, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+            anyhow::Ok(())
+        };
+        if live {
+            with_shared_target(
+                &args.target,
+                async |attached| {
+                    eprintln!("leakscope: attached to process {}", attached.pid);
+                    let live = Live::new(attached, workspace.clone(), uploads.0.clone());
+                    tokio::spawn(Live::watch_heap(Arc::downgrade(&live)));
+                    serve(Some(live)).await
+                },
+                // A recording the page started and nobody stopped.
+                async |client| {
+                    let _ = client
+                        .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
+                        .await;
+                },
+            )
+            .await?;
+        } else {
+            serve(None).await?;
         }
-        if std::io::stdin().is_terminal() {
-            eprintln!("leakscope: type a snapshot's path and Enter to add it; Ctrl-C stops");
-            add_typed_paths(workspace);
-        }
-        leakscope_serve::run(listener, router, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
         eprintln!("leakscope: stopped");
         anyhow::Ok(ExitCode::SUCCESS)
     })

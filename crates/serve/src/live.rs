@@ -1,0 +1,174 @@
+//! Live mode: the page's buttons on a running target — take a snapshot,
+//! force a GC, record allocations for N seconds — and its heap chart. The
+//! actions are the CLI's own library calls (`leakscope-inspector`'s
+//! `capture`), one at a time (each streams over the one session); what
+//! they write joins the workspace like any other file.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use leakscope_inspector::capture::{record_allocations, write_snapshot, SnapshotOptions};
+use leakscope_inspector::Attached;
+use serde::Serialize;
+
+use crate::workspace::Workspace;
+
+/// Heap points kept for the chart: an hour at one a second.
+const HEAP_POINTS: usize = 3600;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeapPoint {
+    pub seconds: f64,
+    pub used: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveStatus {
+    pub pid: u32,
+    /// What is running now (a snapshot, a recording), if anything.
+    pub activity: Option<String>,
+    pub heap: Vec<HeapPoint>,
+}
+
+/// What a forced GC did.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcResult {
+    pub used_before: u64,
+    pub used_after: u64,
+}
+
+pub struct Live {
+    attached: Arc<Attached>,
+    workspace: Arc<Workspace>,
+    /// Where captures are written (the server's private directory).
+    dir: PathBuf,
+    one_at_a_time: tokio::sync::Mutex<()>,
+    activity: Mutex<Option<String>>,
+    heap: Mutex<Vec<HeapPoint>>,
+    started: Instant,
+    captures: AtomicUsize,
+}
+
+impl Live {
+    pub fn new(attached: Arc<Attached>, workspace: Arc<Workspace>, dir: PathBuf) -> Arc<Live> {
+        Arc::new(Live {
+            attached,
+            workspace,
+            dir,
+            one_at_a_time: tokio::sync::Mutex::new(()),
+            activity: Mutex::new(None),
+            heap: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            captures: AtomicUsize::new(0),
+        })
+    }
+
+    /// Samples the target's heap every second until the session ends or
+    /// the server lets go of `live` (the sampler never keeps it alive: the
+    /// session must be free to detach).
+    pub async fn watch_heap(live: std::sync::Weak<Live>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(live) = live.upgrade() else { return };
+            let closed = live.attached.client.closed();
+            if tokio::time::timeout(Duration::ZERO, closed).await.is_ok() {
+                return;
+            }
+            // A snapshot stops the target: a late answer is still a point.
+            let Ok(Ok(usage)) = tokio::time::timeout(
+                Duration::from_secs(30),
+                live.attached.client.get_heap_usage(),
+            )
+            .await
+            else {
+                continue;
+            };
+            let mut heap = live.heap.lock().expect("heap lock");
+            if heap.len() == HEAP_POINTS {
+                heap.remove(0);
+            }
+            heap.push(HeapPoint {
+                seconds: live.started.elapsed().as_secs_f64(),
+                used: usage.used_size as u64,
+                total: usage.total_size as u64,
+            });
+        }
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        LiveStatus {
+            pid: self.attached.pid,
+            activity: self.activity.lock().expect("activity lock").clone(),
+            heap: self.heap.lock().expect("heap lock").clone(),
+        }
+    }
+
+    fn set_activity(&self, what: Option<String>) {
+        *self.activity.lock().expect("activity lock") = what;
+    }
+
+    fn next_path(&self, extension: &str) -> (PathBuf, String) {
+        let n = self.captures.fetch_add(1, Ordering::Relaxed) + 1;
+        let name = format!("live-{}-{n}.{extension}", self.attached.pid);
+        (self.dir.join(&name), name)
+    }
+
+    /// Takes a snapshot (after a forced GC, as DevTools does) and starts
+    /// analysing it; returns its index in the workspace.
+    pub async fn snapshot(&self) -> Result<usize, String> {
+        let _one = self.one_at_a_time.lock().await;
+        let (path, name) = self.next_path("heapsnapshot");
+        self.set_activity(Some("taking a heap snapshot".into()));
+        let written = write_snapshot(
+            &self.attached.client,
+            &path,
+            SnapshotOptions {
+                gc: true,
+                stream: false,
+            },
+            &mut |p| self.set_activity(Some(p.to_string())),
+        )
+        .await;
+        self.set_activity(None);
+        written.map_err(|e| e.to_string())?;
+        Ok(self.workspace.add_file(&path, Some(name)))
+    }
+
+    pub async fn gc(&self) -> Result<GcResult, String> {
+        let _one = self.one_at_a_time.lock().await;
+        let client = &self.attached.client;
+        let used = || async { client.get_heap_usage().await.map(|u| u.used_size as u64) };
+        let used_before = used().await.map_err(|e| e.to_string())?;
+        client.collect_garbage().await.map_err(|e| e.to_string())?;
+        let used_after = used().await.map_err(|e| e.to_string())?;
+        Ok(GcResult {
+            used_before,
+            used_after,
+        })
+    }
+
+    /// Records allocations for `seconds` into a `.heaptimeline` and starts
+    /// analysing it.
+    pub async fn record(&self, seconds: u64) -> Result<usize, String> {
+        let _one = self.one_at_a_time.lock().await;
+        let (path, name) = self.next_path("heaptimeline");
+        self.set_activity(Some(format!("recording allocations for {seconds} s")));
+        let recorded = record_allocations(
+            &self.attached.client,
+            &path,
+            Duration::from_secs(seconds),
+            &mut |_| {},
+        )
+        .await;
+        self.set_activity(None);
+        recorded.map_err(|e| e.to_string())?;
+        Ok(self.workspace.add_file(&path, Some(name)))
+    }
+}
