@@ -291,15 +291,7 @@ fn html_report_renders_in_headless_chromium() {
         assert!(dir.join(name).exists(), "--keep keeps the snapshots");
     }
 
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("headless Chromium is needed for this test (apt-get install chromium)");
+    let chromium = chromium();
     let url = format!("file://{}", report.display());
     let headless = |extra: &[&str]| {
         let out = Command::new(chromium)

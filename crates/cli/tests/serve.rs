@@ -70,7 +70,19 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, so the server removes its upload directory as it would for
+    /// a user; SIGKILL if it has not gone within 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -189,16 +201,7 @@ struct Browser {
 
 impl Browser {
     fn start(profile: &Path) -> Browser {
-        let chromium = ["chromium", "chromium-browser", "google-chrome"]
-            .into_iter()
-            .find(|c| {
-                Command::new(c)
-                    .arg("--version")
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            })
-            .expect("headless Chromium is needed for this test (apt-get install chromium)");
-        let mut child = Command::new(chromium)
+        let mut child = Command::new(chromium())
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -241,6 +244,22 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `visit` on a Chromium page that has opened `server`'s URL.
+fn in_page<T>(browser: &Browser, server: &Server, visit: impl AsyncFnOnce(Client) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = Client::connect(&browser.page_ws).await.unwrap();
+        let _: Value = page
+            .call("Page.navigate", serde_json::json!({ "url": server.url }))
+            .await
+            .unwrap();
+        visit(page).await
+    })
 }
 
 /// Evaluates `expression` in the page and returns its JSON value.
@@ -366,29 +385,30 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
     let diff = leakscope_json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
     let server = Server::start(&[&a, &b]);
     let browser = Browser::start(&dir.join("chromium-profile"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let page = Client::connect(&browser.page_ws).await.unwrap();
-        let _: Value = page
-            .call("Page.navigate", serde_json::json!({ "url": server.url }))
-            .await
-            .unwrap();
+    in_page(&browser, &server, async |page| {
         wait_for(&page, "document.querySelector('#status') && document.querySelector('#status').dataset.ready === 'all'").await;
         wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
         // The token left the address bar for a cookie.
         let location = eval(&page, "location.href").await;
         assert!(!location.as_str().unwrap().contains("token"), "{location}");
         // The last snapshot is shown; its Summary rows are the CLI's, in order.
-        assert_eq!(eval(&page, "document.querySelector('#snapshot').selectedOptions[0].textContent").await, "b.heapsnapshot");
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+            )
+            .await,
+            "b.heapsnapshot"
+        );
         let shown = rows(&page, "#grid").await;
         let classes = summary["classes"].as_array().unwrap();
         assert!(shown.len() >= 10, "{shown:?}");
         for ((cells, _), class) in shown.iter().zip(classes).take(10) {
             // Name, count, distance, shallow, %, retained, %.
-            assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
+            assert_eq!(
+                cells[0].trim_start_matches(['▸', '▾']),
+                class["name"].as_str().unwrap()
+            );
             assert_eq!(number(&cells[1]), class["count"].as_i64().unwrap());
             assert_eq!(number(&cells[3]), class["shallowSize"].as_i64().unwrap());
             assert_eq!(number(&cells[5]), class["retainedSize"].as_i64().unwrap());
@@ -402,39 +422,94 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let leaky = classes.iter().find(|c| c["name"] == "LeakyThing").unwrap();
         let shown = rows(&page, "#grid").await;
         assert_eq!(number(&shown[0].0[1]), 6000);
-        assert_eq!(number(&shown[0].0[5]), leaky["retainedSize"].as_i64().unwrap());
-        eval(&page, "document.querySelector('#grid .row .toggle').click()").await;
-        wait_for(&page, "document.querySelectorAll('#grid .row[data-id]').length > 10").await;
-        let in_dom = eval(&page, "document.querySelectorAll('#grid .row').length").await.as_u64().unwrap();
+        assert_eq!(
+            number(&shown[0].0[5]),
+            leaky["retainedSize"].as_i64().unwrap()
+        );
+        eval(
+            &page,
+            "document.querySelector('#grid .row .toggle').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelectorAll('#grid .row[data-id]').length > 10",
+        )
+        .await;
+        let in_dom = eval(&page, "document.querySelectorAll('#grid .row').length")
+            .await
+            .as_u64()
+            .unwrap();
         assert!(in_dom < 200, "virtual: {in_dom} rows in the DOM for 6001");
         // Scroll to the end: the last instances are fetched and shown.
         eval(&page, "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = v.scrollHeight; }").await;
         wait_for(&page, "[...document.querySelectorAll('#grid .row')].some(r => parseFloat(r.style.top) >= 6000 * 20 && r.dataset.id)").await;
-        eval(&page, "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = 0; }").await;
-        wait_for(&page, "document.querySelectorAll('#grid .row[data-id]').length > 10").await;
+        eval(
+            &page,
+            "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = 0; }",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelectorAll('#grid .row[data-id]').length > 10",
+        )
+        .await;
 
         // Select the largest instance: its retainers are the CLI's path.
         let shown = rows(&page, "#grid").await;
         let (_, first) = &shown[1];
         let id = first.expect("an instance row has an id");
-        eval(&page, "document.querySelectorAll('#grid .row[data-id]')[0].click()").await;
-        wait_for(&page, "document.querySelectorAll('#retainers .row[data-id]').length > 0").await;
-        let path = leakscope_json(&["retainers", b.to_str().unwrap(), "--id", &id.to_string(), "--json"]);
+        eval(
+            &page,
+            "document.querySelectorAll('#grid .row[data-id]')[0].click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelectorAll('#retainers .row[data-id]').length > 0",
+        )
+        .await;
+        let path = leakscope_json(&[
+            "retainers",
+            b.to_str().unwrap(),
+            "--id",
+            &id.to_string(),
+            "--json",
+        ]);
         let hops = path[0]["hops"].as_array().unwrap();
         let last = hops.last().unwrap();
         assert_eq!(last["to"]["id"].as_u64().unwrap(), id);
-        let holder = if hops.len() >= 2 { &hops[hops.len() - 2]["to"] } else { &path[0]["start"] };
+        let holder = if hops.len() >= 2 {
+            &hops[hops.len() - 2]["to"]
+        } else {
+            &path[0]["start"]
+        };
         let retainers = rows(&page, "#retainers").await;
         assert_eq!(retainers[0].1, holder["id"].as_u64(), "{retainers:?}");
-        assert!(retainers[0].0[0].contains(last["edge"].as_str().unwrap()), "{retainers:?}");
+        assert!(
+            retainers[0].0[0].contains(last["edge"].as_str().unwrap()),
+            "{retainers:?}"
+        );
         screenshot(&page, &dir.join("retainers.png")).await;
         // Ignoring that retainer hides it.
-        eval(&page, "document.querySelector('#retainers .row .ignore').click()").await;
-        wait_for(&page, "document.querySelector('#retainers .ignored-note') !== null").await;
+        eval(
+            &page,
+            "document.querySelector('#retainers .row .ignore').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelector('#retainers .ignored-note') !== null",
+        )
+        .await;
 
         // Search by id finds the same object.
         eval(&page, &format!("document.querySelector('#search').value = '@{id}'; document.querySelector('#search-form').requestSubmit()")).await;
-        wait_for(&page, &format!("document.querySelector('#retainers-of').textContent.endsWith('@{id}')")).await;
+        wait_for(
+            &page,
+            &format!("document.querySelector('#retainers-of').textContent.endsWith('@{id}')"),
+        )
+        .await;
 
         // Comparison against the first snapshot: the CLI's diff.
         eval(&page, "document.querySelector('#class-filter').value = ''").await;
@@ -442,12 +517,18 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let shown = rows(&page, "#grid").await;
         let changed = diff["classes"].as_array().or(diff.as_array()).unwrap();
         for ((cells, _), class) in shown.iter().zip(changed).take(8) {
-            assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
+            assert_eq!(
+                cells[0].trim_start_matches(['▸', '▾']),
+                class["name"].as_str().unwrap()
+            );
             assert_eq!(number(&cells[1]), class["addedCount"].as_i64().unwrap());
             assert_eq!(number(&cells[2]), class["removedCount"].as_i64().unwrap());
             assert_eq!(number(&cells[6]), class["sizeDelta"].as_i64().unwrap());
         }
-        let leaky_row = shown.iter().find(|(c, _)| c[0].ends_with("LeakyThing")).expect("LeakyThing changed");
+        let leaky_row = shown
+            .iter()
+            .find(|(c, _)| c[0].ends_with("LeakyThing"))
+            .expect("LeakyThing changed");
         assert_eq!(number(&leaky_row.0[1]), 5000);
         screenshot(&page, &dir.join("comparison.png")).await;
 
@@ -459,15 +540,37 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let dominators = rows(&page, "#grid").await;
         assert!(!dominators.is_empty());
         let largest = summary["top"][0]["id"].as_u64();
-        assert_eq!(dominators[0].1, largest, "the root's largest child is the largest object");
+        assert_eq!(
+            dominators[0].1, largest,
+            "the root's largest child is the largest object"
+        );
         screenshot(&page, &dir.join("dominators.png")).await;
         click_view(&page, "statistics").await;
-        let total = eval(&page, "[...document.querySelectorAll('#statistics-table tr')].pop().children[1].textContent").await;
-        assert_eq!(number(total.as_str().unwrap()), summary["statistics"]["total"].as_i64().unwrap());
-        assert!(eval(&page, "document.querySelectorAll('#statistics-chart rect').length").await.as_u64().unwrap() >= 5);
+        let total = eval(
+            &page,
+            "[...document.querySelectorAll('#statistics-table tr')].pop().children[1].textContent",
+        )
+        .await;
+        assert_eq!(
+            number(total.as_str().unwrap()),
+            summary["statistics"]["total"].as_i64().unwrap()
+        );
+        assert!(
+            eval(
+                &page,
+                "document.querySelectorAll('#statistics-chart rect').length"
+            )
+            .await
+            .as_u64()
+            .unwrap()
+                >= 5
+        );
         screenshot(&page, &dir.join("statistics.png")).await;
         click_view(&page, "strings").await;
-        assert!(!rows(&page, "#grid").await.is_empty(), "repeated strings exist in any Node heap");
+        assert!(
+            !rows(&page, "#grid").await.is_empty(),
+            "repeated strings exist in any Node heap"
+        );
         screenshot(&page, &dir.join("strings.png")).await;
     });
     for shot in [
@@ -493,58 +596,100 @@ fn the_allocation_timeline_selects_ranges_like_the_cli() {
     let file = recording.to_str().unwrap();
     let server = Server::start(&[&recording]);
     let browser = Browser::start(&dir.join("chromium-profile"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let page = Client::connect(&browser.page_ws).await.unwrap();
-        let _: Value = page
-            .call("Page.navigate", serde_json::json!({ "url": server.url }))
-            .await
-            .unwrap();
+    in_page(&browser, &server, async |page| {
         wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
         assert_eq!(
-            eval(&page, "document.querySelector('#views [data-view=timeline]').hidden").await,
+            eval(
+                &page,
+                "document.querySelector('#views [data-view=timeline]').hidden"
+            )
+            .await,
             false,
             "a recording offers the timeline"
         );
         click_view(&page, "timeline").await;
-        wait_for(&page, "document.querySelector('#timeline-summary').dataset.ready").await;
-        let bars = eval(&page, "document.querySelectorAll('#timeline-chart .bar').length").await;
+        wait_for(
+            &page,
+            "document.querySelector('#timeline-summary').dataset.ready",
+        )
+        .await;
+        let bars = eval(
+            &page,
+            "document.querySelectorAll('#timeline-chart .bar').length",
+        )
+        .await;
         assert!(bars.as_u64().unwrap() >= 4, "a bar per sample: {bars}");
         // The whole recording.
-        let check = |from: f64, to: f64, shown: Vec<(Vec<String>, Option<u64>)>, summary: String| {
-            let cli = leakscope_json(&[
-                "timeline", file, "--from", &from.to_string(), "--to", &to.to_string(),
-                "--top", "1000", "--json",
-            ]);
-            let objects = cli["objects"].as_i64().unwrap();
-            assert!(summary.contains(&format!("still alive: {} objects", fmt_thousands(objects))), "{summary} vs {cli}");
-            let classes = cli["classes"].as_array().unwrap();
-            for ((cells, _), class) in shown.iter().zip(classes).take(5) {
-                assert_eq!(cells[0].trim_start_matches(['▸', '▾']), class["name"].as_str().unwrap());
-                assert_eq!(number(&cells[1]), class["count"].as_i64().unwrap());
-                assert_eq!(number(&cells[2]), class["shallow_size"].as_i64().unwrap());
-            }
-            objects
-        };
+        let check =
+            |from: f64, to: f64, shown: Vec<(Vec<String>, Option<u64>)>, summary: String| {
+                let cli = leakscope_json(&[
+                    "timeline",
+                    file,
+                    "--from",
+                    &from.to_string(),
+                    "--to",
+                    &to.to_string(),
+                    "--top",
+                    "1000",
+                    "--json",
+                ]);
+                let objects = cli["objects"].as_i64().unwrap();
+                assert!(
+                    summary.contains(&format!("still alive: {} objects", fmt_thousands(objects))),
+                    "{summary} vs {cli}"
+                );
+                let classes = cli["classes"].as_array().unwrap();
+                for ((cells, _), class) in shown.iter().zip(classes).take(5) {
+                    assert_eq!(
+                        cells[0].trim_start_matches(['▸', '▾']),
+                        class["name"].as_str().unwrap()
+                    );
+                    assert_eq!(number(&cells[1]), class["count"].as_i64().unwrap());
+                    assert_eq!(number(&cells[2]), class["shallow_size"].as_i64().unwrap());
+                }
+                objects
+            };
         let (from, to) = window(&page).await;
         assert_eq!(from, 0.0);
-        let summary = eval(&page, "document.querySelector('#timeline-summary').textContent").await;
-        let all = check(from, to, rows(&page, "#grid").await, summary.as_str().unwrap().to_owned());
+        let summary = eval(
+            &page,
+            "document.querySelector('#timeline-summary').textContent",
+        )
+        .await;
+        let all = check(
+            from,
+            to,
+            rows(&page, "#grid").await,
+            summary.as_str().unwrap().to_owned(),
+        );
         screenshot(&page, &dir.join("timeline.png")).await;
         // Drag across the middle half of the chart.
         eval(&page, "{ const c = document.querySelector('#timeline-chart'); const b = c.getBoundingClientRect(); const y = b.top + 60;
             const at = (type, f) => c.dispatchEvent(new MouseEvent(type, { clientX: b.left + b.width * f, clientY: y, bubbles: true }));
             document.querySelector('#timeline-summary').dataset.ready = '';
             at('mousedown', 0.25); at('mousemove', 0.5); at('mouseup', 0.75); }").await;
-        wait_for(&page, "document.querySelector('#timeline-summary').dataset.ready").await;
+        wait_for(
+            &page,
+            "document.querySelector('#timeline-summary').dataset.ready",
+        )
+        .await;
         let (from, to) = window(&page).await;
         assert!(from > 0.0 && to < 1e9 && from < to, "{from} {to}");
-        let summary = eval(&page, "document.querySelector('#timeline-summary').textContent").await;
-        let part = check(from, to, rows(&page, "#grid").await, summary.as_str().unwrap().to_owned());
-        assert!(part < all, "a part of the recording allocated less: {part} vs {all}");
+        let summary = eval(
+            &page,
+            "document.querySelector('#timeline-summary').textContent",
+        )
+        .await;
+        let part = check(
+            from,
+            to,
+            rows(&page, "#grid").await,
+            summary.as_str().unwrap().to_owned(),
+        );
+        assert!(
+            part < all,
+            "a part of the recording allocated less: {part} vs {all}"
+        );
         screenshot(&page, &dir.join("timeline-range.png")).await;
     });
 }
@@ -605,34 +750,50 @@ fn a_heap_profile_is_a_flame_graph_that_zooms() {
     assert!(bytes > 100_000, "{bytes}");
     let server = Server::start(&[&profile]);
     let browser = Browser::start(&dir.join("chromium-profile"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let page = Client::connect(&browser.page_ws).await.unwrap();
-        let _: Value = page
-            .call("Page.navigate", serde_json::json!({ "url": server.url }))
-            .await
-            .unwrap();
+    in_page(&browser, &server, async |page| {
         wait_for(&page, "document.body.dataset.viewReady === 'flame'").await;
-        let root = eval(&page, "Number(document.querySelector('#flame .frame').dataset.total)").await;
+        let root = eval(
+            &page,
+            "Number(document.querySelector('#flame .frame').dataset.total)",
+        )
+        .await;
         assert_eq!(root.as_u64().unwrap(), bytes);
         assert_eq!(
-            eval(&page, "document.querySelector('#views [data-view=summary]').hidden").await,
+            eval(
+                &page,
+                "document.querySelector('#views [data-view=summary]').hidden"
+            )
+            .await,
             true,
             "a profile has no snapshot views"
         );
         let widgets = "[...document.querySelectorAll('#flame .frame')].find(f => f.dataset.name.startsWith('makeWidgets '))";
         wait_for(&page, widgets).await;
-        let total = eval(&page, &format!("Number({widgets}.dataset.total)")).await.as_u64().unwrap();
+        let total = eval(&page, &format!("Number({widgets}.dataset.total)"))
+            .await
+            .as_u64()
+            .unwrap();
         assert!(total > 0 && total < bytes, "{total} of {bytes}");
         screenshot(&page, &dir.join("flame.png")).await;
         eval(&page, &format!("{widgets}.querySelector('.label').click()")).await;
-        wait_for(&page, "document.querySelector('#flame .frame').dataset.name.startsWith('makeWidgets ')").await;
-        let zoomed = eval(&page, "Number(document.querySelector('#flame .frame').dataset.total)").await;
+        wait_for(
+            &page,
+            "document.querySelector('#flame .frame').dataset.name.startsWith('makeWidgets ')",
+        )
+        .await;
+        let zoomed = eval(
+            &page,
+            "Number(document.querySelector('#flame .frame').dataset.total)",
+        )
+        .await;
         assert_eq!(zoomed.as_u64().unwrap(), total);
-        assert!(eval(&page, "document.querySelector('#flame-crumbs').textContent").await.as_str().unwrap().starts_with("(root) › makeWidgets"));
+        assert!(
+            eval(&page, "document.querySelector('#flame-crumbs').textContent")
+                .await
+                .as_str()
+                .unwrap()
+                .starts_with("(root) › makeWidgets")
+        );
         screenshot(&page, &dir.join("flame-zoomed.png")).await;
     });
 }
@@ -646,16 +807,7 @@ fn live_mode_snapshots_and_collects_a_launched_app() {
     let app = corpus_app("clean-bounded-cache.js");
     let server = Server::start_with(&["--".as_ref(), "node".as_ref(), app.as_os_str()]);
     let browser = Browser::start(&dir.join("chromium-profile"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let pid = runtime.block_on(async {
-        let page = Client::connect(&browser.page_ws).await.unwrap();
-        let _: Value = page
-            .call("Page.navigate", serde_json::json!({ "url": server.url }))
-            .await
-            .unwrap();
+    let pid = in_page(&browser, &server, async |page| {
         wait_for(&page, "!document.querySelector('#live').hidden").await;
         let pid: u32 = eval(&page, "document.querySelector('#live-pid').textContent")
             .await

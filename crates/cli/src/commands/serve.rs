@@ -131,8 +131,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("leakscope: type a snapshot's path and Enter to add it; Ctrl-C stops");
                 add_typed_paths(workspace.clone());
             }
+            // Ctrl-C or SIGTERM: stop serving, so the upload directory goes.
             leakscope_serve::run(listener, router, async {
-                let _ = tokio::signal::ctrl_c().await;
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut terminate) => tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = terminate.recv() => {}
+                    },
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
             })
             .await?;
             anyhow::Ok(())

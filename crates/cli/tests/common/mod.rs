@@ -350,3 +350,16 @@ pub fn heap_after_gc(pid: &str) -> u64 {
     let v = leakscope_json(&["gc", "--pid", pid, "--json"]);
     v["used_after"].as_u64().unwrap()
 }
+
+/// The headless Chromium on this machine (`.ci/run` installs one).
+pub fn chromium() -> &'static str {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("headless Chromium is needed for this test (apt-get install chromium)")
+}
