@@ -624,21 +624,25 @@ fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
         .as_str()
         .unwrap()
         .starts_with("Array `visits`"));
+    // Either the probe kept it off, or (when the probe ran on a machine
+    // too busy to tell) the tracked round was cut short as soon as it
+    // slowed the app.
     let why = h["tracking"]["why"].as_str().unwrap();
-    if h["tracking"]["used"] == true {
-        panic!("tracking stayed on: {why}");
-    }
-    assert!(why.contains("slower") || why.contains("stopped"), "{why}");
-    // Every round ran at the app's own pace, none stalled by tracking.
+    assert!(
+        why.contains("slower") || why.contains("stopped") || why.contains("cut short"),
+        "{why}"
+    );
+    // Every other round ran at the app's own pace, none stalled by tracking.
     let warm = h["warmup"]["requests_per_second"].as_f64().unwrap();
     let rates: Vec<f64> = h["rounds"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|r| r["ended_by"] != "tracking slowdown")
         .map(|r| r["requests_per_second"].as_f64().unwrap())
         .collect();
     assert!(
-        rates.iter().all(|&r| r > warm / 3.0),
+        !rates.is_empty() && rates.iter().all(|&r| r > warm / 3.0),
         "{warm} then {rates:?}"
     );
     assert!(h["seconds"].as_f64().unwrap() < 45.0);

@@ -390,7 +390,10 @@ impl Session<'_> {
             baseline_seconds = self.tracked_snapshot(&baseline_path).await?;
             let probe = probe?.0;
             let slowdown = warmup.requests_per_second / probe.requests_per_second.max(1e-3);
-            if slowdown <= 3.0 {
+            // Stricter than the 3× that cuts a tracked round short: the
+            // probe runs on a small, fresh heap and tracking's cost grows
+            // with what it tracks.
+            if slowdown <= 2.0 {
                 track_round = Some(config.min_rounds);
                 tracking.why = format!(
                     "allocation tracking in round {}: a probe ran at {:.0} req/s with it, {:.0} without",
