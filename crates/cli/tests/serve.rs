@@ -875,3 +875,220 @@ fn nix_kill(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The retainers the CLI lists first for object `id`: the object that holds
+/// it on its retaining path, and the edge's name.
+fn first_retainer(snapshot: &Path, id: u64) -> (u64, String) {
+    let path = leakscope_json(&[
+        "retainers",
+        snapshot.to_str().unwrap(),
+        "--id",
+        &id.to_string(),
+        "--json",
+    ]);
+    let hops = path[0]["hops"].as_array().unwrap();
+    let last = hops.last().unwrap();
+    assert_eq!(last["to"]["id"].as_u64().unwrap(), id);
+    let holder = if hops.len() >= 2 {
+        &hops[hops.len() - 2]["to"]
+    } else {
+        &path[0]["start"]
+    };
+    (
+        holder["id"].as_u64().unwrap(),
+        last["edge"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Waits for the hunt report view, then checks it says what the hunt's JSON
+/// says: the verdict names the holder, one heap point per snapshot.
+async fn check_hunt_report(page: &Client, holder: &str, rounds: usize) {
+    wait_for(page, "document.body.dataset.viewReady === 'hunt'").await;
+    let verdict = eval(page, "document.querySelector('#hunt-verdict').textContent").await;
+    assert_eq!(verdict.as_str().unwrap(), format!("Leak: {holder}"));
+    let points = eval(
+        page,
+        "document.querySelectorAll('#hunt-heap-plot circle').length",
+    )
+    .await;
+    assert_eq!(points.as_u64().unwrap() as usize, rounds + 1);
+    let table_rows = eval(page, "document.querySelectorAll('#hunt-rounds tr').length").await;
+    assert_eq!(
+        table_rows.as_u64().unwrap() as usize,
+        rounds + 1,
+        "a header, a row per round"
+    );
+    assert!(
+        eval(
+            page,
+            "document.querySelectorAll('#hunt-gc-plot circle').length"
+        )
+        .await
+        .as_u64()
+        .unwrap()
+            > 0
+    );
+}
+
+/// A hunt kept with `--keep` opens in `serve` from its `hunt.json`: the
+/// report shows the findings and plots, and a step of the retaining path
+/// opens that object in the last snapshot, its retainers the CLI's.
+#[test]
+fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
+    let dir = test_dir("serve-hunt");
+    let out = dir.join("kept");
+    let app = corpus_app("cache-leak.js");
+    let (status, stdout, stderr) = leakscope_status(&[
+        "hunt",
+        "--keep",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--",
+        "node",
+        app.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 1, "{stderr}");
+    let h: Value = serde_json::from_str(&stdout).unwrap();
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(out.join("hunt.json")).unwrap()).unwrap();
+    assert_eq!(saved["findings"], h["findings"]);
+    let finding = &h["findings"][0];
+    let holder = finding["holder"].as_str().unwrap();
+    assert!(holder.starts_with("Map `renderCache`"), "{holder}");
+    let holder_id = finding["holder_id"].as_u64().unwrap();
+    let snapshots = h["snapshots"].as_array().unwrap();
+    let last = PathBuf::from(snapshots.last().unwrap().as_str().unwrap());
+    let rounds = h["rounds"].as_array().unwrap().len();
+    assert_eq!(snapshots.len(), rounds + 1);
+
+    let server = Server::start(&[&out.join("hunt.json")]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    in_page(&browser, &server, async |page| {
+        check_hunt_report(&page, holder, rounds).await;
+        // The report's snapshots load beside it.
+        wait_for(
+            &page,
+            "document.querySelector('#status').dataset.ready === 'all'",
+        )
+        .await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelectorAll('#snapshot option').length"
+            )
+            .await
+            .as_u64()
+            .unwrap() as usize,
+            snapshots.len() + 1
+        );
+        screenshot(&page, &dir.join("hunt.png")).await;
+        // The holder's step on the path: the last snapshot, its retainers.
+        eval(
+            &page,
+            &format!(
+                "document.querySelector('#hunt .finding .step[data-id=\"{holder_id}\"]').click()"
+            ),
+        )
+        .await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+            )
+            .await,
+            last.file_name().unwrap().to_str().unwrap()
+        );
+        wait_for(
+            &page,
+            "document.querySelectorAll('#retainers .row[data-id]').length > 0",
+        )
+        .await;
+        let of = eval(&page, "document.querySelector('#retainers-of').textContent").await;
+        assert!(
+            of.as_str().unwrap().ends_with(&format!("@{holder_id}")),
+            "{of}"
+        );
+        let (retainer, edge) = first_retainer(&last, holder_id);
+        let retainers = rows(&page, "#retainers").await;
+        assert_eq!(retainers[0].1, Some(retainer), "{retainers:?}");
+        assert!(retainers[0].0[0].contains(&edge), "{retainers:?}");
+        screenshot(&page, &dir.join("hunt-holder.png")).await;
+
+        // The same report uploaded from the page shows, but the paths it
+        // names are not the browser's to open: no snapshot joins it.
+        let uploaded = eval(
+            &page,
+            "(async () => {
+               const report = (await (await fetch('/api/s/0/hunt')).json()).report;
+               const sent = await fetch('/api/upload?name=again.json', { method: 'POST', body: JSON.stringify(report) });
+               return (await sent.json()).index;
+             })()",
+        )
+        .await;
+        let index = uploaded.as_u64().unwrap();
+        assert_eq!(index as usize, snapshots.len() + 1);
+        wait_for(
+            &page,
+            &format!("fetch('/api/s/{index}/hunt').then(r => r.ok)"),
+        )
+        .await;
+        let view = eval(
+            &page,
+            &format!("(async () => (await fetch('/api/s/{index}/hunt')).json())()"),
+        )
+        .await;
+        assert_eq!(view["snapshots"], serde_json::json!([]));
+        let again = &view["report"]["findings"][0];
+        assert_eq!(again["holder"], finding["holder"]);
+        assert_eq!(again["path_to_holder"], finding["path_to_holder"]);
+        let listed = eval(
+            &page,
+            "(async () => (await fetch('/api/snapshots')).json())().then(l => l.length)",
+        )
+        .await;
+        assert_eq!(listed.as_u64().unwrap(), index + 1);
+    });
+}
+
+/// "Hunt for a leak" on an app `serve` launched: the same hunt as the CLI's,
+/// its report shown when it is done, and the target left as it was found.
+#[test]
+fn live_mode_hunts_the_launched_app() {
+    let dir = test_dir("serve-live-hunt");
+    let app = corpus_app("cache-leak.js");
+    let server = Server::start_with(&["--".as_ref(), "node".as_ref(), app.as_os_str()]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    in_page(&browser, &server, async |page| {
+        wait_for(&page, "!document.querySelector('#live').hidden").await;
+        eval(&page, "document.querySelector('#live-hunt').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#live-activity').textContent.startsWith('hunting')",
+        )
+        .await;
+        wait_for(&page, "document.body.dataset.viewReady === 'hunt'").await;
+        let holder = eval(
+            &page,
+            "document.querySelector('#hunt .finding').dataset.holder",
+        )
+        .await;
+        assert!(
+            holder.as_str().unwrap().starts_with("Map `renderCache`"),
+            "{holder}"
+        );
+        // Rounds as the page lists them: 3 unless a small suspect earned more.
+        let rounds = eval(
+            &page,
+            "document.querySelectorAll('#hunt-rounds tr').length - 1",
+        )
+        .await;
+        let rounds = rounds.as_u64().unwrap() as usize;
+        assert!((3..=6).contains(&rounds), "{rounds}");
+        check_hunt_report(&page, holder.as_str().unwrap(), rounds).await;
+        let result = eval(&page, "document.querySelector('#live-result').textContent").await;
+        assert_eq!(result, "hunt done: its report is shown");
+        screenshot(&page, &dir.join("live-hunt.png")).await;
+    });
+}

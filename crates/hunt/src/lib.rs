@@ -11,6 +11,7 @@
 
 pub mod digest;
 pub mod naming;
+pub mod report;
 pub mod session;
 pub mod verdict;
 
@@ -20,6 +21,7 @@ use leakscope_snapshot::{AllocationTraces, Frame, HeapSnapshot};
 
 pub use digest::{growing_classes, ClassGrowth, Digest};
 pub use naming::Step;
+pub use report::Report;
 pub use verdict::{
     assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules,
 };

@@ -446,6 +446,166 @@ function frame(node, rootTotal, zoom) {
   return box;
 }
 
+// ---- hunt report -------------------------------------------------------------
+
+const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
+
+// A line through `values` (one per x step) with its first and last labelled.
+function linePlot(values, labels, format) {
+  const w = 640;
+  const h = 160;
+  const pad = 24;
+  const top = Math.max(...values) * 1.05 || 1;
+  const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(1, values.length - 1);
+  const y = (v) => h - pad - (v / top) * (h - 2 * pad);
+  const svg = svgEl('svg', { class: 'plot', viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: 'none' });
+  svg.append(svgEl('polyline', { class: 'line', points: values.map((v, i) => `${x(i)},${y(v)}`).join(' ') }));
+  values.forEach((v, i) => {
+    const dot = svgEl('circle', { class: 'dot', cx: x(i), cy: y(v), r: 3 });
+    const title = svgEl('title', {});
+    title.textContent = `${labels[i]}: ${format(v)}`;
+    dot.append(title);
+    svg.append(dot);
+    const label = svgEl('text', { x: x(i), y: h - 6, 'text-anchor': 'middle' });
+    label.textContent = labels[i];
+    svg.append(label);
+  });
+  const scale = svgEl('text', { x: 4, y: 12 });
+  scale.textContent = format(top / 1.05);
+  svg.append(scale);
+  return svg;
+}
+
+// Every GC's pause over the hunt's time: full GCs red.
+function gcPlot(gcs) {
+  const w = 640;
+  const h = 160;
+  const pad = 24;
+  const span = Math.max(1e-3, ...gcs.map((g) => g.seconds));
+  const top = Math.max(1, ...gcs.map((g) => g.pause_ms)) * 1.05;
+  const svg = svgEl('svg', { class: 'plot', viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: 'none' });
+  svg.id = 'hunt-gc-plot';
+  for (const g of gcs) {
+    const dot = svgEl('circle', {
+      class: g.kind === 'mark-compact' ? 'major' : 'minor',
+      cx: pad + (g.seconds / span) * (w - 2 * pad),
+      cy: h - pad - (g.pause_ms / top) * (h - 2 * pad),
+      r: 2.5,
+    });
+    const title = svgEl('title', {});
+    title.textContent = `${g.seconds.toFixed(1)} s: ${g.kind}, ${g.pause_ms.toFixed(1)} ms, heap ${mb(g.heap_used)}`;
+    dot.append(title);
+    svg.append(dot);
+  }
+  const scale = svgEl('text', { x: 4, y: 12 });
+  scale.textContent = `${(top / 1.05).toFixed(1)} ms`;
+  const end = svgEl('text', { x: w - pad, y: h - 6, 'text-anchor': 'end' });
+  end.textContent = `${span.toFixed(0)} s`;
+  svg.append(scale, end);
+  return svg;
+}
+
+function table(headers, rows, numeric = () => false) {
+  const t = el('table');
+  const head = el('tr');
+  headers.forEach((h, i) => head.append(el('th', numeric(i) ? 'num' : '', h)));
+  t.append(head);
+  for (const r of rows) {
+    const tr = el('tr');
+    r.forEach((c, i) => tr.append(el('td', numeric(i) ? 'num' : '', c)));
+    t.append(tr);
+  }
+  return t;
+}
+
+// Shows object `id` of snapshot `index` in the Summary view, with its
+// retainers: where every link of a hunt report leads.
+async function openObject(index, id) {
+  state.current = index;
+  state.view = 'summary';
+  renderSnapshotList();
+  await show();
+  const node = await api(`${base()}/node/${id}`);
+  selectObject(node);
+  status(`${state.snapshots[index].name}: retainers of @${id}`);
+}
+
+function pathLine(steps, snapshot) {
+  const line = el('div', 'path');
+  steps.forEach((step, i) => {
+    if (i > 0) line.append(' → ');
+    if (step.edge) line.append(el('span', 'edge', step.edge), ' ');
+    const node = el('span', snapshot === undefined ? '' : 'step', `${step.node} @${step.id}`);
+    node.dataset.id = step.id;
+    if (snapshot !== undefined) node.addEventListener('click', () => openObject(snapshot, step.id));
+    line.append(node);
+  });
+  return line;
+}
+
+async function showHunt() {
+  const { report: h, snapshots } = await api(`${base()}/hunt`);
+  const last = snapshots.length ? snapshots[snapshots.length - 1] : undefined;
+  const box = $('#hunt');
+  const leak = h.findings.length > 0;
+  const verdict = el('h2', `verdict ${leak ? 'leak' : 'clean'}`, leak ? `Leak: ${h.findings[0].holder}` : `No leak (${h.verdict})`);
+  verdict.id = 'hunt-verdict';
+  const parts = [verdict,
+    el('div', 'muted', `Confidence ${h.confidence}: ${h.confidence_reason}`),
+    el('div', 'muted', `${h.target}, PID ${h.pid}, load on ${h.url}: ${h.rounds.length} rounds at ${fmt(Math.round(h.requests_per_second))} req/s (${h.concurrency} connections) in ${h.seconds.toFixed(1)} s`)];
+  if (h.stopped_by) parts.push(el('div', 'error', `Stopped by ${h.stopped_by}`));
+  for (const w of h.warnings) parts.push(el('div', 'error', `Warning: ${w}`));
+  if (last === undefined) {
+    parts.push(el('div', 'muted', 'The snapshots were not kept (leakscope hunt --keep keeps them): paths are not links.'));
+  }
+  h.findings.forEach((f, n) => {
+    const card = el('div', 'finding');
+    card.dataset.holder = f.holder;
+    card.append(el('h3', '', `${n + 1}. ${f.holder}${f.package ? ` — package ${f.package}` : ''}`));
+    card.append(el('div', 'figures', `${fmt(f.leaked_items.count)} × ${f.leaked_items.name} added, ${fmt(Math.round(f.bytes_per_request))} bytes/request (${f.objects_per_request.toFixed(2)} objects/request), ${f.mb_per_hour.toFixed(1)} MB/hour at ${fmt(Math.round(h.requests_per_second))} req/s; ${fmt(f.bytes)} bytes in all${f.external_bytes ? `, ${fmt(f.external_bytes)} outside the JS heap` : ''}`));
+    card.append(el('div', 'muted', `Confidence ${f.confidence}: ${f.evidence}`));
+    card.append(el('h3', '', 'Retaining path (from the GC roots to the holder, then to one leaked item)'));
+    card.append(pathLine(f.path_to_holder, last), pathLine(f.path_to_leaked, last));
+    if (last !== undefined) {
+      const example = el('span', 'step', `Show a leaked ${f.leaked_items.name} @${f.example_id} and its retainers`);
+      example.classList.add('example');
+      example.addEventListener('click', () => openObject(last, f.example_id));
+      card.append(example);
+    }
+    if (f.allocation) {
+      card.append(el('h3', '', `Allocated at (${f.allocation.source})`));
+      const stack = el('div', 'path');
+      f.allocation.stack.forEach((frame) => stack.append(el('div', '', frame)));
+      card.append(stack);
+    }
+    card.append(table(['Class', 'New objects', 'Bytes', 'Per request'],
+      f.classes.slice(0, 8).map((c) => [c.name, fmt(c.count), fmt(c.bytes), c.per_request.toFixed(2)]), (i) => i > 0));
+    parts.push(card);
+  });
+  const labels = ['baseline', ...h.rounds.map((_, i) => `round ${i + 1}`)];
+  const heaps = [h.baseline_memory.heap_used, ...h.rounds.map((r) => r.memory.heap_used)];
+  const heapPlot = linePlot(heaps, labels, mb);
+  heapPlot.id = 'hunt-heap-plot';
+  parts.push(el('h3', '', 'Heap after GC, snapshot by snapshot'), heapPlot);
+  parts.push(el('h3', '', `Every GC (${fmt(h.gcs.length)}): pause over time, full GCs in red`), gcPlot(h.gcs));
+  const rounds = table(['Round', 'Requests', 'Seconds', 'Req/s', 'p99 ms', 'Heap after GC', 'RSS', 'Ended by', 'Snapshot s'],
+    h.rounds.map((r, i) => [String(i + 1), fmt(r.requests), r.seconds.toFixed(1), fmt(Math.round(r.requests_per_second)), r.p99_ms.toFixed(1), mb(r.memory.heap_used), mb(r.memory.rss), r.ended_by, r.snapshot_seconds.toFixed(1)]),
+    (i) => i > 0 && i !== 7);
+  rounds.id = 'hunt-rounds';
+  parts.push(el('h3', '', 'Rounds'), rounds);
+  if (h.growing_classes.length) {
+    parts.push(el('h3', '', 'Classes whose count rose at every snapshot'),
+      table(['Class', 'Counts', 'Per request'], h.growing_classes.slice(0, 20).map((c) => [c.name, c.counts.map(fmt).join(' → '), c.per_request.toFixed(2)]), (i) => i === 2));
+  }
+  if (h.notes.length) {
+    const notes = el('ul');
+    h.notes.forEach((n) => notes.append(el('li', '', n)));
+    parts.push(el('h3', '', 'What the hunt decided on the way'), notes);
+  }
+  box.replaceChildren(...parts);
+  $('#totals').textContent = `${h.findings.length} finding(s)`;
+}
+
 // ---- retainers ------------------------------------------------------------
 
 function selectObject(d) {
@@ -560,21 +720,29 @@ async function show() {
   $('body').dataset.view = state.view;
   $('body').dataset.viewReady = '';
   try {
-    const profile = state.snapshots[state.current].kind === 'profile';
-    document.querySelectorAll('#views button').forEach((b) => { b.hidden = profile !== (b.dataset.view === 'flame'); });
-    if (profile) state.view = 'flame';
-    else if (state.view === 'flame') state.view = 'summary';
+    // A profile shows only its flame graph, a hunt only its report.
+    const { kind } = state.snapshots[state.current];
+    const only = { profile: 'flame', hunt: 'hunt' }[kind];
+    document.querySelectorAll('#views button').forEach((b) => {
+      b.hidden = only ? b.dataset.view !== only : ['flame', 'hunt'].includes(b.dataset.view);
+    });
+    if (only) state.view = only;
+    else if (['flame', 'hunt'].includes(state.view)) state.view = 'summary';
+    const snapshot = !only;
     document.querySelectorAll('#views button').forEach((b) => b.classList.toggle('active', b.dataset.view === state.view));
     $('#flame').hidden = state.view !== 'flame';
-    $('#grid').hidden = ['statistics', 'flame'].includes(state.view);
-    $('#retainers-pane').hidden = state.view === 'flame';
+    $('#hunt').hidden = state.view !== 'hunt';
+    $('#grid').hidden = ['statistics', 'flame', 'hunt'].includes(state.view);
+    $('#retainers-pane').hidden = !snapshot;
+    $('#toolbar').hidden = state.view === 'hunt';
     $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
-    state.overview = profile ? null : await api(`${base()}/overview`);
-    const recorded = !profile && await api(`${base()}/timeline`).then(() => true, () => false);
+    state.overview = snapshot ? await api(`${base()}/overview`) : null;
+    const recorded = snapshot && await api(`${base()}/timeline`).then(() => true, () => false);
     $('#views [data-view=timeline]').hidden = !recorded;
     if (state.view === 'timeline' && !recorded) state.view = 'summary';
     const views = {
       flame: showFlame,
+      hunt: showHunt,
       timeline: showTimeline,
       summary: showSummary,
       comparison: showComparison,
@@ -589,8 +757,8 @@ async function show() {
       await grid.ready;
     }
     const snap = state.snapshots[state.current];
-    status(profile ? `${snap.name}: sampling heap profile`
-      : `${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
+    status({ profile: `${snap.name}: sampling heap profile`, hunt: `${snap.name}: hunt report` }[kind]
+      || `${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
     $('body').dataset.viewReady = state.view;
   } catch (error) {
     status(`error: ${error.message}`, true);
@@ -617,7 +785,8 @@ function renderLoads() {
 function renderSnapshotList() {
   const select = $('#snapshot');
   const ready = state.snapshots.filter((s) => s.state === 'ready');
-  select.replaceChildren(...ready.map((s) => new Option(s.kind === 'profile' ? `${s.name} (profile)` : s.name, s.index)));
+  const suffix = { profile: ' (profile)', hunt: ' (hunt report)' };
+  select.replaceChildren(...ready.map((s) => new Option(`${s.name}${suffix[s.kind] || ''}`, s.index)));
   if (state.current !== null) select.value = state.current;
 }
 
@@ -638,7 +807,8 @@ async function poll() {
       renderSnapshotList();
       show();
     } else if (state.current === null && ready.length) {
-      state.current = ready[ready.length - 1].index;
+      // A hunt report first (it leads into its snapshots), else the newest.
+      state.current = (ready.find((s) => s.kind === 'hunt') || ready[ready.length - 1]).index;
       renderSnapshotList();
       show();
     } else if (ready.length !== before && state.view === 'comparison') {
@@ -693,6 +863,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#live-record').addEventListener('click', () => {
     const seconds = Math.min(600, Math.max(1, Number($('#live-seconds').value) || 10));
     liveAction(`recording allocations for ${seconds} s`, `/api/live/record?seconds=${seconds}`, () => 'recording done: analysing it');
+  });
+  $('#live-hunt').addEventListener('click', () => {
+    const path = $('#live-hunt-path').value.trim();
+    liveAction('hunting for a leak (up to 90 s)', `/api/live/hunt?path=${encodeURIComponent(path)}`, () => 'hunt done: its report is shown');
   });
   poll();
   pollLive();

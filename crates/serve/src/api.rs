@@ -266,7 +266,7 @@ pub async fn upload(
         file.write_all(&chunk).await.map_err(io)?;
     }
     file.flush().await.map_err(io)?;
-    let index = s.workspace.add_file(&path, Some(name));
+    let index = s.workspace.add_upload(&path, name);
     Ok(Json(serde_json::json!({ "index": index })))
 }
 
@@ -308,6 +308,14 @@ pub async fn flame(
 ) -> Result<impl IntoResponse, ApiError> {
     let tree = s.workspace.flame(n)?;
     Ok(Json(tree.as_ref().clone()))
+}
+
+pub async fn hunt(
+    State(s): State<Shared>,
+    Path(n): Path<usize>,
+) -> Result<impl IntoResponse, ApiError> {
+    let view = s.workspace.hunt(n)?;
+    Ok(Json(view.as_ref().clone()))
 }
 
 fn live_of(s: &Shared) -> Result<Arc<crate::live::Live>, ApiError> {
@@ -377,5 +385,29 @@ pub async fn live_record(
     }
     let seconds = q.seconds;
     let index = on_own_thread(live_of(&s)?, async move |live| live.record(seconds).await).await?;
+    Ok(Json(serde_json::json!({ "index": index })))
+}
+
+#[derive(Deserialize)]
+pub struct HuntQuery {
+    /// The path load goes to on the app's one HTTP port; empty for `/`.
+    #[serde(default)]
+    path: String,
+}
+
+pub async fn live_hunt(
+    State(s): State<Shared>,
+    Query(q): Query<HuntQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    // A path only: the page never points the load at another host.
+    let path = q.path.trim();
+    if !(path.is_empty() || path.starts_with('/')) {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "give a path on the app's port, starting with /".into(),
+        ));
+    }
+    let url = Some(path.to_owned()).filter(|p| !p.is_empty());
+    let index = on_own_thread(live_of(&s)?, async move |live| live.hunt(url).await).await?;
     Ok(Json(serde_json::json!({ "index": index })))
 }

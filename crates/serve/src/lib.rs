@@ -104,11 +104,13 @@ pub fn router(
         .route("/api/s/{n}/timeline", get(api::timeline))
         .route("/api/s/{n}/allocated", get(api::allocated))
         .route("/api/s/{n}/flame", get(api::flame))
+        .route("/api/s/{n}/hunt", get(api::hunt))
         .route("/api/compare", get(api::compare))
         .route("/api/live", get(api::live_status))
         .route("/api/live/snapshot", post(api::live_snapshot))
         .route("/api/live/gc", post(api::live_gc))
         .route("/api/live/record", post(api::live_record))
+        .route("/api/live/hunt", post(api::live_hunt))
         .route(
             "/api/upload",
             post(api::upload).layer(DefaultBodyLimit::disable()),

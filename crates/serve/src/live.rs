@@ -1,14 +1,17 @@
 //! Live mode: the page's buttons on a running target — take a snapshot,
-//! force a GC, record allocations for N seconds — and its heap chart. The
-//! actions are the CLI's own library calls (`leakscope-inspector`'s
-//! `capture`), one at a time (each streams over the one session); what
-//! they write joins the workspace like any other file.
+//! force a GC, record allocations for N seconds, hunt for a leak — and its
+//! heap chart. The actions are the CLI's own library calls
+//! (`leakscope-inspector`'s `capture`, `leakscope-hunt`'s session), one at
+//! a time (each streams over the one session); what they write joins the
+//! workspace like any other file.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use leakscope_hunt::report::{self, Report};
+use leakscope_hunt::session::{self, Config, Observer};
 use leakscope_inspector::capture::{record_allocations, write_snapshot, SnapshotOptions};
 use leakscope_inspector::Attached;
 use serde::Serialize;
@@ -154,6 +157,38 @@ impl Live {
         })
     }
 
+    /// Hunts for a leak as `leakscope hunt` does, sending load to `url`
+    /// (a URL, or a path on the app's one HTTP port; `/` there by default),
+    /// and adds the report with its snapshots to the workspace.
+    pub async fn hunt(&self, url: Option<String>) -> Result<usize, String> {
+        let _one = self.one_at_a_time.lock().await;
+        let (dir, _) = self.next_path("hunt");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let config = Config {
+            url,
+            out: dir.clone(),
+            ..Config::default()
+        };
+        self.set_activity(Some("hunting: warming up".into()));
+        let mut progress = Activity(self);
+        let outcome = session::run(&self.attached, &config, &mut progress).await;
+        report::close(&self.attached.client).await;
+        self.set_activity(None);
+        let outcome = outcome.map_err(|e| e.to_string())?;
+        let report = Report::new(
+            outcome,
+            format!("PID {}", self.attached.pid),
+            config.concurrency,
+            true,
+        );
+        let path = dir.join("hunt.json");
+        let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(self
+            .workspace
+            .add_file(&path, Some(format!("hunt of PID {}", self.attached.pid))))
+    }
+
     /// Records allocations for `seconds` into a `.heaptimeline` and starts
     /// analysing it.
     pub async fn record(&self, seconds: u64) -> Result<usize, String> {
@@ -170,5 +205,17 @@ impl Live {
         self.set_activity(None);
         recorded.map_err(|e| e.to_string())?;
         Ok(self.workspace.add_file(&path, Some(name)))
+    }
+}
+
+/// A hunt's progress, shown as the live bar's activity.
+struct Activity<'a>(&'a Live);
+
+impl Observer for Activity<'_> {
+    fn note(&mut self, line: &str) {
+        self.0.set_activity(Some(format!("hunting: {line}")));
+    }
+    fn progress(&mut self, what: &str) {
+        self.0.set_activity(Some(format!("hunting: {what}")));
     }
 }

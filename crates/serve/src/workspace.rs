@@ -29,22 +29,41 @@ enum State {
     Loading(Progress),
     Snapshot(Arc<RwLock<Explorer>>),
     Profile(Arc<FlameNode>),
+    Hunt(Arc<HuntView>),
     Failed(String),
 }
 
-/// A sampling heap profile (`.heapprofile`) rather than a snapshot: its
-/// JSON starts with the call tree's `head`.
-fn is_profile(path: &Path) -> bool {
+/// What a file holds, told by its JSON's first key: a snapshot starts with
+/// `snapshot`, a sampling heap profile (`.heapprofile`) with the call tree's
+/// `head`; anything else small enough may be a hunt report (`leakscope hunt
+/// --json`, keys in any order).
+#[derive(PartialEq)]
+enum FileKind {
+    Snapshot,
+    Profile,
+    Other,
+}
+
+/// Hunt reports are kilobytes; a bigger file is read as a snapshot, whose
+/// reader says what is wrong with it.
+const LARGEST_REPORT: u64 = 64 << 20;
+
+fn sniff(path: &Path) -> FileKind {
     use std::io::Read;
     let mut start = [0u8; 64];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut start))
         .unwrap_or(0);
     let text = String::from_utf8_lossy(&start[..n]);
-    text.trim_start()
-        .trim_start_matches('{')
-        .trim_start()
-        .starts_with("\"head\"")
+    let key = text.trim_start().trim_start_matches('{').trim_start();
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if key.starts_with("\"head\"") {
+        FileKind::Profile
+    } else if key.starts_with("\"snapshot\"") || size > LARGEST_REPORT {
+        FileKind::Snapshot
+    } else {
+        FileKind::Other
+    }
 }
 
 fn load_profile(path: &Path) -> Result<FlameNode, String> {
@@ -52,6 +71,27 @@ fn load_profile(path: &Path) -> Result<FlameNode, String> {
     SamplingProfile::parse(&text)
         .map(|p| p.flame_tree())
         .map_err(|e| format!("not a sampling heap profile: {e}"))
+}
+
+/// A hunt's report and the workspace indexes of the snapshots it kept, in
+/// round order (the findings' object ids are the last one's).
+#[derive(Debug, Clone, Serialize)]
+pub struct HuntView {
+    pub report: serde_json::Value,
+    pub snapshots: Vec<usize>,
+}
+
+fn load_hunt_report(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let neither = "not a heap snapshot, sampling heap profile or hunt report";
+    let report: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{neither}: {e}"))?;
+    if !leakscope_hunt::Report::is_report(&report) {
+        return Err(format!(
+            "{neither}: a JSON object without a snapshot, a profile's head or a hunt's verdict"
+        ));
+    }
+    Ok(report)
 }
 
 struct Entry {
@@ -69,7 +109,7 @@ pub struct Status {
     pub size: u64,
     /// `loading`, `ready` or `failed`.
     pub state: &'static str,
-    /// `snapshot` or `profile` once ready.
+    /// `snapshot`, `profile` or `hunt` once ready.
     pub kind: Option<&'static str>,
     /// Every view answers at once (the slow first computations are done).
     pub warm: bool,
@@ -111,8 +151,20 @@ impl Workspace {
     }
 
     /// Starts loading `path` in the background; returns its index. `name`
-    /// is what the page calls it (the file name unless given).
+    /// is what the page calls it (the file name unless given). A hunt
+    /// report's snapshots are loaded too.
     pub fn add_file(self: &Arc<Self>, path: &Path, name: Option<String>) -> usize {
+        self.load(path, name, true)
+    }
+
+    /// As [`Workspace::add_file`], for a file the page uploaded: a hunt
+    /// report from the browser names paths, and the browser never chooses
+    /// what the server reads, so its snapshots are not loaded.
+    pub fn add_upload(self: &Arc<Self>, path: &Path, name: String) -> usize {
+        self.load(path, Some(name), false)
+    }
+
+    fn load(self: &Arc<Self>, path: &Path, name: Option<String>, follow_paths: bool) -> usize {
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let name = name.unwrap_or_else(|| {
             path.file_name().map_or_else(
@@ -135,15 +187,33 @@ impl Workspace {
         };
         let path: PathBuf = path.to_owned();
         let observer = self.observer.clone();
+        let workspace = self.clone();
         // Deep allocation stacks make deep flame trees: room to recurse.
         let loader = std::thread::Builder::new().stack_size(256 << 20);
         let spawned = loader.spawn(move || {
             let started = Instant::now();
-            let state = if is_profile(&path) {
+            let kind = sniff(&path);
+            let state = if kind == FileKind::Profile {
                 match load_profile(&path) {
                     Ok(tree) => {
                         observer.loaded(&entry.name, started.elapsed().as_secs_f64(), 0);
                         State::Profile(Arc::new(tree))
+                    }
+                    Err(message) => {
+                        observer.failed(&entry.name, &message);
+                        State::Failed(message)
+                    }
+                }
+            } else if kind == FileKind::Other {
+                match load_hunt_report(&path) {
+                    Ok(report) => {
+                        observer.loaded(&entry.name, started.elapsed().as_secs_f64(), 0);
+                        let snapshots = if follow_paths {
+                            workspace.add_kept_snapshots(&report, &path)
+                        } else {
+                            Vec::new()
+                        };
+                        State::Hunt(Arc::new(HuntView { report, snapshots }))
                     }
                     Err(message) => {
                         observer.failed(&entry.name, &message);
@@ -193,13 +263,14 @@ impl Workspace {
                 let state = e.state.read().expect("state lock");
                 let warm = match &*state {
                     State::Snapshot(e) => e.read().expect("explorer lock").is_warm(),
-                    State::Profile(_) => true,
+                    State::Profile(_) | State::Hunt(_) => true,
                     _ => false,
                 };
                 let (label, kind, bytes_read, step, error) = match &*state {
                     State::Loading(p) => ("loading", None, p.bytes_read, p.step, None),
                     State::Snapshot(_) => ("ready", Some("snapshot"), e.size, None, None),
                     State::Profile(_) => ("ready", Some("profile"), e.size, None, None),
+                    State::Hunt(_) => ("ready", Some("hunt"), e.size, None, None),
                     State::Failed(m) => ("failed", None, 0, None, Some(m.clone())),
                 };
                 Status {
@@ -260,6 +331,41 @@ impl Workspace {
             },
             "not a sampling heap profile",
         )
+    }
+
+    /// The hunt report at `index`.
+    pub fn hunt(&self, index: usize) -> Result<Arc<HuntView>, Unavailable> {
+        self.state_of(
+            index,
+            |s| match s {
+                State::Hunt(view) => Some(view.clone()),
+                _ => None,
+            },
+            "not a hunt report",
+        )
+    }
+
+    /// Starts loading the snapshots a hunt report names (those still on
+    /// disk; relative names are looked up beside the report too).
+    fn add_kept_snapshots(self: &Arc<Self>, report: &serde_json::Value, at: &Path) -> Vec<usize> {
+        let beside = at.parent().unwrap_or(Path::new("."));
+        let names = report["snapshots"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        names
+            .iter()
+            .filter_map(|name| {
+                let name = Path::new(name.as_str()?);
+                [
+                    name.to_owned(),
+                    beside.join(name),
+                    beside.join(name.file_name()?),
+                ]
+                .into_iter()
+                .find(|p| p.is_file())
+            })
+            .map(|path| self.add_file(&path, None))
+            .collect()
     }
 
     /// The Comparison of `current` against `base`, computed once per pair.

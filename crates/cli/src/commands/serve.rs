@@ -11,23 +11,28 @@ use leakscope_serve::{Observer, Workspace};
 use crate::live::{with_shared_target, TargetArgs};
 
 /// The web explorer: DevTools' Memory panel views (Summary, Comparison,
-/// Containment, Dominators, Statistics, Retainers) in any browser.
+/// Containment, Dominators, Statistics, Retainers), allocation timelines,
+/// heap-profile flame graphs and hunt reports in any browser.
 #[derive(clap::Args)]
 #[command(
     after_help = "Prints one URL with a per-run token; open it in a browser. Paths typed on the terminal \
                   (one per line) are added too, and the page can upload files.\n\n\
                   Examples:\n  leakscope serve before.heapsnapshot after.heapsnapshot\n  \
                   leakscope serve app.heapsnapshot --open\n  \
+                  leakscope serve hunt-out/hunt.json\n  \
                   leakscope serve --listen 127.0.0.1:7474 big.heapsnapshot\n  \
                   leakscope serve --pid 4242\n  \
                   leakscope serve -- node server.js"
 )]
 pub struct Args {
-    /// .heapsnapshot, .heaptimeline or .heapprofile files to analyse
+    /// .heapsnapshot, .heaptimeline or .heapprofile files to analyse, or a
+    /// hunt report (`hunt.json`, written by `leakscope hunt --keep`) with
+    /// its snapshots
     pub files: Vec<PathBuf>,
     /// Live mode: a running target (`--pid`, `--port`, `--url`) or an app
     /// to launch (`-- node app.js`); the page gets buttons to take a
-    /// snapshot, force a GC and record allocations, and a heap chart
+    /// snapshot, force a GC, record allocations and hunt for a leak, and a
+    /// heap chart
     #[command(flatten)]
     pub target: TargetArgs,
     /// Address to listen on; port 0 picks a free port. A non-loopback

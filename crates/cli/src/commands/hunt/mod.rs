@@ -11,13 +11,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_gclog::ProcessReport;
-use leakscope_hunt::session::{self, Config, Observer, Outcome};
-use leakscope_hunt::{Confidence, Rules};
-use leakscope_inspector::GcWatch;
+use leakscope_hunt::session::{self, Config, Observer};
+use leakscope_hunt::{Report, Rules};
 use serde::Serialize;
 
 use crate::live::{block_on, with_target, GcLogSink, TargetArgs};
 use crate::output::parse_duration;
+
+/// The report `--keep` writes beside the snapshots.
+pub const SAVED_REPORT: &str = "hunt.json";
 
 /// The bundled leaky server the hunt runs when given no target.
 const DEMO_SERVER: &str = include_str!("../../../../../examples/leaky-server.js");
@@ -71,7 +73,8 @@ pub struct Args {
     /// Keep the snapshots in this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Keep the snapshots (in --out, or in a directory named in the output)
+    /// Keep the snapshots and the report (`hunt.json`, for `leakscope
+    /// serve`) in --out, or in a directory named in the output
     #[arg(long)]
     pub keep: bool,
     /// Write a single-file HTML report with plots
@@ -91,29 +94,19 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Everything the hunt measured and concluded.
+/// The hunt's report, and the launched app's GC log beside it.
 #[derive(Serialize)]
 pub struct Hunt {
-    pub target: String,
-    pub concurrency: usize,
-    /// `leak` or `no leak: …`.
-    pub verdict: &'static str,
-    /// How sure the verdict is, and why.
-    pub confidence: Confidence,
-    pub confidence_reason: String,
-    /// Over all rounds.
-    pub requests_per_second: f64,
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub report: Report,
     /// The launched app's `--trace-gc` log, analysed (with `--trace-gc`).
     pub gc_log: Option<Vec<ProcessReport>>,
-    pub snapshots_kept: bool,
 }
 
 impl std::ops::Deref for Hunt {
-    type Target = Outcome;
-    fn deref(&self) -> &Outcome {
-        &self.outcome
+    type Target = Report;
+    fn deref(&self) -> &Report {
+        &self.report
     }
 }
 
@@ -159,6 +152,8 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
+    let out = out.canonicalize().unwrap_or(out);
     let config = Config {
         url: args.url.clone(),
         requests,
@@ -189,6 +184,10 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         remove_snapshots(&out, args.out.is_none());
     }
     let hunt = result?;
+    if args.keep {
+        // Beside its snapshots, for `leakscope serve DIR/hunt.json`.
+        crate::atomic::write(&out.join(SAVED_REPORT), &serde_json::to_vec_pretty(&hunt)?)?;
+    }
     if let Some(mut file) = report_file {
         file.write_all(html::render(&hunt).as_bytes())?;
         file.commit()?;
@@ -278,81 +277,23 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
     let outcome = block_on(with_target(
         &target_args,
         async |attached| Ok(session::run(attached, config, &mut terminal).await?),
-        async |client| {
-            // Stops sampling and tracking (without another snapshot);
-            // removes the observer.
-            let _ = client.stop_sampling().await;
-            let _ = client
-                .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
-                .await;
-            let _ = GcWatch::uninstall(client).await;
-        },
+        async |client| leakscope_hunt::report::close(client).await,
     ));
     terminal.bar.finish_and_clear();
-    let mut outcome = outcome?;
-    if !args.keep {
-        outcome.snapshots.clear();
-    }
-    let total_requests: u64 = outcome.rounds.iter().map(|r| r.round.requests).sum();
-    let total_seconds: f64 = outcome.rounds.iter().map(|r| r.round.seconds).sum();
-    let (confidence, confidence_reason) = confidence(&outcome);
+    let outcome = outcome?;
+    let baseline_ms = outcome.baseline_ms;
     Ok(Hunt {
-        target,
-        concurrency: args.concurrency,
-        verdict: if outcome.findings.is_empty() {
-            "no leak: nothing grew steadily round after round"
-        } else {
-            "leak"
-        },
-        confidence,
-        confidence_reason,
-        requests_per_second: total_requests as f64 / total_seconds.max(1e-9),
+        report: Report::new(outcome, target, args.concurrency, args.keep),
         gc_log: gc_log.map(|sink| {
             let lines = sink.lock().expect("not poisoned");
             // The hunt's warm-up ends at its baseline snapshot.
             let config = leakscope_gclog::SeriesConfig {
-                warmup_ms: outcome.baseline_ms,
+                warmup_ms: baseline_ms,
                 ..Default::default()
             };
             leakscope_gclog::read(&lines[..], &mut |_| {})
                 .map(|log| log.reports_with(&config))
                 .unwrap_or_default()
         }),
-        snapshots_kept: args.keep,
-        outcome,
     })
-}
-
-/// The verdict's confidence: a leak's is its strongest finding's; a clean
-/// verdict is as good as the load that exercised the app.
-fn confidence(o: &Outcome) -> (Confidence, String) {
-    if let Some(best) = o.findings.iter().max_by_key(|f| match f.confidence {
-        Confidence::High => 2,
-        Confidence::Medium => 1,
-        Confidence::Low => 0,
-    }) {
-        return (best.confidence, best.evidence.clone());
-    }
-    let requests: u64 = o.rounds.iter().map(|r| r.round.requests).sum();
-    if let Some(stopped) = &o.stopped_by {
-        return (
-            Confidence::Low,
-            format!("{stopped}; {} rounds, {requests} requests", o.rounds.len()),
-        );
-    }
-    if !o.warnings.is_empty() {
-        return (Confidence::Low, o.warnings[0].clone());
-    }
-    let level = if o.rounds.len() >= 3 && requests >= 3000 {
-        Confidence::High
-    } else {
-        Confidence::Medium
-    };
-    (
-        level,
-        format!(
-            "{} rounds, {requests} requests: no group of objects grew in every round",
-            o.rounds.len()
-        ),
-    )
 }

@@ -201,8 +201,12 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         outln!("\nreport: {}", report.display())?;
     }
     if h.snapshots_kept {
-        if let Some(last) = h.snapshots.last() {
-            outln!("snapshots kept, e.g. {}", last.display())?;
+        if let Some(dir) = h.snapshots.last().and_then(|last| last.parent()) {
+            outln!(
+                "snapshots kept in {}; explore them: leakscope serve {}",
+                dir.display(),
+                dir.join(super::SAVED_REPORT).display()
+            )?;
         }
     }
     Ok(())

@@ -1,0 +1,117 @@
+//! A finished hunt as people read it: the verdict and how sure it is, over
+//! everything [`session::run`](crate::session::run) measured. The CLI prints
+//! it (text, JSON, HTML) and the web explorer shows it; both build it here so
+//! they say the same thing.
+
+use leakscope_inspector::{Client, GcWatch};
+use serde::Serialize;
+
+use crate::session::Outcome;
+use crate::verdict::Confidence;
+
+/// The verdict on a hunt, with what it rests on.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// What was hunted in: a PID, a port, a command line.
+    pub target: String,
+    pub concurrency: usize,
+    /// `leak` or `no leak: …`.
+    pub verdict: &'static str,
+    /// How sure the verdict is, and why.
+    pub confidence: Confidence,
+    pub confidence_reason: String,
+    /// Over all rounds.
+    pub requests_per_second: f64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub snapshots_kept: bool,
+}
+
+impl std::ops::Deref for Report {
+    type Target = Outcome;
+    fn deref(&self) -> &Outcome {
+        &self.outcome
+    }
+}
+
+impl Report {
+    /// `outcome.snapshots` are dropped unless `snapshots_kept`: the caller
+    /// deletes them.
+    pub fn new(
+        mut outcome: Outcome,
+        target: String,
+        concurrency: usize,
+        snapshots_kept: bool,
+    ) -> Self {
+        if !snapshots_kept {
+            outcome.snapshots.clear();
+        }
+        let total_requests: u64 = outcome.rounds.iter().map(|r| r.round.requests).sum();
+        let total_seconds: f64 = outcome.rounds.iter().map(|r| r.round.seconds).sum();
+        let (confidence, confidence_reason) = confidence(&outcome);
+        Report {
+            target,
+            concurrency,
+            verdict: if outcome.findings.is_empty() {
+                "no leak: nothing grew steadily round after round"
+            } else {
+                "leak"
+            },
+            confidence,
+            confidence_reason,
+            requests_per_second: total_requests as f64 / total_seconds.max(1e-9),
+            outcome,
+            snapshots_kept,
+        }
+    }
+
+    /// Whether `json` is a saved report (`leakscope hunt --json`).
+    pub fn is_report(json: &serde_json::Value) -> bool {
+        json["verdict"].is_string() && json["findings"].is_array() && json["rounds"].is_array()
+    }
+}
+
+/// Undoes what the hunt opened in the target: the sampling profiler,
+/// allocation tracking (without another snapshot) and the GC observer.
+/// Safe to call after a hunt that failed half-way.
+pub async fn close(client: &Client) {
+    let _ = client.stop_sampling().await;
+    let _ = client
+        .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
+        .await;
+    let _ = GcWatch::uninstall(client).await;
+}
+
+/// The verdict's confidence: a leak's is its strongest finding's; a clean
+/// verdict is as good as the load that exercised the app.
+fn confidence(o: &Outcome) -> (Confidence, String) {
+    if let Some(best) = o.findings.iter().max_by_key(|f| match f.confidence {
+        Confidence::High => 2,
+        Confidence::Medium => 1,
+        Confidence::Low => 0,
+    }) {
+        return (best.confidence, best.evidence.clone());
+    }
+    let requests: u64 = o.rounds.iter().map(|r| r.round.requests).sum();
+    if let Some(stopped) = &o.stopped_by {
+        return (
+            Confidence::Low,
+            format!("{stopped}; {} rounds, {requests} requests", o.rounds.len()),
+        );
+    }
+    if !o.warnings.is_empty() {
+        return (Confidence::Low, o.warnings[0].clone());
+    }
+    let level = if o.rounds.len() >= 3 && requests >= 3000 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    (
+        level,
+        format!(
+            "{} rounds, {requests} requests: no group of objects grew in every round",
+            o.rounds.len()
+        ),
+    )
+}
