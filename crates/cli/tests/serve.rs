@@ -530,7 +530,57 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
             .find(|(c, _)| c[0].ends_with("LeakyThing"))
             .expect("LeakyThing changed");
         assert_eq!(number(&leaky_row.0[1]), 5000);
+        // Expanded, a class lists its new objects: in b, not in a.
+        eval(&page, "[...document.querySelectorAll('#grid .row')].find(r => r.textContent.includes('LeakyThing')).querySelector('.toggle').click()").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row .new').length > 10").await;
+        let new_id = eval(&page, "Number(document.querySelector('#grid .row .new').closest('.row').dataset.id)")
+            .await
+            .as_u64()
+            .unwrap();
+        let member = rows(&page, "#grid")
+            .await
+            .into_iter()
+            .find(|(_, id)| *id == Some(new_id))
+            .unwrap();
+        // Alloc. Size is its shallow size (the class's, as all are alike).
+        let each = leaky_row.0[4].replace(',', "").parse::<i64>().unwrap() / 5000;
+        assert_eq!(number(&member.0[4]), each, "{member:?}");
+        assert_eq!(member.0[5], "");
+        let status_in = |snapshot: u32| {
+            format!("(async () => (await fetch('/api/s/{snapshot}/node/{new_id}')).status)()")
+        };
+        assert_eq!(eval(&page, &status_in(0)).await, 404);
+        assert_eq!(eval(&page, &status_in(1)).await, 200);
         screenshot(&page, &dir.join("comparison.png")).await;
+        // A class that lost objects lists them last, as the base has them.
+        let gone = changed
+            .iter()
+            .filter(|c| c["removedCount"].as_u64().unwrap() > 0)
+            .min_by_key(|c| c["addedCount"].as_u64().unwrap())
+            .expect("some class lost objects");
+        let members = eval(
+            &page,
+            &format!(
+                "(async () => {{ const r = await fetch('/api/compare/members?base=0&current=1&key=' + encodeURIComponent({key}) + '&offset=0&limit=1000'); return r.json(); }})()",
+                key = serde_json::to_string(gone["key"].as_str().unwrap()).unwrap()
+            ),
+        )
+        .await;
+        let items = members["items"].as_array().unwrap();
+        let added = gone["addedCount"].as_u64().unwrap() as usize;
+        assert_eq!(
+            members["total"].as_u64().unwrap(),
+            gone["addedCount"].as_u64().unwrap() + gone["removedCount"].as_u64().unwrap()
+        );
+        assert!(items[..added.min(items.len())].iter().all(|m| m["deleted"] == false));
+        let deleted = items.last().unwrap();
+        assert_eq!(deleted["deleted"], true, "{members}");
+        let deleted_id = deleted["id"].as_u64().unwrap();
+        let status_of = |snapshot: u32| {
+            format!("(async () => (await fetch('/api/s/{snapshot}/node/{deleted_id}')).status)()")
+        };
+        assert_eq!(eval(&page, &status_of(0)).await, 200);
+        assert_eq!(eval(&page, &status_of(1)).await, 404);
 
         // Containment from the root, Dominators, Statistics, strings.
         click_view(&page, "containment").await;

@@ -445,6 +445,48 @@ impl Explorer {
     }
 }
 
+/// An object under a class of the Comparison view: new in the current
+/// snapshot, or deleted since the base (then its row is the base's).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRow {
+    #[serde(flatten)]
+    pub row: Row,
+    pub deleted: bool,
+}
+
+/// The objects behind one class of a Comparison, as DevTools lists them
+/// when the class is expanded: the new ones, then the deleted ones, each in
+/// id order.
+pub fn comparison_members(
+    base: &Explorer,
+    current: &Explorer,
+    diff: &ClassDiff,
+    offset: usize,
+    limit: usize,
+) -> Page<MemberRow> {
+    let total = diff.added.len() + diff.removed.len();
+    let start = offset.min(total);
+    let end = start.saturating_add(limit).min(total);
+    let items = (start..end)
+        .map(|i| match diff.added.get(i) {
+            Some(&v) => MemberRow {
+                row: current.row(v),
+                deleted: false,
+            },
+            None => MemberRow {
+                row: base.row(diff.removed[i - diff.added.len()]),
+                deleted: true,
+            },
+        })
+        .collect();
+    Page {
+        total,
+        offset: start,
+        items,
+    }
+}
+
 /// The Comparison view of `current` against `base`, largest size delta
 /// first. `base` is reclassified with `current`'s interfaces for the
 /// duration, so it is borrowed mutably.

@@ -256,18 +256,38 @@ function showComparison() {
   select.value = state.base;
   const filter = $('#class-filter').value.toLowerCase();
   return new TreeGrid($('#grid'), [
-    { title: '# New', cell: (d) => fmt(d.addedCount) },
-    { title: '# Deleted', cell: (d) => fmt(d.removedCount) },
-    { title: '# Delta', cell: (d) => signed(d.countDelta) },
-    { title: 'Alloc. Size', cell: (d) => fmt(d.addedSize) },
-    { title: 'Freed Size', cell: (d) => fmt(d.removedSize) },
-    { title: 'Size Delta', cell: (d) => signed(d.sizeDelta) },
-  ], async () => {
-    const diff = (await api(`/api/compare?base=${state.base}&current=${state.current}`))
-      .filter((d) => d.name.toLowerCase().includes(filter));
-    $('#totals').textContent = `${fmt(diff.length)} classes changed`;
-    return { total: diff.length, offset: 0, items: diff };
-  }, { childCount: () => 0, nameCell: (d) => el('span', 'class', d.name) });
+    // Objects under a class show their own size as allocated or freed.
+    { title: '# New', cell: (d) => (d.key !== undefined ? fmt(d.addedCount) : '') },
+    { title: '# Deleted', cell: (d) => (d.key !== undefined ? fmt(d.removedCount) : '') },
+    { title: '# Delta', cell: (d) => (d.key !== undefined ? signed(d.countDelta) : '') },
+    { title: 'Alloc. Size', cell: (d) => (d.key !== undefined ? fmt(d.addedSize) : d.deleted === false ? fmt(d.shallowSize) : '') },
+    { title: 'Freed Size', cell: (d) => (d.key !== undefined ? fmt(d.removedSize) : d.deleted ? fmt(d.shallowSize) : '') },
+    { title: 'Size Delta', cell: (d) => (d.key !== undefined ? signed(d.sizeDelta) : '') },
+  ], async (data, offset, limit) => {
+    if (data === null) {
+      const diff = (await api(`/api/compare?base=${state.base}&current=${state.current}`))
+        .filter((d) => d.name.toLowerCase().includes(filter));
+      $('#totals').textContent = `${fmt(diff.length)} classes changed`;
+      return { total: diff.length, offset: 0, items: diff };
+    }
+    // A class: its new objects, then its deleted ones (from the base).
+    if (data.key !== undefined) {
+      return api(`/api/compare/members?base=${state.base}&current=${state.current}&key=${encodeURIComponent(data.key)}&offset=${offset}&limit=${limit}`);
+    }
+    const from = data.deleted || data.fromBase ? state.base : state.current;
+    const page = await api(`/api/s/${from}/fields/${data.id}?offset=${offset}&limit=${limit}`);
+    page.items.forEach((item) => { item.fromBase = from === state.base; });
+    return page;
+  }, {
+    childCount: (d) => (d.key !== undefined ? d.addedCount + d.removedCount : d.children),
+    nameCell: (d) => {
+      if (d.key !== undefined) return el('span', 'class', d.name);
+      const name = objectName(d);
+      if (d.deleted !== undefined) name.prepend(el('span', d.deleted ? 'deleted' : 'new', d.deleted ? '− ' : '+ '));
+      return name;
+    },
+    onSelect: (d) => selectObject(d, d.deleted || d.fromBase ? state.base : state.current),
+  });
 }
 
 const signed = (n) => (n > 0 ? `+${fmt(n)}` : fmt(n));
@@ -608,10 +628,14 @@ async function showHunt() {
 
 // ---- retainers ------------------------------------------------------------
 
-function selectObject(d) {
+// Shows the retainers of object `d` of snapshot `snapshot` (the current
+// one unless it is a deleted object of a Comparison's base).
+function selectObject(d, snapshot = state.current) {
   if (d.id === undefined) return;
   state.retainersOf = d;
-  $('#retainers-of').textContent = `of ${d.name || d.className} @${d.id}`;
+  state.retainersIn = snapshot;
+  const where = snapshot === state.current ? '' : ` in ${state.snapshots[snapshot].name}`;
+  $('#retainers-of').textContent = `of ${d.name || d.className} @${d.id}${where}`;
   showRetainers();
 }
 
@@ -619,7 +643,7 @@ function showRetainers() {
   const d = state.retainersOf;
   if (!d) return;
   const grid = new TreeGrid($('#retainers'), sizeColumns(), async (data, offset, limit) => {
-    const page = await api(`${base()}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}`);
+    const page = await api(`/api/s/${state.retainersIn}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}`);
     const items = page.items.filter((r) => !state.ignored.has(r.id));
     return { total: page.total - (page.items.length - items.length), offset: page.offset, items };
   }, {

@@ -225,7 +225,34 @@ pub async fn compare(
     let diff = tokio::task::spawn_blocking(move || workspace.compare(q.base, q.current))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    Ok(Json(diff.as_slice().to_vec()))
+    // Serialized from the shared rows: a clone would copy their members.
+    let body = serde_json::to_vec(diff.as_slice())
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
+}
+
+#[derive(Deserialize)]
+pub struct MembersQuery {
+    base: usize,
+    current: usize,
+    key: String,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+pub async fn compare_members(
+    State(s): State<Shared>,
+    Query(q): Query<MembersQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace = s.workspace.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        workspace.comparison_members(q.base, q.current, &q.key, q.offset, q.limit.min(MAX_PAGE))
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(Json(page.ok_or_else(|| not_found("class in this comparison"))?))
 }
 
 #[derive(Deserialize)]

@@ -106,6 +106,7 @@ pub fn router(
         .route("/api/s/{n}/flame", get(api::flame))
         .route("/api/s/{n}/hunt", get(api::hunt))
         .route("/api/compare", get(api::compare))
+        .route("/api/compare/members", get(api::compare_members))
         .route("/api/live", get(api::live_status))
         .route("/api/live/snapshot", post(api::live_snapshot))
         .route("/api/live/gc", post(api::live_gc))

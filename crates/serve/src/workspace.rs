@@ -368,6 +368,28 @@ impl Workspace {
             .collect()
     }
 
+    /// The new and deleted objects of class `key` in the Comparison of
+    /// `current` against `base`.
+    pub fn comparison_members(
+        &self,
+        base: usize,
+        current: usize,
+        key: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<leakscope_explore::Page<leakscope_explore::MemberRow>>, Unavailable> {
+        let diff = self.compare(base, current)?;
+        let Some(class) = diff.iter().find(|d| d.key == key) else {
+            return Ok(None);
+        };
+        let (b, c) = (self.explorer(base)?, self.explorer(current)?);
+        let b = b.read().expect("explorer lock");
+        let c = c.read().expect("explorer lock");
+        Ok(Some(leakscope_explore::comparison_members(
+            &b, &c, class, offset, limit,
+        )))
+    }
+
     /// The Comparison of `current` against `base`, computed once per pair.
     pub fn compare(&self, base: usize, current: usize) -> Result<Comparison, Unavailable> {
         let _one_at_a_time = self.comparing.lock().expect("comparing lock");

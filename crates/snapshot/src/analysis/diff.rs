@@ -21,6 +21,12 @@ pub struct ClassDiff {
     pub added_size: u64,
     pub removed_size: u64,
     pub size_delta: i64,
+    /// The new objects: ordinals in the current snapshot, in id order.
+    #[serde(skip)]
+    pub added: Vec<u32>,
+    /// The deleted objects: ordinals in the base snapshot, in id order.
+    #[serde(skip)]
+    pub removed: Vec<u32>,
 }
 
 /// Classes that changed between `base` and `current`, largest size delta first.
@@ -107,13 +113,15 @@ fn class_diff(
         added_size: 0,
         removed_size: 0,
         size_delta: 0,
+        added: Vec::new(),
+        removed: Vec::new(),
     };
     let removed = |v: u32, d: &mut ClassDiff| {
-        d.removed_count += 1;
+        d.removed.push(v);
         d.removed_size += base.graph.self_size[v as usize] as u64;
     };
     let added = |v: u32, d: &mut ClassDiff| {
-        d.added_count += 1;
+        d.added.push(v);
         d.added_size += current.graph.self_size[v as usize] as u64;
     };
     while i < b.instances.len() && j < cur.len() {
@@ -136,9 +144,11 @@ fn class_diff(
     for &cv in &cur[j..] {
         added(cv, &mut d);
     }
-    if d.added_count == 0 && d.removed_count == 0 {
+    if d.added.is_empty() && d.removed.is_empty() {
         return None;
     }
+    d.added_count = d.added.len() as u64;
+    d.removed_count = d.removed.len() as u64;
     d.count_delta = d.added_count as i64 - d.removed_count as i64;
     d.size_delta = d.added_size as i64 - d.removed_size as i64;
     Some(d)
