@@ -532,11 +532,18 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         assert_eq!(number(&leaky_row.0[1]), 5000);
         // Expanded, a class lists its new objects: in b, not in a.
         eval(&page, "[...document.querySelectorAll('#grid .row')].find(r => r.textContent.includes('LeakyThing')).querySelector('.toggle').click()").await;
-        wait_for(&page, "document.querySelectorAll('#grid .row .new').length > 10").await;
-        let new_id = eval(&page, "Number(document.querySelector('#grid .row .new').closest('.row').dataset.id)")
-            .await
-            .as_u64()
-            .unwrap();
+        wait_for(
+            &page,
+            "document.querySelectorAll('#grid .row .new').length > 10",
+        )
+        .await;
+        let new_id = eval(
+            &page,
+            "Number(document.querySelector('#grid .row .new').closest('.row').dataset.id)",
+        )
+        .await
+        .as_u64()
+        .unwrap();
         let member = rows(&page, "#grid")
             .await
             .into_iter()
@@ -572,7 +579,9 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
             members["total"].as_u64().unwrap(),
             gone["addedCount"].as_u64().unwrap() + gone["removedCount"].as_u64().unwrap()
         );
-        assert!(items[..added.min(items.len())].iter().all(|m| m["deleted"] == false));
+        assert!(items[..added.min(items.len())]
+            .iter()
+            .all(|m| m["deleted"] == false));
         let deleted = items.last().unwrap();
         assert_eq!(deleted["deleted"], true, "{members}");
         let deleted_id = deleted["id"].as_u64().unwrap();
@@ -1140,5 +1149,108 @@ fn live_mode_hunts_the_launched_app() {
         let result = eval(&page, "document.querySelector('#live-result').textContent").await;
         assert_eq!(result, "hunt done: its report is shown");
         screenshot(&page, &dir.join("live-hunt.png")).await;
+    });
+}
+
+/// "Ignore this retainer" as DevTools does it: distances are recomputed
+/// without entering the ignored object, which is listed last as
+/// unreachable; the first retaining chain opens by itself.
+#[test]
+fn ignoring_a_retainer_recomputes_distances() {
+    let dir = test_dir("serve-ignore");
+    let snapshot = dir.join("two-paths.heapsnapshot");
+    let script = format!(
+        "class Target {{ constructor() {{ this.tag = 'target'; }} }}
+         const t = new Target();
+         globalThis.nearHolder = {{ t }};
+         globalThis.farHolder = {{ a: {{ b: {{ c: t }} }} }};
+         require('v8').writeHeapSnapshot({snapshot:?});"
+    );
+    node(&["-e", &script], &dir);
+    let server = Server::start(&[&snapshot]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    in_page(&browser, &server, async |page| {
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        let id = eval(
+            &page,
+            "(async () => {
+               const classes = await (await fetch('/api/s/0/classes?filter=Target')).json();
+               const target = classes.find((c) => c.name === 'Target');
+               const page = await (await fetch('/api/s/0/instances?key=' + encodeURIComponent(target.key))).json();
+               return page.items[0].id;
+             })()",
+        )
+        .await
+        .as_u64()
+        .unwrap();
+        eval(&page, &format!("document.querySelector('#search').value = '@{id}'; document.querySelector('#search-form').requestSubmit()")).await;
+        wait_for(
+            &page,
+            "document.querySelector('#retainers').dataset.ready === 'none'",
+        )
+        .await;
+        // First `nearHolder` (.t), opened up to the global object as
+        // DevTools opens it; further down `farHolder.a.b` (.c), two steps
+        // further from the roots.
+        let before = rows(&page, "#retainers").await;
+        assert!(before[0].0[0].starts_with("▾.t :: {t}"), "{before:?}");
+        assert!(
+            before[1].0[0].starts_with("▸.nearHolder :: global"),
+            "{before:?}"
+        );
+        let near_distance = number(&before[0].0[1]);
+        let near_id = before[0].1.unwrap();
+        let far = before
+            .iter()
+            .find(|(c, _)| c[0].contains(".c :: {c}"))
+            .expect("the far path")
+            .clone();
+        assert_eq!(number(&far.0[1]), near_distance + 2, "{before:?}");
+
+        eval(
+            &page,
+            "document.querySelector('#retainers .row .ignore').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            &format!("document.querySelector('#retainers').dataset.ready === '{near_id}'"),
+        )
+        .await;
+        let after = rows(&page, "#retainers").await;
+        // The ignored holder is listed last, unreachable ("–"); the far
+        // path keeps its distance; the new first retainer is opened.
+        let (last_cells, last_id) = after.last().unwrap();
+        assert_eq!(*last_id, Some(near_id), "{after:?}");
+        assert_eq!(last_cells[1], "–", "{after:?}");
+        assert!(last_cells[0].contains("stop ignoring"));
+        let far_after = after
+            .iter()
+            .find(|(_, i)| *i == far.1)
+            .expect("the far path");
+        assert_eq!(number(&far_after.0[1]), near_distance + 2);
+        assert!(after[0].0[0].starts_with('▾'), "{after:?}");
+        assert!(after.len() > 3, "{after:?}");
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelectorAll('#retainers .name .ignored').length"
+            )
+            .await,
+            1
+        );
+        screenshot(&page, &dir.join("ignored.png")).await;
+        // Stopping ignoring brings the first order back.
+        eval(
+            &page,
+            "document.querySelector('#retainers .ignored-note .ignore').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelector('#retainers').dataset.ready === 'none'",
+        )
+        .await;
+        assert_eq!(rows(&page, "#retainers").await[0].1, Some(near_id));
     });
 }

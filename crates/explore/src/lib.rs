@@ -51,7 +51,13 @@ pub struct EdgeRow {
     pub edge_type: String,
     #[serde(flatten)]
     pub row: Row,
+    /// A retainer the user asked to ignore (listed last, at its new distance).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
 }
+
+/// Distances with some retainers ignored, kept for the set last asked for.
+type IgnoringDistances = Option<(Vec<u32>, Arc<Vec<i32>>)>;
 
 /// The numbers a page shows above its views.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +96,7 @@ pub struct Explorer {
     /// A `.heaptimeline`'s allocation stacks, parsed when first asked for.
     traces: OnceLock<Option<AllocationTraces>>,
     warm: std::sync::atomic::AtomicBool,
+    ignoring: Mutex<IgnoringDistances>,
 }
 
 /// A recording's timeline: how long it ran and its bars.
@@ -175,6 +182,7 @@ impl Explorer {
             duplicate_strings: OnceLock::new(),
             traces: OnceLock::new(),
             warm: std::sync::atomic::AtomicBool::new(false),
+            ignoring: Mutex::new(None),
         }
     }
 
@@ -316,6 +324,45 @@ impl Explorer {
         Some(self.page(&retainers, offset, limit, |r| self.edge_row(r.edge, r.from)))
     }
 
+    /// The retainers of `id` once the Retainers view ignores the objects
+    /// `ignored` (ids), as DevTools' "Ignore this retainer": distances are
+    /// recomputed without entering them, and rows sort by the new ones.
+    pub fn retainers_ignoring(
+        &self,
+        id: u32,
+        ignored: &[u32],
+        offset: usize,
+        limit: usize,
+    ) -> Option<Page<EdgeRow>> {
+        if ignored.is_empty() {
+            return self.retainers(id, offset, limit);
+        }
+        let v = self.ordinal(id)?;
+        let mut ordinals: Vec<u32> = ignored.iter().filter_map(|&i| self.ordinal(i)).collect();
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        let distances = {
+            let mut cached = self.ignoring.lock().expect("ignoring lock");
+            match &*cached {
+                Some((set, d)) if *set == ordinals => d.clone(),
+                _ => {
+                    let d = Arc::new(self.snapshot.distances_ignoring(&ordinals));
+                    *cached = Some((ordinals.clone(), d.clone()));
+                    d
+                }
+            }
+        };
+        let retainers = self
+            .snapshot
+            .retainers_by(&self.retainer_index, v, &distances);
+        Some(self.page(&retainers, offset, limit, |r| {
+            let mut row = self.edge_row(r.edge, r.from);
+            row.row.node.distance = distances[r.from as usize];
+            row.ignored = ordinals.binary_search(&r.from).is_ok();
+            row
+        }))
+    }
+
     /// The retaining path DevTools opens first, from `id` up to a GC root.
     pub fn retaining_path(&self, id: u32) -> Option<Vec<EdgeRow>> {
         let v = self.ordinal(id)?;
@@ -333,6 +380,7 @@ impl Explorer {
             edge: self.snapshot.edge_label(edge),
             edge_type: self.snapshot.graph.edge_type_name(edge).to_owned(),
             row: self.row(node),
+            ignored: false,
         }
     }
 

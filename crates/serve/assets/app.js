@@ -120,8 +120,9 @@ class TreeGrid {
     kid.expanded = !kid.expanded;
     const delta = kid.expanded ? kid.count + kid.extra : -(kid.count + kid.extra);
     this.propagate(parent, delta);
-    if (kid.expanded && kid.items.length === 0) this.fetch(kid, 0);
+    const fetched = kid.expanded && kid.items.length === 0 ? this.fetch(kid, 0) : Promise.resolve();
     this.render();
+    return fetched;
   }
 
   render() {
@@ -639,36 +640,55 @@ function selectObject(d, snapshot = state.current) {
   showRetainers();
 }
 
+// DevTools' "Ignore this retainer": the server recomputes distances
+// without entering the ignored objects; they stay listed, last, greyed.
 function showRetainers() {
   const d = state.retainersOf;
   if (!d) return;
-  const grid = new TreeGrid($('#retainers'), sizeColumns(), async (data, offset, limit) => {
-    const page = await api(`/api/s/${state.retainersIn}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}`);
-    const items = page.items.filter((r) => !state.ignored.has(r.id));
-    return { total: page.total - (page.items.length - items.length), offset: page.offset, items };
-  }, {
+  const ignore = [...state.ignored].join(',');
+  const grid = new TreeGrid($('#retainers'), sizeColumns(), (data, offset, limit) =>
+    api(`/api/s/${state.retainersIn}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}&ignore=${ignore}`), {
     title: 'Object',
     nameCell: (r) => {
-      const span = objectName(r);
-      const ignore = el('span', 'ignore', state.ignored.has(r.id) ? 'unignore' : 'ignore this retainer');
-      ignore.addEventListener('click', (e) => {
+      const name = objectName(r);
+      if (r.ignored) name.classList.add('ignored');
+      const span = el('span');
+      span.append(name);
+      const toggle = el('span', 'ignore', r.ignored ? 'stop ignoring' : 'ignore this retainer');
+      toggle.addEventListener('click', (e) => {
         e.stopPropagation();
-        state.ignored.add(r.id);
+        if (r.ignored) state.ignored.delete(r.id);
+        else state.ignored.add(r.id);
         showRetainers();
       });
-      span.append(ignore);
+      span.append(toggle);
       return span;
     },
   });
   if (state.ignored.size) {
     const note = el('div', 'ignored-note', `${state.ignored.size} retainer(s) ignored — `);
-    const undo = el('span', 'ignore', 'show all');
+    const undo = el('span', 'ignore', 'stop ignoring all');
     undo.addEventListener('click', () => { state.ignored.clear(); showRetainers(); });
     note.append(undo);
     $('#retainers').prepend(note);
   }
-  // DevTools opens the first retaining path: expand it once loaded.
-  grid.ready.then(() => grid.render());
+  $('#retainers').dataset.ready = '';
+  grid.ready.then(() => expandFirstChain(grid)).then(() => { $('#retainers').dataset.ready = ignore || 'none'; });
+}
+
+// As DevTools does on opening: expand the first retainer, its first
+// retainer, … (at most 20 levels) while it is neither a root's child
+// (distance 1) nor unreachable, and not an object already on the chain.
+async function expandFirstChain(grid) {
+  let node = grid.root;
+  const seen = new Set([state.retainersOf.id]);
+  for (let level = 0; level < 20; level++) {
+    const first = node.items[0];
+    if (!first || first.distance <= 1 || first.distance >= 100000000 || seen.has(first.id) || !first.children) return;
+    seen.add(first.id);
+    await grid.toggle(node, 0);
+    node = node.kids.get(0);
+  }
 }
 
 // ---- live mode --------------------------------------------------------------

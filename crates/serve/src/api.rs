@@ -155,13 +155,29 @@ pub async fn fields(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct RetainersQuery {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+    /// Ids of retainers to ignore, comma-separated.
+    #[serde(default)]
+    ignore: String,
+}
+
 pub async fn retainers(
     State(s): State<Shared>,
     Path((n, id)): Path<(usize, u32)>,
-    Query(p): Query<Paging>,
+    Query(q): Query<RetainersQuery>,
 ) -> impl IntoResponse {
+    let ignored: Vec<u32> = q
+        .ignore
+        .split(',')
+        .filter_map(|i| i.trim().parse().ok())
+        .collect();
     on_snapshot(&s, n, move |e| {
-        e.retainers(id, p.offset, p.limit())
+        e.retainers_ignoring(id, &ignored, q.offset, q.limit.min(MAX_PAGE))
             .ok_or_else(|| not_found("object"))
     })
     .await
@@ -228,7 +244,10 @@ pub async fn compare(
     // Serialized from the shared rows: a clone would copy their members.
     let body = serde_json::to_vec(diff.as_slice())
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -252,7 +271,9 @@ pub async fn compare_members(
     })
     .await
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    Ok(Json(page.ok_or_else(|| not_found("class in this comparison"))?))
+    Ok(Json(
+        page.ok_or_else(|| not_found("class in this comparison"))?,
+    ))
 }
 
 #[derive(Deserialize)]

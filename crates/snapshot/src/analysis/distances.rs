@@ -49,6 +49,38 @@ pub fn user_roots(g: &Graph, strings: &StringTable) -> Vec<u32> {
 }
 
 pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNames) -> Vec<i32> {
+    distances_avoiding(g, strings, ephemerons, &|_| false)
+}
+
+/// Distances as the Retainers view shows them after "Ignore this retainer":
+/// the same passes, never entering an `ignored` node; every node they no
+/// longer reach (the ignored ones among them) gets its `original` distance
+/// (at least 0) plus [`BASE_UNREACHABLE_DISTANCE`]. `ignored` holds node
+/// ordinals, sorted.
+pub fn distances_ignoring(
+    g: &Graph,
+    strings: &StringTable,
+    original: &[i32],
+    ignored: &[u32],
+) -> Vec<i32> {
+    let mut ephemerons = EphemeronNames::new(strings.len());
+    let mut dist = distances_avoiding(g, strings, &mut ephemerons, &|v| {
+        ignored.binary_search(&v).is_ok()
+    });
+    for (d, &o) in dist.iter_mut().zip(original) {
+        if *d == NO_DISTANCE {
+            *d = o.max(0) + BASE_UNREACHABLE_DISTANCE;
+        }
+    }
+    dist
+}
+
+fn distances_avoiding(
+    g: &Graph,
+    strings: &StringTable,
+    ephemerons: &mut EphemeronNames,
+    avoid: &dyn Fn(u32) -> bool,
+) -> Vec<i32> {
     let nt = g.node_types();
     let et = g.edge_types();
     let n = g.node_count();
@@ -71,7 +103,7 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
                     continue;
                 }
                 let to = g.edge_to[e] as usize;
-                if dist[to] != NO_DISTANCE {
+                if dist[to] != NO_DISTANCE || avoid(to as u32) {
                     continue;
                 }
                 let named = t != et.element && t != et.hidden;
@@ -105,7 +137,10 @@ pub fn distances(g: &Graph, strings: &StringTable, ephemerons: &mut EphemeronNam
         }
     };
 
-    let roots = user_roots(g, strings);
+    let roots: Vec<u32> = user_roots(g, strings)
+        .into_iter()
+        .filter(|&u| !avoid(u))
+        .collect();
     for &u in &roots {
         dist[u as usize] = 1;
         queue.push_back(u);

@@ -89,6 +89,12 @@ impl HeapSnapshot {
     /// Retainers of `v` as the Retainers view lists them: no weak edges, no
     /// edges from the root; sorted by the retainer's distance, then edge name.
     pub fn retainers(&self, index: &RetainerIndex, v: u32) -> Vec<Retainer> {
+        self.retainers_by(index, v, &self.distances)
+    }
+
+    /// As [`HeapSnapshot::retainers`], sorted by other `distances` (those
+    /// of [`HeapSnapshot::distances_ignoring`]).
+    pub fn retainers_by(&self, index: &RetainerIndex, v: u32, distances: &[i32]) -> Vec<Retainer> {
         let g = &self.graph;
         let weak = g.edge_types().weak;
         let mut out: Vec<(usize, Retainer)> = index
@@ -108,13 +114,19 @@ impl HeapSnapshot {
             .filter(|(_, r)| g.edge_type[r.edge] != weak && r.from != g.root)
             .collect();
         out.sort_by(|(ra, a), (rb, b)| {
-            let da = self.distances[a.from as usize];
-            let db = self.distances[b.from as usize];
+            let da = distances[a.from as usize];
+            let db = distances[b.from as usize];
             da.cmp(&db)
                 .then_with(|| self.compare_edge_names(a.edge, b.edge))
                 .then(ra.cmp(rb))
         });
         out.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Distances once the Retainers view ignores the nodes `ignored`
+    /// (ordinals, sorted): see [`super::distances::distances_ignoring`].
+    pub fn distances_ignoring(&self, ignored: &[u32]) -> Vec<i32> {
+        super::distances::distances_ignoring(&self.graph, &self.strings, &self.distances, ignored)
     }
 
     /// The path DevTools opens for `v`: its first retainer, that one's first
