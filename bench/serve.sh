@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# bench/serve.sh [FILE.heapsnapshot] — `leakscope serve` on a big snapshot
-# (by default the 1 GB one bench/run.sh generates): seconds until the page
-# can show it, the server's peak RSS, and the server time of each
-# interaction the page makes (curl's time_total over loopback: a cold first
-# call, then the best of three).
+# bench/serve.sh [FILE.heapsnapshot [BASE.heapsnapshot]] — `leakscope serve`
+# on a big snapshot (by default the 1 GB one bench/run.sh generates): seconds
+# until the page can show it, the server's peak RSS, and the server time of
+# each interaction the page makes (curl's time_total over loopback: a cold
+# first call, then the best of three). With BASE (an earlier snapshot of
+# the same process), the Comparison too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/bench
 mkdir -p "$out"
 file=${1:-$out/snap-1gb.heapsnapshot}
+base_file=${2:-}
 if [ ! -s "$file" ]; then
   echo "generating $file…" >&2
   (cd "$out" && node --max-old-space-size=16000 "$root/bench/gen-snapshot.js" 225000 "$file" >&2)
@@ -17,7 +19,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 
 rm -f "$out/serve.url"
 start=$(date +%s.%N)
-"$root/target/release/leakscope" serve "$file" >"$out/serve.url" 2>"$out/serve.err" </dev/null &
+"$root/target/release/leakscope" serve "$file" $base_file >"$out/serve.url" 2>"$out/serve.err" </dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 until [ -s "$out/serve.url" ]; do sleep 0.05; done
@@ -30,8 +32,9 @@ get() { curl -sf -H "$cookie" "$base$1"; }
 while :; do
   states=$(get /api/snapshots)
   case $states in
-    *'"state":"ready"'*) break ;;
     *'"state":"failed"'*) echo "$states" >&2; exit 1 ;;
+    *'"state":"loading"'*) ;;
+    *'"state":"ready"'*) break ;;
   esac
   sleep 0.2
 done
@@ -78,5 +81,21 @@ measure "Dominators: the root's children" "/api/s/0/dominated/$root"
 measure "Duplicated strings (first 200)" "/api/s/0/strings"
 measure "search @id" "/api/s/0/search?q=%40$id"
 measure "search text" "/api/s/0/search?q=session"
+if [ -n "$base_file" ]; then
+  # The server compares each snapshot with the one before it ahead, after
+  # its warm-up: wait for that, and time a comparison made on the click too.
+  until get /api/snapshots | python3 -c 'import json,sys; sys.exit(0 if all(s["warm"] for s in json.load(sys.stdin)) else 1)'; do sleep 0.2; done
+  measure "Comparison with the previous snapshot (made ahead)" "/api/compare?base=0&current=1"
+  measure "Comparison the other way (made on the click, then kept)" "/api/compare?base=1&current=0"
+  read -r gkey gcount < <(get "/api/compare?base=1&current=0" | python3 -c '
+import json, sys, urllib.parse
+rows = json.load(sys.stdin)
+big = max(rows, key=lambda r: r["addedCount"] + r["removedCount"])
+print(urllib.parse.quote(big["key"]), big["addedCount"] + big["removedCount"])')
+  measure "expand the class that changed most ($gcount objects): first 200" "/api/compare/members?base=1&current=0&key=$gkey&limit=200"
+  measure "…scrolled to its last 200" "/api/compare/members?base=1&current=0&key=$gkey&offset=$((gcount - 200))&limit=200"
+fi
+holder=$(get "/api/s/0/retainers/$id?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+measure "ignore its first retainer (distances recomputed once)" "/api/s/0/retainers/$id?ignore=$holder"
 echo
 echo "first view after ${ready} s, every view warm after ${warm} s; server peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status); file $(du -h "$file" | cut -f1)"

@@ -901,6 +901,12 @@ fn live_mode_snapshots_and_collects_a_launched_app() {
             "document.querySelector('#live-result').textContent.startsWith('GC: heap used')",
         )
         .await;
+        // The forced GC shows on the chart as a full GC.
+        wait_for(
+            &page,
+            "Number(document.querySelector('#live-chart').dataset.fullGcs) >= 1",
+        )
+        .await;
         let used = eval(&page, "document.querySelector('#live-result').textContent").await;
         let numbers: Vec<i64> = used
             .as_str()

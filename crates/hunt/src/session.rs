@@ -870,13 +870,7 @@ async fn settle() {
 fn point(gc: &GcReport, epoch_ms: f64) -> GcPoint {
     GcPoint {
         seconds: ((gc.start_ms - epoch_ms) / 1e3).max(0.0),
-        kind: match gc.kind {
-            1 => "scavenge",
-            4 => "mark-compact",
-            8 => "incremental",
-            16 => "weak callbacks",
-            _ => "other",
-        },
+        kind: gc.kind_name(),
         pause_ms: gc.duration_ms,
         heap_used: gc.used,
     }

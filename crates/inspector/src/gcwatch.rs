@@ -75,6 +75,19 @@ pub struct GcReport {
     pub eld: Vec<f64>,
 }
 
+impl GcReport {
+    /// The GC's kind as `perf_hooks` names its flag.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            1 => "scavenge",
+            4 => "mark-compact",
+            8 => "incremental",
+            16 => "weak callbacks",
+            _ => "other",
+        }
+    }
+}
+
 fn lenient_numbers<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<f64>, D::Error> {

@@ -700,19 +700,30 @@ async function post(path) {
   return body;
 }
 
-function drawHeap(points) {
+// The target's heap (used and total, sampled every second) with a mark
+// for each GC at the heap it left: full GCs red, the others grey.
+function drawHeap(points, gcs) {
   const chart = $('#live-chart');
   if (points.length < 2) return;
   const t0 = points[0].seconds;
   const span = Math.max(1, points[points.length - 1].seconds - t0);
   const top = Math.max(...points.map((p) => p.total));
-  const line = (key) => points.map((p) => `${((p.seconds - t0) / span) * 600},${60 - (p[key] / top) * 58}`).join(' ');
+  const x = (seconds) => ((seconds - t0) / span) * 600;
+  const y = (bytes) => 60 - (bytes / top) * 58;
+  const line = (key) => points.map((p) => `${x(p.seconds)},${y(p[key])}`).join(' ');
   const title = svgEl('title', {});
   const last = points[points.length - 1];
-  title.textContent = `heap used ${fmt(last.used)} of ${fmt(last.total)} bytes`;
-  chart.replaceChildren(svgEl('polyline', { class: 'total', points: line('total') }), svgEl('polyline', { class: 'used', points: line('used') }), title);
+  const shown = gcs.filter((g) => g.seconds >= t0);
+  const full = shown.filter((g) => g.kind === 'mark-compact');
+  title.textContent = `heap used ${fmt(last.used)} of ${fmt(last.total)} bytes; ${fmt(shown.length)} GCs (${fmt(full.length)} full)`;
+  const marks = shown.map((g) => svgEl('rect', {
+    class: g.kind === 'mark-compact' ? 'gc full' : 'gc', x: x(g.seconds) - 1, y: y(g.used) - 1, width: 2, height: 2,
+  }));
+  chart.replaceChildren(svgEl('polyline', { class: 'total', points: line('total') }), svgEl('polyline', { class: 'used', points: line('used') }), ...marks, title);
   chart.dataset.points = points.length;
   chart.dataset.used = last.used;
+  chart.dataset.gcs = shown.length;
+  chart.dataset.fullGcs = full.length;
 }
 
 async function pollLive() {
@@ -721,7 +732,7 @@ async function pollLive() {
     $('#live').hidden = false;
     $('#live-pid').textContent = live.pid;
     $('#live-activity').textContent = live.activity || '';
-    drawHeap(live.heap);
+    drawHeap(live.heap, live.gcs);
     setTimeout(pollLive, 1000);
   } catch (error) {
     // Not live (404): nothing to show. Live but gone: say so once.

@@ -6,20 +6,23 @@
 //! workspace like any other file.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leakscope_hunt::report::{self, Report};
 use leakscope_hunt::session::{self, Config, Observer};
 use leakscope_inspector::capture::{record_allocations, write_snapshot, SnapshotOptions};
-use leakscope_inspector::Attached;
+use leakscope_inspector::{Attached, GcWatch};
 use serde::Serialize;
 
 use crate::workspace::Workspace;
 
 /// Heap points kept for the chart: an hour at one a second.
 const HEAP_POINTS: usize = 3600;
+
+/// GCs kept for the chart.
+const GC_MARKS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +32,17 @@ pub struct HeapPoint {
     pub total: u64,
 }
 
+/// One GC the target ran, as its GC observer reported it.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcMark {
+    pub seconds: f64,
+    pub kind: &'static str,
+    pub pause_ms: f64,
+    /// Heap used just after it.
+    pub used: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveStatus {
@@ -36,6 +50,7 @@ pub struct LiveStatus {
     /// What is running now (a snapshot, a recording), if anything.
     pub activity: Option<String>,
     pub heap: Vec<HeapPoint>,
+    pub gcs: Vec<GcMark>,
 }
 
 /// What a forced GC did.
@@ -54,8 +69,13 @@ pub struct Live {
     one_at_a_time: tokio::sync::Mutex<()>,
     activity: Mutex<Option<String>>,
     heap: Mutex<Vec<HeapPoint>>,
+    gcs: Mutex<Vec<GcMark>>,
     started: Instant,
+    /// `started` in the target's clock (ms since the epoch).
+    started_epoch_ms: f64,
     captures: AtomicUsize,
+    /// A hunt ran (and removed the GC observer) since the GC watcher last looked.
+    hunted: AtomicBool,
 }
 
 impl Live {
@@ -67,8 +87,13 @@ impl Live {
             one_at_a_time: tokio::sync::Mutex::new(()),
             activity: Mutex::new(None),
             heap: Mutex::new(Vec::new()),
+            gcs: Mutex::new(Vec::new()),
             started: Instant::now(),
+            started_epoch_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64() * 1e3),
             captures: AtomicUsize::new(0),
+            hunted: AtomicBool::new(false),
         })
     }
 
@@ -105,11 +130,51 @@ impl Live {
         }
     }
 
+    /// Records every GC the target runs (through the GC observer the CLI's
+    /// `watch` uses) until the session ends or the server lets go of
+    /// `live`. Events are read only between actions, which read their own
+    /// (snapshot chunks, a hunt's GCs); a hunt removes the observer when it
+    /// is done, so it is put back.
+    pub async fn watch_gcs(live: std::sync::Weak<Live>) {
+        let mut installed = false;
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let Some(live) = live.upgrade() else { return };
+            let client = &live.attached.client;
+            if tokio::time::timeout(Duration::ZERO, client.closed())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            let _between_actions = live.one_at_a_time.lock().await;
+            if !installed || live.hunted.swap(false, Ordering::Relaxed) {
+                installed = GcWatch::install(client).await.is_ok();
+            }
+            while let Some(event) = client.try_next_event().await {
+                let Some(gc) = GcWatch::parse(&event) else {
+                    continue;
+                };
+                let mut gcs = live.gcs.lock().expect("gcs lock");
+                if gcs.len() == GC_MARKS {
+                    gcs.remove(0);
+                }
+                gcs.push(GcMark {
+                    seconds: (gc.start_ms - live.started_epoch_ms) / 1e3,
+                    kind: gc.kind_name(),
+                    pause_ms: gc.duration_ms,
+                    used: gc.used,
+                });
+            }
+        }
+    }
+
     pub fn status(&self) -> LiveStatus {
         LiveStatus {
             pid: self.attached.pid,
             activity: self.activity.lock().expect("activity lock").clone(),
             heap: self.heap.lock().expect("heap lock").clone(),
+            gcs: self.gcs.lock().expect("gcs lock").clone(),
         }
     }
 
@@ -173,6 +238,7 @@ impl Live {
         let mut progress = Activity(self);
         let outcome = session::run(&self.attached, &config, &mut progress).await;
         report::close(&self.attached.client).await;
+        self.hunted.store(true, Ordering::Relaxed);
         self.set_activity(None);
         let outcome = outcome.map_err(|e| e.to_string())?;
         let report = Report::new(

@@ -233,9 +233,12 @@ impl Workspace {
                         );
                         let explorer = Arc::new(RwLock::new(explorer));
                         let warming = explorer.clone();
-                        // The page can show the snapshot meanwhile.
+                        let workspace = workspace.clone();
+                        // The page can show the snapshot meanwhile; then the
+                        // Comparison it opens by default is made ahead too.
                         std::thread::spawn(move || {
-                            warming.read().expect("explorer lock").warm_up()
+                            warming.read().expect("explorer lock").warm_up();
+                            workspace.compare_neighbours(index);
                         });
                         State::Snapshot(explorer)
                     }
@@ -366,6 +369,27 @@ impl Workspace {
             })
             .map(|path| self.add_file(&path, None))
             .collect()
+    }
+
+    /// Computes the Comparisons the page opens first that involve snapshot
+    /// `index`: against the ready snapshot before it, and the next one's
+    /// against it.
+    fn compare_neighbours(&self, index: usize) {
+        let snapshots: Vec<usize> = self
+            .statuses()
+            .into_iter()
+            .filter(|s| s.kind == Some("snapshot"))
+            .map(|s| s.index)
+            .collect();
+        let Some(at) = snapshots.iter().position(|&i| i == index) else {
+            return;
+        };
+        if at > 0 {
+            let _ = self.compare(snapshots[at - 1], index);
+        }
+        if let Some(&next) = snapshots.get(at + 1) {
+            let _ = self.compare(index, next);
+        }
     }
 
     /// The new and deleted objects of class `key` in the Comparison of

@@ -159,14 +159,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     eprintln!("leakscope: attached to process {}", attached.pid);
                     let live = Live::new(attached, workspace.clone(), uploads.0.clone());
                     tokio::spawn(Live::watch_heap(Arc::downgrade(&live)));
+                    tokio::spawn(Live::watch_gcs(Arc::downgrade(&live)));
                     serve(Some(live)).await
                 },
-                // A recording the page started and nobody stopped.
-                async |client| {
-                    let _ = client
-                        .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
-                        .await;
-                },
+                // The GC observer, and a recording or hunt the page started
+                // and nobody finished.
+                async |client| leakscope_hunt::report::close(client).await,
             )
             .await?;
         } else {
