@@ -22,14 +22,42 @@ pub fn display_name(g: &Graph, strings: &StringTable, v: u32) -> String {
     }
 }
 
+/// Whether [`display_name`] of `v` is empty, without building it for the
+/// common case of a plain name.
+pub fn has_empty_name(g: &Graph, strings: &StringTable, v: u32) -> bool {
+    let nt = g.node_types();
+    let t = g.node_type[v as usize];
+    let raw = strings.get(g.node_name[v as usize]);
+    if t == nt.cons_string || (t == nt.object && raw == "Object") {
+        display_name(g, strings, v).is_empty()
+    } else {
+        raw.is_empty()
+    }
+}
+
 /// The leaves of a concatenated string, `first` before `second`, until the
 /// text reaches 1024 UTF-16 units.
 fn cons_string_text(g: &Graph, strings: &StringTable, v: u32) -> String {
+    let mut out = String::new();
+    cons_string_text_into(g, strings, v, &mut out, &mut Vec::new());
+    out
+}
+
+/// [`cons_string_text`] into `out` (cleared first), with `stack` as its
+/// work list: a caller that builds millions of texts reuses both.
+pub fn cons_string_text_into(
+    g: &Graph,
+    strings: &StringTable,
+    v: u32,
+    out: &mut String,
+    stack: &mut Vec<Option<u32>>,
+) {
     let nt = g.node_types();
     let et = g.edge_types();
-    let mut out = String::new();
+    out.clear();
+    stack.clear();
     let mut out_len = 0;
-    let mut stack = vec![Some(v)];
+    stack.push(Some(v));
     while let Some(top) = stack.pop() {
         if out_len >= MAX_CONS_STRING_LENGTH {
             break;
@@ -59,7 +87,6 @@ fn cons_string_text(g: &Graph, strings: &StringTable, v: u32) -> String {
         stack.push(second);
         stack.push(first);
     }
-    out
 }
 
 /// `{a, b, …, y, z}`: properties taken alternately from the front and the

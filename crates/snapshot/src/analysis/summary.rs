@@ -7,7 +7,10 @@
 //! sizes of its instances that are not dominated by another instance of the
 //! same class, so nested instances are not counted twice.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -244,17 +247,33 @@ impl HeapSnapshot {
     pub fn duplicate_strings(&self) -> Vec<DuplicateString> {
         let g = &self.graph;
         let nt = g.node_types();
-        // text -> (copies, total size, smallest copy)
-        let mut groups: HashMap<String, (u64, u64, u64)> = HashMap::new();
+        // text -> (copies, total size, smallest copy). A plain string's text
+        // is borrowed from the string table: only concatenated ones are
+        // built. Sized up front: growing would hash every text again.
+        let is_text = |v: usize| g.node_type[v] == nt.string || g.node_type[v] == nt.cons_string;
+        let texts = (0..g.node_count()).filter(|&v| is_text(v)).count();
+        let mut groups: FxHashMap<Cow<str>, (u64, u64, u64)> =
+            FxHashMap::with_capacity_and_hasher(texts, Default::default());
+        let (mut text, mut stack) = (String::new(), Vec::new());
         for v in 0..g.node_count() as u32 {
             let t = g.node_type[v as usize];
             let size = g.self_size[v as usize] as u64;
-            if (t != nt.string && t != nt.cons_string) || size == 0 || self.is_flat_cons_string(v) {
+            if !is_text(v as usize) || size == 0 || self.is_flat_cons_string(v) {
                 continue;
             }
-            let e = groups
-                .entry(self.display_name(v))
-                .or_insert((0, 0, u64::MAX));
+            let e = if t == nt.string {
+                let text = self.strings.get(g.node_name[v as usize]);
+                groups
+                    .entry(Cow::Borrowed(text))
+                    .or_insert((0, 0, u64::MAX))
+            } else {
+                super::names::cons_string_text_into(g, &self.strings, v, &mut text, &mut stack);
+                // Allocated only for a text not seen before.
+                if !groups.contains_key(text.as_str()) {
+                    groups.insert(Cow::Owned(text.clone()), (0, 0, u64::MAX));
+                }
+                groups.get_mut(text.as_str()).expect("just inserted")
+            };
             e.0 += 1;
             e.1 += size;
             e.2 = e.2.min(size);
@@ -263,7 +282,7 @@ impl HeapSnapshot {
             .into_iter()
             .filter(|(_, (count, _, _))| *count > 1)
             .map(|(text, (count, total, smallest))| DuplicateString {
-                text,
+                text: text.into_owned(),
                 count,
                 total_size: total,
                 wasted_size: total - smallest,
@@ -284,7 +303,7 @@ impl HeapSnapshot {
             && g.edges(v).any(|e| {
                 g.edge_type[e] == et.internal
                     && matches!(self.strings.get(g.edge_name[e]), "first" | "second")
-                    && self.display_name(g.edge_to[e]).is_empty()
+                    && super::names::has_empty_name(g, &self.strings, g.edge_to[e])
             })
     }
 }
