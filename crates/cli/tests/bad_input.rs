@@ -53,6 +53,31 @@ fn truncated_snapshots_fail_cleanly_at_every_cut() {
     }
 }
 
+/// A compressed snapshot cut short (an interrupted download) says so.
+#[test]
+fn truncated_compressed_snapshots_fail_cleanly() {
+    use std::io::Write;
+    let dir = common::test_dir("truncated-compressed");
+    let bytes = std::fs::read(common::small_app_snapshot(&dir)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    let zst = zstd::encode_all(&bytes[..], 3).unwrap();
+    for (name, data) in [("cut.heapsnapshot.gz", gz), ("cut.heapsnapshot.zst", zst)] {
+        let file = dir.join(name);
+        std::fs::write(&file, &data[..data.len() / 2]).unwrap();
+        let out = common::leakscope(&["summary", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("the compressed data is truncated or corrupt"),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[test]
 fn wrong_files_fail_with_a_named_reason() {
     let dir = common::test_dir("wrong-files");

@@ -143,6 +143,40 @@ fn comparison_and_statistics_count_what_the_fixture_did() {
     );
 }
 
+/// A snapshot gzip- or zstd-compressed (as production snapshots travel)
+/// gives the same numbers as the plain file, read as it streams.
+#[test]
+fn compressed_snapshots_give_the_plain_file_s_numbers() {
+    use std::io::Write;
+    let dir = common::test_dir("compressed");
+    let plain = common::leaky_server_snapshot(&dir, 200);
+    let bytes = std::fs::read(&plain).unwrap();
+    let gz = dir.join("leaky.heapsnapshot.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&bytes).unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    // Named without an extension: the format is told by the bytes.
+    let zst = dir.join("leaky-zstd");
+    std::fs::write(&zst, zstd::encode_all(&bytes[..], 3).unwrap()).unwrap();
+    let summary = |file: &std::path::Path| {
+        common::leakscope_json(&["summary", file.to_str().unwrap(), "--top", "0", "--json"])
+    };
+    let expected = summary(&plain);
+    assert!(expected["classes"].as_array().unwrap().len() > 100);
+    for file in [&gz, &zst] {
+        assert_eq!(summary(file), expected, "{}", file.display());
+    }
+    // Two files compared across encodings: the same heap, nothing changed.
+    let diff = common::leakscope_json(&[
+        "diff",
+        plain.to_str().unwrap(),
+        gz.to_str().unwrap(),
+        "--json",
+    ]);
+    let changed = diff["classes"].as_array().or(diff.as_array()).unwrap();
+    assert!(changed.is_empty(), "{diff}");
+}
+
 #[test]
 fn every_command_explains_itself() {
     for cmd in [

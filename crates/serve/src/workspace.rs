@@ -33,8 +33,8 @@ enum State {
     Failed(String),
 }
 
-/// What a file holds, told by its JSON's first key: a snapshot starts with
-/// `snapshot`, a sampling heap profile (`.heapprofile`) with the call tree's
+/// What a file holds, told by its JSON's first key: a snapshot (plain or
+/// compressed) starts with `snapshot`, a sampling heap profile (`.heapprofile`) with the call tree's
 /// `head`; anything else small enough may be a hunt report (`leakscope hunt
 /// --json`, keys in any order).
 #[derive(PartialEq)]
@@ -57,7 +57,12 @@ fn sniff(path: &Path) -> FileKind {
     let text = String::from_utf8_lossy(&start[..n]);
     let key = text.trim_start().trim_start_matches('{').trim_start();
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    if key.starts_with("\"head\"") {
+    if leakscope_snapshot::compressed::Encoding::of(&start[..n])
+        != leakscope_snapshot::compressed::Encoding::Plain
+    {
+        // Compressed: only snapshots and timelines are read that way.
+        FileKind::Snapshot
+    } else if key.starts_with("\"head\"") {
         FileKind::Profile
     } else if key.starts_with("\"snapshot\"") || size > LARGEST_REPORT {
         FileKind::Snapshot

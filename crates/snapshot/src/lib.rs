@@ -1,5 +1,5 @@
 //! leakscope's heap snapshot engine: reads V8 `.heapsnapshot` and
-//! `.heaptimeline` files of any size and computes the numbers Chrome
+//! `.heaptimeline` files of any size (plain, gzip or zstd) and computes the numbers Chrome
 //! DevTools' Memory panel shows — class summary, distances, shallow and
 //! retained sizes, dominators, retainers, comparison and statistics —
 //! equal to DevTools', on flat arrays.
@@ -19,6 +19,7 @@
 
 pub mod analysis;
 mod bitset;
+pub mod compressed;
 pub mod error;
 pub mod graph;
 pub mod reader;

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::compressed::{decompressing, Encoding};
 use crate::error::{Result, SnapshotError};
 use crate::graph::{Graph, Location};
 use crate::strings::StringTable;
@@ -41,19 +42,35 @@ pub struct RawSnapshot {
     pub extras: Extras,
 }
 
-/// Reads a snapshot file. `progress` is called with the number of bytes
-/// consumed so far, once per buffer.
+/// Reads a snapshot file, plain or compressed (gzip or zstd, told by its
+/// first bytes; decompressed on another thread as it streams). `progress`
+/// is called with the number of the file's bytes consumed so far, once per
+/// buffer.
 pub fn read_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapshot> {
+    use std::io::{Seek, SeekFrom};
     let io_err = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     if std::fs::metadata(path).map_err(io_err)?.is_dir() {
         return Err(io_err(std::io::Error::other("is a directory")));
     }
-    read_from(file, Some(len), progress).map_err(|e| match e {
+    let mut head = [0u8; 4];
+    let n = file.read(&mut head).map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    let read = match Encoding::of(&head[..n]) {
+        Encoding::Plain => read_from(file, Some(len), progress),
+        encoding => {
+            let (reader, compressed_read) = decompressing(file, encoding).map_err(io_err)?;
+            // The decompressed size is unknown: no preallocation hint.
+            read_from(reader, None, &mut |_| {
+                progress(compressed_read.load(std::sync::atomic::Ordering::Relaxed))
+            })
+        }
+    };
+    read.map_err(|e| match e {
         SnapshotError::Io { source, .. } => io_err(source),
         other => other,
     })
