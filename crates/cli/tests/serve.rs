@@ -469,27 +469,10 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
             "document.querySelectorAll('#retainers .row[data-id]').length > 0",
         )
         .await;
-        let path = leakscope_json(&[
-            "retainers",
-            b.to_str().unwrap(),
-            "--id",
-            &id.to_string(),
-            "--json",
-        ]);
-        let hops = path[0]["hops"].as_array().unwrap();
-        let last = hops.last().unwrap();
-        assert_eq!(last["to"]["id"].as_u64().unwrap(), id);
-        let holder = if hops.len() >= 2 {
-            &hops[hops.len() - 2]["to"]
-        } else {
-            &path[0]["start"]
-        };
+        let (holder, edge) = first_retainer(&b, id);
         let retainers = rows(&page, "#retainers").await;
-        assert_eq!(retainers[0].1, holder["id"].as_u64(), "{retainers:?}");
-        assert!(
-            retainers[0].0[0].contains(last["edge"].as_str().unwrap()),
-            "{retainers:?}"
-        );
+        assert_eq!(retainers[0].1, Some(holder), "{retainers:?}");
+        assert!(retainers[0].0[0].contains(&edge), "{retainers:?}");
         screenshot(&page, &dir.join("retainers.png")).await;
         // Ignoring that retainer hides it.
         eval(
@@ -553,11 +536,8 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let each = leaky_row.0[4].replace(',', "").parse::<i64>().unwrap() / 5000;
         assert_eq!(number(&member.0[4]), each, "{member:?}");
         assert_eq!(member.0[5], "");
-        let status_in = |snapshot: u32| {
-            format!("(async () => (await fetch('/api/s/{snapshot}/node/{new_id}')).status)()")
-        };
-        assert_eq!(eval(&page, &status_in(0)).await, 404);
-        assert_eq!(eval(&page, &status_in(1)).await, 200);
+        assert_eq!(node_status(&page, 0, new_id).await, 404);
+        assert_eq!(node_status(&page, 1, new_id).await, 200);
         screenshot(&page, &dir.join("comparison.png")).await;
         // A class that lost objects lists them last, as the base has them.
         let gone = changed
@@ -585,11 +565,8 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let deleted = items.last().unwrap();
         assert_eq!(deleted["deleted"], true, "{members}");
         let deleted_id = deleted["id"].as_u64().unwrap();
-        let status_of = |snapshot: u32| {
-            format!("(async () => (await fetch('/api/s/{snapshot}/node/{deleted_id}')).status)()")
-        };
-        assert_eq!(eval(&page, &status_of(0)).await, 200);
-        assert_eq!(eval(&page, &status_of(1)).await, 404);
+        assert_eq!(node_status(&page, 0, deleted_id).await, 200);
+        assert_eq!(node_status(&page, 1, deleted_id).await, 404);
 
         // Containment from the root, Dominators, Statistics, strings.
         click_view(&page, "containment").await;
@@ -939,6 +916,16 @@ fn nix_kill(pid: u32, signal: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The HTTP status of object `id` in snapshot `snapshot`, asked by the page:
+/// 200 when the snapshot holds it, 404 when not.
+async fn node_status(page: &Client, snapshot: u32, id: u64) -> Value {
+    eval(
+        page,
+        &format!("(async () => (await fetch('/api/s/{snapshot}/node/{id}')).status)()"),
+    )
+    .await
 }
 
 /// The retainers the CLI lists first for object `id`: the object that holds

@@ -270,7 +270,9 @@ impl Workspace {
             .map(|(index, e)| {
                 let state = e.state.read().expect("state lock");
                 let warm = match &*state {
-                    State::Snapshot(e) => e.read().expect("explorer lock").is_warm(),
+                    // Write-locked only by a comparison, which waits for the
+                    // warm-up's read lock: the list never waits for it.
+                    State::Snapshot(e) => e.try_read().map_or(true, |e| e.is_warm()),
                     State::Profile(_) | State::Hunt(_) => true,
                     _ => false,
                 };
@@ -421,14 +423,21 @@ impl Workspace {
 
     /// The Comparison of `current` against `base`, computed once per pair.
     pub fn compare(&self, base: usize, current: usize) -> Result<Comparison, Unavailable> {
+        let done = || {
+            self.comparisons
+                .lock()
+                .expect("comparisons lock")
+                .get(&(base, current))
+                .cloned()
+        };
+        // A pair already compared answers without waiting for another
+        // comparison in progress (one may run ahead in the background).
+        if let Some(diff) = done() {
+            return Ok(diff);
+        }
         let _one_at_a_time = self.comparing.lock().expect("comparing lock");
-        if let Some(done) = self
-            .comparisons
-            .lock()
-            .expect("comparisons lock")
-            .get(&(base, current))
-        {
-            return Ok(done.clone());
+        if let Some(diff) = done() {
+            return Ok(diff);
         }
         let (b, c) = (self.explorer(base)?, self.explorer(current)?);
         let diff = if base == current {
