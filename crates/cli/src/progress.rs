@@ -5,14 +5,40 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
+use leakscope_snapshot::{Cache, Depth, HeapSnapshot, SnapshotError};
 
 fn wanted(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
-/// Loads and analyses a snapshot, drawing progress unless `quiet`.
-pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, SnapshotError> {
+/// Whether a command that reads snapshots may use the analysis cache.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// Analyse the file afresh: neither read nor write the analysis cache
+    /// (kept in $LEAKSCOPE_CACHE_DIR or ~/.cache/leakscope, at most
+    /// $LEAKSCOPE_CACHE_SIZE, default 16G)
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    pub fn cache(&self) -> Option<Cache> {
+        if self.no_cache {
+            None
+        } else {
+            Cache::user()
+        }
+    }
+}
+
+/// Loads and analyses a snapshot (through `cache` when given), drawing
+/// progress unless `quiet`.
+pub fn load(
+    path: &Path,
+    depth: Depth,
+    quiet: bool,
+    cache: Option<&Cache>,
+) -> Result<HeapSnapshot, SnapshotError> {
     let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = if wanted(quiet) {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
@@ -32,22 +58,22 @@ pub fn load(path: &Path, depth: Depth, quiet: bool) -> Result<HeapSnapshot, Snap
     let timings = std::env::var_os("LEAKSCOPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
     let mut last = ("Reading", start);
-    let result = leakscope_snapshot::load(
-        path,
-        depth,
-        &mut |bytes| bar.set_position(bytes),
-        &mut |step| {
-            if timings {
-                eprintln!("{:>8.2}s  {}", last.1.elapsed().as_secs_f64(), last.0);
-                last = (step, std::time::Instant::now());
-            }
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}").expect("static template"),
-            );
-            bar.set_message(step);
-            bar.tick();
-        },
-    );
+    let mut bytes_read = |bytes| bar.set_position(bytes);
+    let mut step = |step| {
+        if timings {
+            eprintln!("{:>8.2}s  {}", last.1.elapsed().as_secs_f64(), last.0);
+            last = (step, std::time::Instant::now());
+        }
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+        bar.set_message(step);
+        bar.tick();
+    };
+    let result = match cache {
+        Some(cache) => {
+            leakscope_snapshot::load_cached(path, depth, cache, &mut bytes_read, &mut step)
+        }
+        None => leakscope_snapshot::load(path, depth, &mut bytes_read, &mut step),
+    };
     bar.finish_and_clear();
     if timings {
         eprintln!(

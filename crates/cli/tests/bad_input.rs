@@ -178,11 +178,11 @@ fn mutated_snapshots_never_panic() {
 #[test]
 fn a_closed_stdout_ends_quietly() {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let dir = common::test_dir("broken-pipe");
     let snapshot = common::small_app_snapshot(&dir);
     // A million lines of dominator tree: far more than a pipe buffers.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+    let mut child = common::leakscope_command()
         .args([
             "dominators",
             snapshot.to_str().unwrap(),

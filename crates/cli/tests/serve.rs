@@ -45,7 +45,7 @@ impl Server {
     }
 
     fn start_with(args: &[&std::ffi::OsStr]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        let mut child = common::leakscope_command()
             .arg("serve")
             .args(args)
             .stdin(Stdio::null())

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use leakscope_snapshot::{
-    AllocationTraces, ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex,
+    AllocationTraces, Cache, ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex,
     SnapshotError, Statistics,
 };
 use serde::Serialize;
@@ -121,27 +121,38 @@ pub struct Allocated {
 }
 
 impl Explorer {
-    /// Reads and analyses `path`, telling `progress` how far it got.
-    pub fn load(path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Self, SnapshotError> {
+    /// Reads and analyses `path` (through `cache` when given: see
+    /// [`leakscope_snapshot::load_cached`]), telling `progress` how far it got.
+    pub fn load(
+        path: &Path,
+        cache: Option<&Cache>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Self, SnapshotError> {
         let bytes = std::cell::Cell::new(0u64);
         let progress = std::cell::RefCell::new(progress);
-        let snapshot = leakscope_snapshot::load(
-            path,
-            Depth::Full,
-            &mut |read| {
-                bytes.set(read);
-                (progress.borrow_mut())(Progress {
-                    bytes_read: read,
-                    step: None,
-                })
-            },
-            &mut |step| {
-                (progress.borrow_mut())(Progress {
-                    bytes_read: bytes.get(),
-                    step: Some(step),
-                })
-            },
-        )?;
+        let mut bytes_read = |read| {
+            bytes.set(read);
+            (progress.borrow_mut())(Progress {
+                bytes_read: read,
+                step: None,
+            })
+        };
+        let mut step = |step| {
+            (progress.borrow_mut())(Progress {
+                bytes_read: bytes.get(),
+                step: Some(step),
+            })
+        };
+        let snapshot = match cache {
+            Some(cache) => leakscope_snapshot::load_cached(
+                path,
+                Depth::Full,
+                cache,
+                &mut bytes_read,
+                &mut step,
+            ),
+            None => leakscope_snapshot::load(path, Depth::Full, &mut bytes_read, &mut step),
+        }?;
         (progress.borrow_mut())(Progress {
             bytes_read: bytes.get(),
             step: Some("Indexing retainers"),
@@ -150,7 +161,7 @@ impl Explorer {
     }
 
     pub fn new(snapshot: HeapSnapshot) -> Self {
-        let retainer_index = RetainerIndex::build(&snapshot.graph);
+        let retainer_index = snapshot.retainer_index();
         let mut classes = snapshot.class_rows();
         classes.sort_by(|a, b| {
             b.retained_size

@@ -206,7 +206,7 @@ impl Live {
         .await;
         self.set_activity(None);
         written.map_err(|e| e.to_string())?;
-        Ok(self.workspace.add_file(&path, Some(name)))
+        Ok(self.workspace.add_taken(&path, name))
     }
 
     pub async fn gc(&self) -> Result<GcResult, String> {
@@ -252,7 +252,7 @@ impl Live {
         std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(self
             .workspace
-            .add_file(&path, Some(format!("hunt of PID {}", self.attached.pid))))
+            .add_taken(&path, format!("hunt of PID {}", self.attached.pid)))
     }
 
     /// Records allocations for `seconds` into a `.heaptimeline` and starts
@@ -270,7 +270,7 @@ impl Live {
         .await;
         self.set_activity(None);
         recorded.map_err(|e| e.to_string())?;
-        Ok(self.workspace.add_file(&path, Some(name)))
+        Ok(self.workspace.add_taken(&path, name))
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use leakscope_explore::{Explorer, Progress};
 use leakscope_profile::{FlameNode, SamplingProfile};
-use leakscope_snapshot::ClassDiff;
+use leakscope_snapshot::{Cache, ClassDiff};
 use serde::Serialize;
 
 /// Told when a snapshot has loaded or failed (the CLI prints it).
@@ -143,15 +143,30 @@ pub struct Workspace {
     /// in opposite directions would wait for each other.
     comparing: Mutex<()>,
     observer: Arc<dyn Observer>,
+    /// Where the user's snapshot files' analyses are kept, if anywhere.
+    cache: Option<Cache>,
+}
+
+/// Where a file comes from: what may be read from it and kept of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Named by the user: its analysis is cached, a hunt report's paths followed.
+    UserFile,
+    /// Just taken from a live target: read once, not worth caching.
+    Taken,
+    /// Sent by the page: its paths are never followed.
+    Upload,
 }
 
 impl Workspace {
-    pub fn new(observer: Arc<dyn Observer>) -> Arc<Self> {
+    /// A workspace whose files' analyses go through `cache`, if given.
+    pub fn new(observer: Arc<dyn Observer>, cache: Option<Cache>) -> Arc<Self> {
         Arc::new(Workspace {
             entries: RwLock::new(Vec::new()),
             comparisons: Mutex::new(HashMap::new()),
             comparing: Mutex::new(()),
             observer,
+            cache,
         })
     }
 
@@ -159,17 +174,25 @@ impl Workspace {
     /// is what the page calls it (the file name unless given). A hunt
     /// report's snapshots are loaded too.
     pub fn add_file(self: &Arc<Self>, path: &Path, name: Option<String>) -> usize {
-        self.load(path, name, true)
+        self.load(path, name, Origin::UserFile)
+    }
+
+    /// As [`Workspace::add_file`], for a snapshot or report just taken from
+    /// a live target (its analysis is not cached).
+    pub fn add_taken(self: &Arc<Self>, path: &Path, name: String) -> usize {
+        self.load(path, Some(name), Origin::Taken)
     }
 
     /// As [`Workspace::add_file`], for a file the page uploaded: a hunt
     /// report from the browser names paths, and the browser never chooses
     /// what the server reads, so its snapshots are not loaded.
     pub fn add_upload(self: &Arc<Self>, path: &Path, name: String) -> usize {
-        self.load(path, Some(name), false)
+        self.load(path, Some(name), Origin::Upload)
     }
 
-    fn load(self: &Arc<Self>, path: &Path, name: Option<String>, follow_paths: bool) -> usize {
+    fn load(self: &Arc<Self>, path: &Path, name: Option<String>, origin: Origin) -> usize {
+        let follow_paths = origin != Origin::Upload;
+        let cache = self.cache.clone().filter(|_| origin == Origin::UserFile);
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let name = name.unwrap_or_else(|| {
             path.file_name().map_or_else(
@@ -226,7 +249,7 @@ impl Workspace {
                     }
                 }
             } else {
-                let loaded = Explorer::load(&path, &mut |p| {
+                let loaded = Explorer::load(&path, cache.as_ref(), &mut |p| {
                     *entry.state.write().expect("state lock") = State::Loading(p);
                 });
                 match loaded {

@@ -2,6 +2,7 @@
 //! edge field, indexed by node ordinal / edge ordinal, adjacency in CSR form
 //! (`first_edge`). Nothing here allocates per node.
 
+use crate::column::Column;
 use crate::strings::StringTable;
 
 /// Sentinel for a node or edge type the snapshot's meta does not define.
@@ -91,7 +92,8 @@ impl Default for EdgeTypes {
 }
 
 /// A source location of a node (an object's constructor), 0-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct Location {
     pub node: u32,
     pub script_id: u32,
@@ -99,7 +101,8 @@ pub struct Location {
     pub column: u32,
 }
 
-/// The parsed heap graph.
+/// The parsed heap graph. Columns are owned while the file is read and
+/// analysed, or mapped from the analysis cache.
 #[derive(Debug, Default)]
 pub struct Graph {
     pub node_type_names: Vec<String>,
@@ -107,27 +110,27 @@ pub struct Graph {
     /// `node_type_names` resolved once (see [`Graph::set_type_names`]).
     pub(crate) node_kinds: NodeTypes,
     pub(crate) edge_kinds: EdgeTypes,
-    pub node_type: Vec<u8>,
-    pub node_name: Vec<u32>,
-    pub node_id: Vec<u32>,
+    pub node_type: Column<u8>,
+    pub node_name: Column<u32>,
+    pub node_id: Column<u32>,
     /// Self sizes. After analysis these are DevTools' shallow sizes (owned
     /// arrays and hidden objects folded into their owner).
-    pub self_size: Vec<u32>,
+    pub self_size: Column<u32>,
     /// CSR offsets: node `i` owns edges `first_edge[i]..first_edge[i+1]`.
-    pub first_edge: Vec<u32>,
+    pub first_edge: Column<u32>,
     /// Allocation trace node per node; empty when the snapshot has none.
-    pub trace_node_id: Vec<u32>,
+    pub trace_node_id: Column<u32>,
     /// DOM link state per node (0 unknown, 1 attached, 2 detached); empty
     /// when the snapshot's layout has no `detachedness` field.
     pub detachedness: Vec<u8>,
-    pub edge_type: Vec<u8>,
+    pub edge_type: Column<u8>,
     /// String index for named edges, plain index for `element`/`hidden` edges.
-    pub edge_name: Vec<u32>,
+    pub edge_name: Column<u32>,
     /// Target node ordinal.
-    pub edge_to: Vec<u32>,
+    pub edge_to: Column<u32>,
     pub root: u32,
     /// Constructor locations, sorted by node ordinal, at most one per node.
-    pub locations: Vec<Location>,
+    pub locations: Column<Location>,
 }
 
 impl Graph {

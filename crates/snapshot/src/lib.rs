@@ -19,6 +19,8 @@
 
 pub mod analysis;
 mod bitset;
+pub mod cache;
+pub mod column;
 pub mod compressed;
 pub mod error;
 pub mod graph;
@@ -32,6 +34,7 @@ pub use analysis::diff::{compare, ClassDiff};
 pub use analysis::retainers::{Retainer, RetainerIndex};
 pub use analysis::summary::{ClassRow, NodeInfo};
 pub use analysis::{Depth, HeapSnapshot, InterfaceDefinition, Statistics};
+pub use cache::Cache;
 pub use error::SnapshotError;
 
 /// Reads and analyses a snapshot file. `bytes_read` is called as the file is
@@ -44,4 +47,34 @@ pub fn load(
 ) -> Result<HeapSnapshot, SnapshotError> {
     let raw = reader::read_file(path, bytes_read)?;
     Ok(HeapSnapshot::analyze(raw, depth, step))
+}
+
+/// [`load`], through the analysis cache: a file analysed before and unchanged
+/// since is mapped from `cache` (then the only step is "Mapped the cached
+/// analysis", once it is); otherwise it is analysed and its analysis kept for next time ("Saving the
+/// analysis"). A cache that cannot be read or written is skipped, never an
+/// error.
+pub fn load_cached(
+    path: &Path,
+    depth: Depth,
+    cache: &Cache,
+    bytes_read: &mut dyn FnMut(u64),
+    step: &mut dyn FnMut(&'static str),
+) -> Result<HeapSnapshot, SnapshotError> {
+    let Ok(key) = cache::FileKey::of(path) else {
+        return load(path, depth, bytes_read, step);
+    };
+    if let Some(snapshot) = cache.open(&key, depth == Depth::Full) {
+        step("Mapped the cached analysis");
+        return Ok(snapshot);
+    }
+    let snapshot = load(path, depth, bytes_read, step)?;
+    // A file that changed while it was read is not kept under either key.
+    if cache::FileKey::of(path).is_ok_and(|now| now == key) {
+        step("Saving the analysis");
+        if let Some(slot) = cache.store(&key, &snapshot) {
+            return Ok(snapshot.with_slot(slot));
+        }
+    }
+    Ok(snapshot)
 }

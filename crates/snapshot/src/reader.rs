@@ -848,7 +848,7 @@ impl<R: Read> Parser<'_, '_, R> {
         }
         g.root = (header.root_index / nfc) as u32;
         self.check_string_refs(&raw.graph, &raw.strings)?;
-        raw.graph.locations = locations(&header, &flat_locations, raw.graph.node_count())?;
+        raw.graph.locations = locations(&header, &flat_locations, raw.graph.node_count())?.into();
         raw.extras.samples = flat_samples.chunks_exact(2).map(|c| (c[0], c[1])).collect();
         if raw.extras.sample_fields.first().map(String::as_str) == Some("last_assigned_id") {
             for s in &mut raw.extras.samples {
@@ -982,17 +982,16 @@ impl<R: Read> Parser<'_, '_, R> {
         let n = self.capacity(h.node_count, h.node_fields.len());
         let layout = NodeLayout::of(&h.node_fields);
         g.set_type_names(h.node_types.clone(), h.edge_types.clone());
-        g.node_type.reserve_exact(n);
-        g.node_name.reserve_exact(n);
-        g.node_id.reserve_exact(n);
-        g.self_size.reserve_exact(n);
-        g.first_edge.reserve_exact(n + 1);
-        g.first_edge.push(0);
-        if layout.trace.is_some() {
-            g.trace_node_id.reserve_exact(n);
-        }
+        let mut node_type = Vec::with_capacity(n);
+        let mut node_name = Vec::with_capacity(n);
+        let mut node_id = Vec::with_capacity(n);
+        let mut self_size = Vec::with_capacity(n);
+        let mut first_edge = Vec::with_capacity(n + 1);
+        first_edge.push(0);
+        let mut trace_node_id = Vec::with_capacity(if layout.trace.is_some() { n } else { 0 });
+        let detachedness = &mut g.detachedness;
         if layout.detachedness.is_some() {
-            g.detachedness.reserve_exact(n);
+            detachedness.reserve_exact(n);
         }
         let type_count = h.node_types.len() as u32;
         let mut edges_so_far: u64 = 0;
@@ -1003,20 +1002,20 @@ impl<R: Read> Parser<'_, '_, R> {
                 if t >= type_count {
                     return Err(SnapshotError::malformed(format!(
                         "node {} has type {t}, but meta defines {type_count} node types",
-                        g.node_type.len()
+                        node_type.len()
                     )));
                 }
-                g.node_type.push(t as u8);
-                g.node_name.push(row[layout.name]);
-                g.node_id.push(row[layout.id]);
-                g.self_size.push(row[layout.size]);
+                node_type.push(t as u8);
+                node_name.push(row[layout.name]);
+                node_id.push(row[layout.id]);
+                self_size.push(row[layout.size]);
                 edges_so_far += row[layout.edges] as u64;
-                g.first_edge.push(edges_so_far as u32);
+                first_edge.push(edges_so_far as u32);
                 if let Some(tr) = layout.trace {
-                    g.trace_node_id.push(row[tr]);
+                    trace_node_id.push(row[tr]);
                 }
                 if let Some(d) = layout.detachedness {
-                    g.detachedness.push(row[d] as u8);
+                    detachedness.push(row[d] as u8);
                 }
                 Ok(())
             })?;
@@ -1028,6 +1027,12 @@ impl<R: Read> Parser<'_, '_, R> {
             Ok(())
         })?;
         rows.finish("nodes")?;
+        g.node_type = node_type.into();
+        g.node_name = node_name.into();
+        g.node_id = node_id.into();
+        g.self_size = self_size.into();
+        g.first_edge = first_edge.into();
+        g.trace_node_id = trace_node_id.into();
         if g.node_count() as u64 != h.node_count {
             return Err(SnapshotError::malformed(format!(
                 "the header says {} nodes, the nodes array holds {}",
@@ -1046,9 +1051,9 @@ impl<R: Read> Parser<'_, '_, R> {
 
     fn edges(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
         let m = self.capacity(h.edge_count, h.edge_fields.len());
-        g.edge_type.reserve_exact(m);
-        g.edge_name.reserve_exact(m);
-        g.edge_to.reserve_exact(m);
+        let mut edge_type = Vec::with_capacity(m);
+        let mut edge_name = Vec::with_capacity(m);
+        let mut edge_to = Vec::with_capacity(m);
         let nfc = h.node_fields.len() as u32;
         let node_count = g.node_count() as u64;
         let type_count = h.edge_types.len() as u32;
@@ -1062,7 +1067,7 @@ impl<R: Read> Parser<'_, '_, R> {
         let mut rows = RowCarry::new(h.edge_fields.len());
         self.sc.uint_array("edges", |batch: &[u32]| {
             rows.each(batch, |row| {
-                if g.edge_type.len() as u64 == max_edges {
+                if edge_type.len() as u64 == max_edges {
                     return Err(SnapshotError::malformed(format!(
                         "the edges array holds more than the {max_edges} edges the header says"
                     )));
@@ -1071,24 +1076,27 @@ impl<R: Read> Parser<'_, '_, R> {
                 if t >= type_count {
                     return Err(SnapshotError::malformed(format!(
                         "edge {} has type {t}, but meta defines {type_count} edge types",
-                        g.edge_type.len()
+                        edge_type.len()
                     )));
                 }
                 let (ordinal, rest) = div_by_field_count(row[to_at], nfc);
                 if rest != 0 || ordinal as u64 >= node_count {
                     return Err(SnapshotError::malformed(format!(
                         "edge {} points to {}, which is not a node index",
-                        g.edge_to.len(),
+                        edge_to.len(),
                         row[to_at]
                     )));
                 }
-                g.edge_type.push(t as u8);
-                g.edge_name.push(row[name_at]);
-                g.edge_to.push(ordinal);
+                edge_type.push(t as u8);
+                edge_name.push(row[name_at]);
+                edge_to.push(ordinal);
                 Ok(())
             })
         })?;
         rows.finish("edges")?;
+        g.edge_type = edge_type.into();
+        g.edge_name = edge_name.into();
+        g.edge_to = edge_to.into();
         if g.edge_count() as u64 != h.edge_count {
             return Err(SnapshotError::malformed(format!(
                 "the header says {} edges, the edges array holds {}",

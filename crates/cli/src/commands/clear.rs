@@ -62,11 +62,11 @@ async fn find_live(
             "V8 no longer knows @{id} (ids only live as long as the inspector session that took the snapshot); pass --snapshot FILE, the snapshot the id comes from"
         );
     };
-    let old = crate::progress::load(old_path, Depth::Full, quiet)?;
+    let old = crate::progress::load(old_path, Depth::Full, quiet, None)?;
     let v = old
         .node_by_id(id as u32)
         .ok_or_else(|| anyhow::anyhow!("{} has no object @{id}", old_path.display()))?;
-    let wanted = signature(&old, &RetainerIndex::build(&old.graph), v);
+    let wanted = signature(&old, &old.retainer_index(), v);
     anyhow::ensure!(
         !wanted.1.is_empty(),
         "@{id} ({}) is only held by element indexes, so it cannot be found again in a new snapshot",
@@ -78,12 +78,12 @@ async fn find_live(
     ));
     let fresh = async {
         crate::capture::capture(client, &fresh_path, Default::default(), quiet).await?;
-        crate::progress::load(&fresh_path, Depth::Full, quiet).map_err(anyhow::Error::from)
+        crate::progress::load(&fresh_path, Depth::Full, quiet, None).map_err(anyhow::Error::from)
     }
     .await;
     let _ = std::fs::remove_file(&fresh_path);
     let fresh = fresh?;
-    let index = RetainerIndex::build(&fresh.graph);
+    let index = fresh.retainer_index();
     let matches: Vec<u32> = (0..fresh.node_count() as u32)
         .filter(|&u| fresh.class_name(u) == wanted.0)
         .filter(|&u| {

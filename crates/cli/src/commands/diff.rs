@@ -21,12 +21,16 @@ pub struct Args {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cache = args.cache.cache();
     let (old, new) = std::thread::scope(|scope| {
-        let old = scope.spawn(|| crate::progress::load(&args.old, Depth::Classes, true));
-        let new = crate::progress::load(&args.new, Depth::Classes, args.json);
+        let old =
+            scope.spawn(|| crate::progress::load(&args.old, Depth::Classes, true, cache.as_ref()));
+        let new = crate::progress::load(&args.new, Depth::Classes, args.json, cache.as_ref());
         (old.join().expect("loader thread"), new)
     });
     let mut old = old?;

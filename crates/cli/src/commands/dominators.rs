@@ -23,6 +23,8 @@ pub struct Args {
     /// Print JSON instead of a tree
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 #[derive(Serialize)]
@@ -71,7 +73,12 @@ fn print(nodes: &[TreeNode], indent: usize, total: u64) -> std::io::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(&args.file, Depth::Full, args.json)?;
+    let s = crate::progress::load(
+        &args.file,
+        Depth::Full,
+        args.json,
+        args.cache.cache().as_ref(),
+    )?;
     let tree = children(&s, s.root(), args.top, args.depth.max(1));
     if args.json {
         output::json(&tree)?;

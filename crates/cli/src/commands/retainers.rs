@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo, RetainerIndex};
+use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo};
 use serde::Serialize;
 
 use crate::output::{self, distance, ellipsize, size};
@@ -34,6 +34,8 @@ pub struct Args {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 #[derive(Serialize)]
@@ -129,9 +131,14 @@ fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(&args.file, Depth::Full, args.json)?;
+    let s = crate::progress::load(
+        &args.file,
+        Depth::Full,
+        args.json,
+        args.cache.cache().as_ref(),
+    )?;
     let targets = select(&s, &args)?;
-    let index = RetainerIndex::build(&s.graph);
+    let index = s.retainer_index();
     let mut out = Vec::new();
     for v in targets {
         let path = s.retaining_path(&index, v, args.depth);

@@ -43,6 +43,8 @@ pub struct Args {
     /// Open the URL in the default browser
     #[arg(long)]
     pub open: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 /// Prints each load's outcome on stderr.
@@ -106,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
-        let workspace = Workspace::new(Arc::new(Printer));
+        let workspace = Workspace::new(Arc::new(Printer), args.cache.cache());
         for file in &args.files {
             workspace.add_file(file, None);
         }

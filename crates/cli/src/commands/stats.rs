@@ -21,6 +21,8 @@ pub struct Args {
     /// Print JSON instead of tables
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 #[derive(Serialize)]
@@ -31,7 +33,12 @@ struct StatsJson<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(&args.file, Depth::Full, args.json)?;
+    let s = crate::progress::load(
+        &args.file,
+        Depth::Full,
+        args.json,
+        args.cache.cache().as_ref(),
+    )?;
     let mut dups = s.duplicate_strings();
     if args.top > 0 {
         dups.truncate(args.top);

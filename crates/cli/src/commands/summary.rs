@@ -26,6 +26,8 @@ pub struct Args {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 #[derive(Serialize)]
@@ -58,7 +60,12 @@ pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(&args.file, Depth::Full, args.json)?;
+    let s = crate::progress::load(
+        &args.file,
+        Depth::Full,
+        args.json,
+        args.cache.cache().as_ref(),
+    )?;
     if let Some(class) = &args.class {
         return instances(&s, class, &args);
     }

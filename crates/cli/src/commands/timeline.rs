@@ -34,6 +34,8 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::progress::CacheArgs,
 }
 
 #[derive(Serialize)]
@@ -48,7 +50,12 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(&args.file, Depth::Classes, args.json)?;
+    let s = crate::progress::load(
+        &args.file,
+        Depth::Classes,
+        args.json,
+        args.cache.cache().as_ref(),
+    )?;
     let traces = AllocationTraces::of(&s).ok_or_else(|| {
         anyhow::anyhow!(
             "{} has no allocation stacks (record it with `leakscope record` or DevTools' allocation timeline)",

@@ -89,11 +89,21 @@ pub fn rich_heap_snapshots(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 pub fn leakscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leakscope"))
+    leakscope_command()
         .args(args)
-        .env("CI", "1")
         .output()
         .expect("run leakscope")
+}
+
+/// `leakscope` as the tests run it: not on a terminal, its analysis cache
+/// under `target/` rather than the user's.
+pub fn leakscope_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leakscope"));
+    command.env("CI", "1").env(
+        "LEAKSCOPE_CACHE_DIR",
+        workspace_root().join("target/test-cache"),
+    );
+    command
 }
 
 pub fn leakscope_json(args: &[&str]) -> serde_json::Value {

@@ -310,13 +310,13 @@ mod tests {
         let mut sorted = edges.to_vec();
         sorted.sort_by_key(|e| e.0);
         let mut g = Graph {
-            node_type: vec![0; n],
-            first_edge: vec![0; n + 1],
+            node_type: vec![0; n].into(),
+            first_edge: vec![0; n + 1].into(),
             ..Graph::default()
         };
         for &(from, to) in &sorted {
             g.first_edge[from as usize + 1] += 1;
-            g.edge_to.push(to);
+            g.edge_to.to_mut().push(to);
         }
         for i in 0..n {
             g.first_edge[i + 1] += g.first_edge[i];

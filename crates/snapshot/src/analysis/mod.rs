@@ -18,14 +18,16 @@ pub mod summary;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bitset::BitSet;
+use crate::column::Column;
 use crate::graph::Graph;
 use crate::reader::{Extras, RawSnapshot};
 use crate::strings::StringTable;
 
 pub use classes::InterfaceDefinition;
+pub use retainers::RetainerIndex;
 
 /// How much to compute: comparing snapshots needs only class names and
 /// shallow sizes; everything else needs the dominator tree too.
@@ -36,21 +38,21 @@ pub enum Depth {
 }
 
 /// The Statistics view.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Statistics {
     pub total: u64,
     pub native: NativeStatistics,
     pub v8heap: V8HeapStatistics,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NativeStatistics {
     pub total: u64,
     pub typed_arrays: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct V8HeapStatistics {
     pub total: u64,
@@ -75,19 +77,35 @@ pub struct HeapSnapshot {
     pub strings: StringTable,
     pub extras: Extras,
     /// Class name string index per node.
-    pub class_index: Vec<u32>,
+    pub class_index: Column<u32>,
     pub interfaces: Vec<InterfaceDefinition>,
     interface_names: HashMap<String, u32>,
     /// Distance from the roots per node (see [`distances`]); empty at [`Depth::Classes`].
-    pub distances: Vec<i32>,
+    pub distances: Column<i32>,
     /// Immediate dominator per node; empty at [`Depth::Classes`].
-    pub idom: Vec<u32>,
+    pub idom: Column<u32>,
     /// Retained size per node; empty at [`Depth::Classes`].
-    pub retained: Vec<u64>,
+    pub retained: Column<u64>,
     /// Dominator-tree children in CSR form: node `v`'s are
     /// `dominated[first_dominated[v]..first_dominated[v+1]]`.
-    pub first_dominated: Vec<u32>,
-    pub dominated: Vec<u32>,
+    pub first_dominated: Column<u32>,
+    pub dominated: Column<u32>,
+    pub statistics: Statistics,
+    /// Where this analysis is cached, if it is (for its retainer index).
+    slot: Option<crate::cache::Slot>,
+}
+
+/// What [`HeapSnapshot::analyze`] computes beyond the graph, as a cache
+/// entry holds it.
+pub(crate) struct CachedAnalysis {
+    pub class_index: Column<u32>,
+    pub interfaces: Vec<InterfaceDefinition>,
+    pub interface_names: HashMap<String, u32>,
+    pub distances: Column<i32>,
+    pub idom: Column<u32>,
+    pub retained: Column<u64>,
+    pub first_dominated: Column<u32>,
+    pub dominated: Column<u32>,
     pub statistics: Statistics,
 }
 
@@ -180,16 +198,63 @@ impl HeapSnapshot {
             graph,
             strings,
             extras,
-            class_index,
+            class_index: class_index.into(),
             interfaces,
             interface_names,
-            distances: dist,
-            idom,
-            retained,
-            first_dominated,
-            dominated,
+            distances: dist.into(),
+            idom: idom.into(),
+            retained: retained.into(),
+            first_dominated: first_dominated.into(),
+            dominated: dominated.into(),
             statistics,
+            slot: None,
         }
+    }
+
+    pub(crate) fn from_cache(
+        graph: Graph,
+        strings: StringTable,
+        extras: Extras,
+        a: CachedAnalysis,
+    ) -> Self {
+        HeapSnapshot {
+            graph,
+            strings,
+            extras,
+            class_index: a.class_index,
+            interfaces: a.interfaces,
+            interface_names: a.interface_names,
+            distances: a.distances,
+            idom: a.idom,
+            retained: a.retained,
+            first_dominated: a.first_dominated,
+            dominated: a.dominated,
+            statistics: a.statistics,
+            slot: None,
+        }
+    }
+
+    pub(crate) fn with_slot(mut self, slot: crate::cache::Slot) -> Self {
+        self.slot = Some(slot);
+        self
+    }
+
+    pub(crate) fn interface_names(&self) -> &HashMap<String, u32> {
+        &self.interface_names
+    }
+
+    /// Every node's retainers: from the analysis cache when this snapshot
+    /// came from or went into it (built once and kept beside it), else built.
+    pub fn retainer_index(&self) -> RetainerIndex {
+        match &self.slot {
+            Some(slot) => slot.retainer_index(&self.graph),
+            None => RetainerIndex::build(&self.graph),
+        }
+    }
+
+    /// Whether this analysis was read from the cache rather than computed.
+    pub fn is_cached(&self) -> bool {
+        self.class_index.is_mapped()
     }
 
     pub fn is_full(&self) -> bool {

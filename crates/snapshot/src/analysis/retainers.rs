@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 
+use crate::column::Column;
 use crate::graph::Graph;
 
 use super::classes::utf16_cmp;
@@ -13,8 +14,8 @@ use super::HeapSnapshot;
 /// Incoming edges of every node, built on demand (the summary never needs
 /// them). A node's retainers are in reverse edge order, as in DevTools.
 pub struct RetainerIndex {
-    first: Vec<u32>,
-    edges: Vec<u32>,
+    first: Column<u32>,
+    edges: Column<u32>,
 }
 
 impl RetainerIndex {
@@ -34,6 +35,18 @@ impl RetainerIndex {
             *slot -= 1;
             edges[*slot as usize] = e as u32;
         }
+        RetainerIndex {
+            first: first.into(),
+            edges: edges.into(),
+        }
+    }
+
+    /// The CSR offsets and edge lists, for the analysis cache.
+    pub(crate) fn columns(&self) -> (&[u32], &[u32]) {
+        (&self.first, &self.edges)
+    }
+
+    pub(crate) fn from_columns(first: Column<u32>, edges: Column<u32>) -> Self {
         RetainerIndex { first, edges }
     }
 

@@ -8,7 +8,6 @@
 //! same class, so nested instances are not counted twice.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
@@ -76,8 +75,9 @@ impl HeapSnapshot {
         let g = &self.graph;
         let nt = g.node_types();
         let n = g.node_count();
+        // Pass 1: each counted node's dense class, and each class's totals.
         let mut dense_by_name = vec![u32::MAX; self.strings.len()];
-        let mut dense_located: HashMap<ClassKey, u32> = HashMap::new();
+        let mut dense_located: FxHashMap<ClassKey, u32> = FxHashMap::default();
         let mut keys: Vec<ClassKey> = Vec::new();
         let mut rows: Vec<ClassRow> = Vec::new();
         let mut class_of = vec![u32::MAX; n];
@@ -133,7 +133,15 @@ impl HeapSnapshot {
             row.distance = row
                 .distance
                 .min(self.distances.get(v).copied().unwrap_or(0));
-            row.instances.push(v as u32);
+        }
+        // Pass 2: instance lists allocated once at their final size.
+        for row in &mut rows {
+            row.instances.reserve_exact(row.count as usize);
+        }
+        for (v, &c) in class_of.iter().enumerate() {
+            if c != u32::MAX {
+                rows[c as usize].instances.push(v as u32);
+            }
         }
         if self.is_full() {
             self.add_class_retained_sizes(&class_of, &mut rows);
@@ -143,9 +151,9 @@ impl HeapSnapshot {
         }
         // Distinct internal keys can share a public key (two string entries
         // with the same text); as in DevTools, the later class wins.
-        let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut by_key: FxHashMap<&str, usize> = FxHashMap::default();
         for (i, row) in rows.iter().enumerate() {
-            by_key.insert(row.key.clone(), i);
+            by_key.insert(&row.key, i);
         }
         let mut keep = vec![false; rows.len()];
         for &i in by_key.values() {
