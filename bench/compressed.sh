@@ -17,7 +17,7 @@ echo "|---|---|---|---|"
 for f in "$file" "$file.gz" "$file.zst"; do
   times=() rss=0
   for _ in 1 2 3; do
-    line=$( { /usr/bin/time -f '%e %M' "$bin" summary "$f" --json >"$out/summary-$(basename "$f").json"; } 2>&1 | tail -1)
+    line=$( { /usr/bin/time -f '%e %M' "$bin" summary "$f" --json --no-cache >"$out/summary-$(basename "$f").json"; } 2>&1 | tail -1)
     times+=("${line% *}")
     rss=${line#* }
   done

@@ -2,7 +2,7 @@
 # bench/run.sh — time a full analysis (parse → Summary view) of big snapshots
 # with leakscope and its peers, side by side, in one run.
 #
-#   bench/run.sh                 # 50mb 300mb 1gb
+#   bench/run.sh                 # 50mb 300mb 1gb 2gb
 #   SIZES="50mb 300mb" bench/run.sh
 #   PEERS="leakscope devtools" bench/run.sh
 #
@@ -13,11 +13,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/bench
 peers_dir=$out/peers
-sizes=${SIZES:-"50mb 300mb 1gb"}
+sizes=${SIZES:-"50mb 300mb 1gb 2gb"}
 peers=${PEERS:-"leakscope devtools memlab v8-heap-parser"}
 mkdir -p "$out" "$peers_dir"
 
-scale() { case $1 in 50mb) echo 11000;; 300mb) echo 65500;; 1gb) echo 225000;; *) echo "unknown size $1" >&2; exit 2;; esac; }
+scale() { case $1 in 50mb) echo 11000;; 300mb) echo 65500;; 1gb) echo 225000;; 2gb) echo 450000;; *) echo "unknown size $1" >&2; exit 2;; esac; }
 
 echo "building leakscope and installing peers…" >&2
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
@@ -31,7 +31,8 @@ done
 
 command_for() { # peer file
   case $1 in
-    leakscope) echo "$root/target/release/leakscope summary $2 --top 20" ;;
+    # --no-cache: the analysis itself, as the peers do it (bench/repeat.sh times the cache).
+    leakscope) echo "$root/target/release/leakscope summary $2 --top 20 --no-cache" ;;
     devtools) echo "node --max-old-space-size=16000 $root/target/devtools-oracle/dump.mjs $2 --top 20" ;;
     memlab) echo "node --max-old-space-size=16000 $root/bench/peers/memlab-summary.js $2" ;;
     v8-heap-parser) echo "$peers_dir/cargo/release/v8-heap-parser-bench $2" ;;

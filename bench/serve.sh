@@ -19,7 +19,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 
 rm -f "$out/serve.url"
 start=$(date +%s.%N)
-"$root/target/release/leakscope" serve "$file" $base_file >"$out/serve.url" 2>"$out/serve.err" </dev/null &
+"$root/target/release/leakscope" serve --no-cache "$file" $base_file >"$out/serve.url" 2>"$out/serve.err" </dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 until [ -s "$out/serve.url" ]; do sleep 0.05; done

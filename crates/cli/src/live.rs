@@ -151,6 +151,8 @@ pub async fn with_shared_target<T>(
         cleanup(&attached.client),
     )
     .await;
+    // Last: closing an inspector we opened ends the session.
+    attached.close_opened_inspector().await;
     let exit = match Arc::try_unwrap(attached) {
         Ok(attached) => attached.detach().await,
         Err(still_shared) => {

@@ -81,7 +81,10 @@ fn a_repeat_query_is_answered_from_the_cache_with_the_same_numbers() {
     let (paths_fresh, _) = json(&cache, &[&retainers[..], &["--no-cache"]].concat());
     assert_eq!(paths_again, paths);
     assert_eq!(paths_fresh, paths);
-    assert_eq!(paths[0]["target"]["className"], "IncomingMessage", "{paths}");
+    assert_eq!(
+        paths[0]["target"]["className"], "IncomingMessage",
+        "{paths}"
+    );
     assert!(paths[0]["hops"].as_array().unwrap().len() >= 3, "{paths}");
 
     let dominators = ["dominators", f, "--json"];

@@ -727,3 +727,78 @@ fn ctrl_c_leaves_no_tracking_and_no_observer_behind() {
     ]);
     assert_eq!(left["result"], "undefined");
 }
+
+/// Waits up to 5 s for the target's listening ports to equal `want`.
+fn ports_become(
+    pid: u32,
+    want: &std::collections::BTreeSet<u16>,
+) -> std::collections::BTreeSet<u16> {
+    let start = Instant::now();
+    loop {
+        let now = leakscope_inspector::listening_ports(pid);
+        if &now == want || start.elapsed() > Duration::from_secs(5) {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_inspector_leakscope_opened_is_closed_again() {
+    let dir = test_dir("live-inspector-closed");
+    // --inspect-port=0: SIGUSR1 opens a random port, so the test runs beside others.
+    let app = App::start(&corpus_app("clean-garbage.js"), true);
+    let pid = app.child.id();
+    let before = leakscope_inspector::listening_ports(pid);
+    assert_eq!(
+        before,
+        [app.port].into(),
+        "only the app's own port at first"
+    );
+
+    let out = dir.join("pid.heapsnapshot");
+    for args in [
+        vec!["gc", "--pid", &app.pid(), "--json"],
+        vec!["snapshot", "--pid", &app.pid(), "-o", out.to_str().unwrap()],
+    ] {
+        let (code, _, stderr) = leakscope_status(&args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert_eq!(ports_become(pid, &before), before, "after {args:?}");
+    }
+    assert!(out.exists());
+
+    // Interrupted: the clean-up still closes it.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args(["watch", "--pid", &app.pid()])
+        .env("CI", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let during = leakscope_inspector::listening_ports(pid);
+    assert_eq!(during.len(), 2, "watch opened the inspector: {during:?}");
+    let _ = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status();
+    assert_eq!(watch.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        ports_become(pid, &before),
+        before,
+        "after an interrupted watch"
+    );
+
+    // An inspector that was open before leakscope came stays open.
+    let _ = Command::new("kill").args(["-USR1", &app.pid()]).status();
+    let start = Instant::now();
+    let mut open = leakscope_inspector::listening_ports(pid);
+    while open.len() < 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+        open = leakscope_inspector::listening_ports(pid);
+    }
+    assert_eq!(open.len(), 2, "SIGUSR1 opened the inspector: {open:?}");
+    let (code, _, stderr) = leakscope_status(&["gc", "--pid", &app.pid(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(leakscope_inspector::listening_ports(pid), open);
+}

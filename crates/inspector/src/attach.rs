@@ -50,9 +50,36 @@ pub struct Attached {
     pub pid: u32,
     pub ws_url: String,
     launched: Option<Child>,
+    /// We opened the target's inspector (SIGUSR1): it is closed again when
+    /// we are done, since an open inspector port gives code execution to
+    /// anyone on the host. One that was open before stays open.
+    opened_inspector: bool,
 }
 
 impl Attached {
+    /// Whether leakscope opened this target's inspector itself.
+    pub fn opened_inspector(&self) -> bool {
+        self.opened_inspector
+    }
+
+    /// Closes the target's inspector if leakscope opened it, so the target
+    /// listens on exactly the sockets it had before. This ends the session
+    /// (the target closes it at once, without answering), so it is the last
+    /// call; any other session on that inspector ends too.
+    pub async fn close_opened_inspector(&self) {
+        if !self.opened_inspector {
+            return;
+        }
+        let close = self.client.call::<_, serde_json::Value>(
+            "Runtime.evaluate",
+            serde_json::json!({
+                "expression": "require('inspector').close()",
+                "includeCommandLineAPI": true,
+            }),
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
+    }
+
     /// Closes the session and stops a launched app (SIGTERM, then SIGKILL
     /// after 5 s). A process we attached to keeps running. Returns the exit
     /// status of a launched app that ended on its own.
@@ -85,8 +112,13 @@ impl Attached {
 /// Connects to the target and checks it is the process the user meant.
 pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attached> {
     let mut exiting = None;
+    let mut opened_inspector = false;
     let (ws_url, expected_pid, launched) = match spec {
-        TargetSpec::Pid(pid) => (open_by_pid(*pid).await?, Some(*pid), None),
+        TargetSpec::Pid(pid) => {
+            let (url, opened) = open_by_pid(*pid).await?;
+            opened_inspector = opened;
+            (url, Some(*pid), None)
+        }
         TargetSpec::Port(port) => {
             let addr = SocketAddr::from(([127, 0, 0, 1], *port));
             (first_target(addr).await?, None, None)
@@ -179,6 +211,7 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
         pid,
         ws_url,
         launched,
+        opened_inspector,
     })
 }
 
@@ -298,8 +331,9 @@ fn looks_like_node(pid: u32, comm: &str) -> bool {
         .is_some_and(|exe| exe.starts_with("node"))
 }
 
-/// Finds or opens the inspector of a running process and returns its URL.
-async fn open_by_pid(pid: u32) -> Result<String> {
+/// Finds or opens the inspector of a running process and returns its URL,
+/// and whether our SIGUSR1 opened it (a new listening socket appeared).
+async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     let comm = process_name(pid)?;
     if !looks_like_node(pid, &comm) {
         return Err(InspectorError::Target(format!(
@@ -309,7 +343,7 @@ async fn open_by_pid(pid: u32) -> Result<String> {
     let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
     let before = listening_ports(pid);
     if before.contains(&DEFAULT_PORT) && inspector_version(loopback(DEFAULT_PORT)).await.is_some() {
-        return first_target(loopback(DEFAULT_PORT)).await;
+        return Ok((first_target(loopback(DEFAULT_PORT)).await?, false));
     }
     kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
         .map_err(|e| InspectorError::Target(format!("cannot send SIGUSR1 to PID {pid}: {e}")))?;
@@ -323,14 +357,14 @@ async fn open_by_pid(pid: u32) -> Result<String> {
     while start.elapsed() < Duration::from_secs(3) {
         for port in listening_ports(pid).difference(&before) {
             if inspector_version(loopback(*port)).await.is_some() {
-                return first_target(loopback(*port)).await;
+                return Ok((first_target(loopback(*port)).await?, true));
             }
         }
         if !probed_existing && start.elapsed() > Duration::from_millis(300) {
             probed_existing = true;
             for port in &before {
                 if inspector_version(loopback(*port)).await.is_some() {
-                    return first_target(loopback(*port)).await;
+                    return Ok((first_target(loopback(*port)).await?, false));
                 }
             }
         }

@@ -285,7 +285,6 @@ struct Meta {
     trace_function_info_fields: Vec<String>,
 }
 
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     format: u32,

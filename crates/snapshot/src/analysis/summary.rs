@@ -166,12 +166,15 @@ impl HeapSnapshot {
     }
 
     /// Depth-first walk of the dominator tree, counting how many ancestors of
-    /// each class are on the current path.
+    /// each class are on the current path. The stack holds each open node
+    /// with the range of its children still to visit, so a step reads the
+    /// CSR offsets once per node.
     fn add_class_retained_sizes(&self, class_of: &[u32], rows: &mut [ClassRow]) {
         let mut on_path = vec![0u32; rows.len()];
+        let (first, dominated) = (&self.first_dominated, &self.dominated);
+        let children = |v: u32| first[v as usize]..first[v as usize + 1];
         let root = self.root();
-        let mut stack: Vec<(u32, u32)> = vec![(root, 0)];
-        let enter = |v: u32, on_path: &mut [u32], rows: &mut [ClassRow]| {
+        let mut enter = |v: u32, on_path: &mut [u32]| {
             let c = class_of[v as usize];
             if c != u32::MAX {
                 if on_path[c as usize] == 0 {
@@ -180,20 +183,19 @@ impl HeapSnapshot {
                 on_path[c as usize] += 1;
             }
         };
-        enter(root, &mut on_path, rows);
-        while let Some(top) = stack.last_mut() {
-            let (v, cursor) = *top;
-            let children = self.dominated_by(v);
-            if let Some(&child) = children.get(cursor as usize) {
-                top.1 += 1;
-                enter(child, &mut on_path, rows);
-                stack.push((child, 0));
+        enter(root, &mut on_path);
+        let mut stack: Vec<(u32, std::ops::Range<u32>)> = vec![(root, children(root))];
+        while let Some((v, next)) = stack.last_mut() {
+            if let Some(i) = next.next() {
+                let child = dominated[i as usize];
+                enter(child, &mut on_path);
+                stack.push((child, children(child)));
             } else {
-                stack.pop();
-                let c = class_of[v as usize];
+                let c = class_of[*v as usize];
                 if c != u32::MAX {
                     on_path[c as usize] -= 1;
                 }
+                stack.pop();
             }
         }
     }
