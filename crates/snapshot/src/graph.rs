@@ -118,7 +118,8 @@ pub struct Graph {
     pub self_size: Column<u32>,
     /// CSR offsets: node `i` owns edges `first_edge[i]..first_edge[i+1]`.
     pub first_edge: Column<u32>,
-    /// Allocation trace node per node; empty when the snapshot has none.
+    /// Allocation trace node per node (0: none); empty when the snapshot has
+    /// none at all (no such field, or every one 0).
     pub trace_node_id: Column<u32>,
     /// DOM link state per node (0 unknown, 1 attached, 2 detached); empty
     /// when the snapshot's layout has no `detachedness` field.

@@ -1032,6 +1032,11 @@ impl<R: Read> Parser<'_, '_, R> {
         g.node_id = node_id.into();
         g.self_size = self_size.into();
         g.first_edge = first_edge.into();
+        // Node writes the field even without allocation tracking, all zeros:
+        // 4 bytes a node not worth keeping through the analysis' memory peak.
+        if trace_node_id.iter().all(|&t| t == 0) {
+            trace_node_id = Vec::new();
+        }
         g.trace_node_id = trace_node_id.into();
         if g.node_count() as u64 != h.node_count {
             return Err(SnapshotError::malformed(format!(
