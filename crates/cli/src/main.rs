@@ -46,6 +46,7 @@ enum Command {
     Load(commands::load::Args),
     GcLog(commands::gc_log::Args),
     Serve(commands::serve::Args),
+    Cache(commands::cache::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         Command::GcLog(a) => commands::gc_log::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
         Command::Serve(a) => commands::serve::run(a),
+        Command::Cache(a) => commands::cache::run(a),
     };
     match result {
         Ok(code) => code,

@@ -96,6 +96,32 @@ fn a_repeat_query_is_answered_from_the_cache_with_the_same_numbers() {
     let (diff, mapped) = json(&cache, &["diff", f, f, "--json"]);
     assert!(mapped);
     assert_eq!(diff.as_array().map(Vec::len), Some(0), "{diff}");
+
+    // `leakscope cache` lists it, and `--clear` empties the cache.
+    let (listed, _) = json(&cache, &["cache", "--json"]);
+    let entries = listed["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{listed}");
+    let canonical = std::fs::canonicalize(&file).unwrap();
+    assert_eq!(entries[0]["snapshot"], canonical.to_str().unwrap());
+    assert_eq!(entries[0]["hasRetainers"], true);
+    let on_disk: u64 = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    assert_eq!(listed["bytes"].as_u64(), Some(on_disk));
+    let (cleared, _) = json(&cache, &["cache", "--clear", "--json"]);
+    assert_eq!(cleared["freedBytes"].as_u64(), Some(on_disk));
+    assert!(entries_in(&cache).is_empty());
+    assert!(!json(&cache, &summary).1, "analysed afresh after --clear");
+}
+
+fn entries_in(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
 }
 
 #[test]

@@ -196,6 +196,7 @@ fn every_command_explains_itself() {
         "eval",
         "clear",
         "set-source",
+        "cache",
     ] {
         let out = common::leakscope(&[cmd, "--help"]);
         assert!(out.status.success());

@@ -126,6 +126,65 @@ impl Cache {
         })
     }
 
+    /// What the cache holds, most recently used first (headers only: the
+    /// entries' data is not read). Entries of another engine version or
+    /// damaged ones are listed with no snapshot.
+    pub fn entries(&self) -> Vec<CachedFile> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<CachedFile> = dir
+            .flatten()
+            .map(|item| item.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "analysis"))
+            .filter_map(|path| {
+                let meta = std::fs::metadata(&path).ok()?;
+                let sidecar = path.with_extension("retainers");
+                let sidecar_bytes = std::fs::metadata(&sidecar).map_or(0, |m| m.len());
+                let header = File::open(&path)
+                    .ok()
+                    // SAFETY: as in `Entry::open`; only the trailer and
+                    // header pages are read.
+                    .and_then(|file| unsafe { Mmap::map(&file) }.ok())
+                    .and_then(|map| header_of(&map).ok().map(|(h, _)| h));
+                Some(CachedFile {
+                    snapshot: header.map(|h| PathBuf::from(h.meta.key.path)),
+                    bytes: meta.len() + sidecar_bytes,
+                    last_used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    has_retainers: sidecar_bytes > 0,
+                })
+            })
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.last_used));
+        entries
+    }
+
+    /// Removes every entry (and temporary file); returns the bytes freed.
+    pub fn clear(&self) -> std::io::Result<u64> {
+        let dir = match std::fs::read_dir(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            other => other?,
+        };
+        let mut freed = 0;
+        for item in dir.flatten() {
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            if [".analysis", ".retainers", ".tmp"]
+                .iter()
+                .any(|x| name.ends_with(x))
+            {
+                let len = item.metadata().map_or(0, |m| m.len());
+                std::fs::remove_file(item.path())?;
+                freed += len;
+            }
+        }
+        Ok(freed)
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     fn entry_path(&self, key: &FileKey, kind: &str) -> PathBuf {
         let stem = xxh3_64(key.path.as_bytes());
         self.dir.join(format!("{stem:016x}.{kind}"))
@@ -163,6 +222,31 @@ impl Cache {
                 total -= len;
             }
         }
+    }
+}
+
+/// One snapshot's cached analysis, as [`Cache::entries`] lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedFile {
+    /// The snapshot it was made from; `None` for an entry this version
+    /// cannot use (it will be replaced or evicted).
+    pub snapshot: Option<PathBuf>,
+    /// On disk, with its retainer index.
+    pub bytes: u64,
+    #[serde(with = "unix_seconds")]
+    pub last_used: SystemTime,
+    pub has_retainers: bool,
+}
+
+mod unix_seconds {
+    use std::time::SystemTime;
+
+    pub fn serialize<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let secs = t
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        s.serialize_u64(secs)
     }
 }
 
@@ -327,26 +411,7 @@ impl Entry {
     }
 
     fn check(map: Mmap, key: &FileKey) -> Result<Self, Mismatch> {
-        let len = map.len();
-        let trailer = map.get(len.checked_sub(TRAILER).ok_or(Mismatch::Corrupt)?..);
-        let trailer = trailer.ok_or(Mismatch::Corrupt)?;
-        let word = |i: usize| u64::from_le_bytes(trailer[i * 8..i * 8 + 8].try_into().unwrap());
-        if &trailer[24..32] != MAGIC {
-            return Err(Mismatch::Corrupt);
-        }
-        let (at, header_len, header_hash) = (word(0) as usize, word(1) as usize, word(2));
-        let end = at.checked_add(header_len).ok_or(Mismatch::Corrupt)?;
-        if end != len - TRAILER {
-            return Err(Mismatch::Corrupt);
-        }
-        let header_bytes = &map[at..end];
-        if xxh3_64(header_bytes) != header_hash {
-            return Err(Mismatch::Corrupt);
-        }
-        let header: Header = serde_json::from_slice(header_bytes).map_err(|_| Mismatch::Corrupt)?;
-        if header.format != FORMAT || header.engine != env!("CARGO_PKG_VERSION") {
-            return Err(Mismatch::Corrupt);
-        }
+        let (header, at) = header_of(&map)?;
         if &header.meta.key != key {
             return Err(Mismatch::Stale);
         }
@@ -447,6 +512,32 @@ impl Entry {
             graph, strings, extras, analysis,
         )))
     }
+}
+
+/// An entry's header and where its data ends, checked by the trailer, the
+/// header's hash and the format; the data itself is not read.
+fn header_of(bytes: &[u8]) -> Result<(Header, usize), Mismatch> {
+    let len = bytes.len();
+    let trailer = bytes.get(len.checked_sub(TRAILER).ok_or(Mismatch::Corrupt)?..);
+    let trailer = trailer.ok_or(Mismatch::Corrupt)?;
+    let word = |i: usize| u64::from_le_bytes(trailer[i * 8..i * 8 + 8].try_into().unwrap());
+    if &trailer[24..32] != MAGIC {
+        return Err(Mismatch::Corrupt);
+    }
+    let (at, header_len, header_hash) = (word(0) as usize, word(1) as usize, word(2));
+    let end = at.checked_add(header_len).ok_or(Mismatch::Corrupt)?;
+    if end != len - TRAILER {
+        return Err(Mismatch::Corrupt);
+    }
+    let header_bytes = &bytes[at..end];
+    if xxh3_64(header_bytes) != header_hash {
+        return Err(Mismatch::Corrupt);
+    }
+    let header: Header = serde_json::from_slice(header_bytes).map_err(|_| Mismatch::Corrupt)?;
+    if header.format != FORMAT || header.engine != env!("CARGO_PKG_VERSION") {
+        return Err(Mismatch::Corrupt);
+    }
+    Ok((header, at))
 }
 
 enum Mismatch {

@@ -34,7 +34,7 @@ pub use analysis::diff::{compare, ClassDiff};
 pub use analysis::retainers::{Retainer, RetainerIndex};
 pub use analysis::summary::{ClassRow, NodeInfo};
 pub use analysis::{Depth, HeapSnapshot, InterfaceDefinition, Statistics};
-pub use cache::Cache;
+pub use cache::{Cache, CachedFile};
 pub use error::SnapshotError;
 
 /// Reads and analyses a snapshot file. `bytes_read` is called as the file is

@@ -1,5 +1,6 @@
 //! One module per subcommand; each has `Args` (clap) and `run`.
 
+pub mod cache;
 pub mod clear;
 pub mod diff;
 pub mod dominators;
