@@ -224,3 +224,25 @@ fn a_damaged_cache_entry_is_never_trusted() {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[test]
+fn a_cached_timeline_keeps_its_samples_and_stacks() {
+    let dir = common::test_dir("cache-timeline");
+    let cache = dir.join("cache");
+    let file = common::timeline_snapshot(&dir);
+    let timeline = ["timeline", file.to_str().unwrap(), "--json"];
+    let (fresh, mapped) = json(&cache, &[&timeline[..], &["--no-cache"]].concat());
+    assert!(!mapped);
+    assert!(
+        fresh["recording_seconds"].as_f64().unwrap() > 0.5,
+        "{fresh}"
+    );
+    let stacks = fresh["classes"][0]["stacks"].as_array().unwrap();
+    assert!(!stacks.is_empty() && !stacks[0]["frames"].as_array().unwrap().is_empty());
+    let (first, mapped) = json(&cache, &timeline);
+    assert!(!mapped);
+    let (again, mapped) = json(&cache, &timeline);
+    assert!(mapped, "the second run maps the first one's analysis");
+    assert_eq!(first, fresh);
+    assert_eq!(again, fresh);
+}

@@ -31,7 +31,6 @@ pub fn allocations_by_class(
     nodes: impl Iterator<Item = u32>,
     depth: usize,
 ) -> Vec<ClassAllocations> {
-    type StackKey = Vec<u32>;
     /// Count and bytes.
     type Tally = (u64, u64);
     let mut by_class: HashMap<u32, (u64, u64, HashMap<u32, Tally>)> = HashMap::new();
@@ -52,7 +51,7 @@ pub fn allocations_by_class(
         .into_iter()
         .map(|(class, (count, shallow_size, stacks))| {
             // Trace nodes with the same top frames are one stack here.
-            let mut merged: HashMap<StackKey, (u64, u64, Vec<Frame>)> = HashMap::new();
+            let mut merged: HashMap<Vec<Frame>, (u64, u64)> = HashMap::new();
             for (trace, (n, bytes)) in stacks {
                 let frames: Vec<Frame> = traces
                     .stack(trace)
@@ -60,23 +59,24 @@ pub fn allocations_by_class(
                     .take(depth)
                     .cloned()
                     .collect();
-                let key: StackKey = frames.iter().map(|f| f.line ^ (f.column << 20)).collect();
-                let slot = merged.entry(key).or_insert((0, 0, frames));
+                let slot = merged.entry(frames).or_insert((0, 0));
                 slot.0 += n;
                 slot.1 += bytes;
             }
             let mut stacks: Vec<StackCount> = merged
-                .into_values()
-                .map(|(count, shallow_size, frames)| StackCount {
+                .into_iter()
+                .map(|(frames, (count, shallow_size))| StackCount {
                     count,
                     shallow_size,
                     frames,
                 })
                 .collect();
+            // Ties by their frames, so the same file always prints the same order.
             stacks.sort_by(|a, b| {
                 b.shallow_size
                     .cmp(&a.shallow_size)
                     .then(b.count.cmp(&a.count))
+                    .then_with(|| frame_order(&a.frames).cmp(&frame_order(&b.frames)))
             });
             ClassAllocations {
                 name: s.strings.get(class).to_owned(),
@@ -148,4 +148,12 @@ pub fn live_bars(s: &HeapSnapshot) -> Vec<LiveBar> {
         bars[i].size += size;
     }
     bars
+}
+
+/// A stack's frames as a sortable key.
+fn frame_order(frames: &[Frame]) -> Vec<(&str, &str, u32, u32)> {
+    frames
+        .iter()
+        .map(|f| (f.script.as_str(), f.function.as_str(), f.line, f.column))
+        .collect()
 }
