@@ -29,6 +29,16 @@ impl CacheArgs {
             Cache::user()
         }
     }
+
+    /// [`load`] through the cache these flags allow.
+    pub fn load(
+        &self,
+        path: &Path,
+        depth: Depth,
+        quiet: bool,
+    ) -> Result<HeapSnapshot, SnapshotError> {
+        load(path, depth, quiet, self.cache().as_ref())
+    }
 }
 
 /// Loads and analyses a snapshot (through `cache` when given), drawing

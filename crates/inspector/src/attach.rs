@@ -57,11 +57,6 @@ pub struct Attached {
 }
 
 impl Attached {
-    /// Whether leakscope opened this target's inspector itself.
-    pub fn opened_inspector(&self) -> bool {
-        self.opened_inspector
-    }
-
     /// Closes the target's inspector if leakscope opened it, so the target
     /// listens on exactly the sockets it had before. This ends the session
     /// (the target closes it at once, without answering), so it is the last

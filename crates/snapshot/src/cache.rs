@@ -426,12 +426,7 @@ impl Entry {
 
     /// The section `name` as a column of exactly `len` items.
     fn column<T: Pod>(&self, name: &str, len: usize) -> Result<Column<T>, ()> {
-        let s = self
-            .header
-            .sections
-            .iter()
-            .find(|s| s.name == name)
-            .ok_or(())?;
+        let s = self.section(name)?;
         if s.item_size as usize != size_of::<T>() || s.len != len as u64 {
             return Err(());
         }
@@ -440,13 +435,16 @@ impl Entry {
 
     /// The section `name` as a column of whatever length it has.
     fn any_column<T: Pod>(&self, name: &str) -> Result<Column<T>, ()> {
-        let s = self
-            .header
+        let len = usize::try_from(self.section(name)?.len).map_err(|_| ())?;
+        self.column(name, len)
+    }
+
+    fn section(&self, name: &str) -> Result<&Section, ()> {
+        self.header
             .sections
             .iter()
             .find(|s| s.name == name)
-            .ok_or(())?;
-        self.column(name, usize::try_from(s.len).map_err(|_| ())?)
+            .ok_or(())
     }
 
     /// The analysis, `Ok(None)` if it is shallower than wanted, `Err` if
@@ -497,7 +495,10 @@ impl Entry {
             trace_function_infos: self.any_column::<u32>("trace_function_infos")?.into_vec(),
             trace_tree_json: self.any_column::<u8>("trace_tree_json")?.into_vec(),
         };
-        let analysis = crate::analysis::CachedAnalysis {
+        Ok(Some(HeapSnapshot {
+            graph,
+            strings,
+            extras,
             class_index: self.column("class_index", n)?,
             interfaces: meta.interfaces.clone(),
             interface_names: meta.interface_names.clone().into_iter().collect(),
@@ -507,10 +508,8 @@ impl Entry {
             first_dominated: self.column("first_dominated", if meta.full { n + 1 } else { 0 })?,
             dominated: self.column("dominated", deep.saturating_sub(1))?,
             statistics: meta.statistics.clone(),
-        };
-        Ok(Some(HeapSnapshot::from_cache(
-            graph, strings, extras, analysis,
-        )))
+            slot: None,
+        }))
     }
 }
 
@@ -594,7 +593,7 @@ fn write_analysis(path: &Path, dir: &Path, key: &FileKey, s: &HeapSnapshot) -> O
         edge_type_names: g.edge_type_names.clone(),
         root: g.root,
         interfaces: s.interfaces.clone(),
-        interface_names: s.interface_names().clone().into_iter().collect(),
+        interface_names: s.interface_names.clone().into_iter().collect(),
         statistics: s.statistics.clone(),
         extra_native_bytes: s.extras.extra_native_bytes,
         sample_fields: s.extras.sample_fields.clone(),

@@ -1,5 +1,7 @@
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use leakscope_snapshot::{Cache, CachedFile};
 use serde::Serialize;
 
@@ -33,7 +35,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no cache directory: set LEAKSCOPE_CACHE_DIR (or HOME)");
     };
     if args.clear {
-        let freed = cache.clear()?;
+        let freed = cache
+            .clear()
+            .with_context(|| format!("cannot clear {}", cache.dir().display()))?;
         if args.json {
             output::json(&serde_json::json!({ "directory": cache.dir(), "freedBytes": freed }))?;
         } else {

@@ -26,11 +26,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let cache = args.cache.cache();
     let (old, new) = std::thread::scope(|scope| {
-        let old =
-            scope.spawn(|| crate::progress::load(&args.old, Depth::Classes, true, cache.as_ref()));
-        let new = crate::progress::load(&args.new, Depth::Classes, args.json, cache.as_ref());
+        let old = scope.spawn(|| args.cache.load(&args.old, Depth::Classes, true));
+        let new = args.cache.load(&args.new, Depth::Classes, args.json);
         (old.join().expect("loader thread"), new)
     });
     let mut old = old?;

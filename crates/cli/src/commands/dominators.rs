@@ -73,12 +73,7 @@ fn print(nodes: &[TreeNode], indent: usize, total: u64) -> std::io::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(
-        &args.file,
-        Depth::Full,
-        args.json,
-        args.cache.cache().as_ref(),
-    )?;
+    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let tree = children(&s, s.root(), args.top, args.depth.max(1));
     if args.json {
         output::json(&tree)?;

@@ -131,12 +131,7 @@ fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(
-        &args.file,
-        Depth::Full,
-        args.json,
-        args.cache.cache().as_ref(),
-    )?;
+    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let targets = select(&s, &args)?;
     let index = s.retainer_index();
     let mut out = Vec::new();

@@ -33,12 +33,7 @@ struct StatsJson<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(
-        &args.file,
-        Depth::Full,
-        args.json,
-        args.cache.cache().as_ref(),
-    )?;
+    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let mut dups = s.duplicate_strings();
     if args.top > 0 {
         dups.truncate(args.top);

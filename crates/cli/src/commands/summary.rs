@@ -60,12 +60,7 @@ pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(
-        &args.file,
-        Depth::Full,
-        args.json,
-        args.cache.cache().as_ref(),
-    )?;
+    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     if let Some(class) = &args.class {
         return instances(&s, class, &args);
     }

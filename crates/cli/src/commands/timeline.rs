@@ -50,12 +50,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = crate::progress::load(
-        &args.file,
-        Depth::Classes,
-        args.json,
-        args.cache.cache().as_ref(),
-    )?;
+    let s = args.cache.load(&args.file, Depth::Classes, args.json)?;
     let traces = AllocationTraces::of(&s).ok_or_else(|| {
         anyhow::anyhow!(
             "{} has no allocation stacks (record it with `leakscope record` or DevTools' allocation timeline)",

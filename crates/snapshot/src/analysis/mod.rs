@@ -79,7 +79,7 @@ pub struct HeapSnapshot {
     /// Class name string index per node.
     pub class_index: Column<u32>,
     pub interfaces: Vec<InterfaceDefinition>,
-    interface_names: HashMap<String, u32>,
+    pub(crate) interface_names: HashMap<String, u32>,
     /// Distance from the roots per node (see [`distances`]); empty at [`Depth::Classes`].
     pub distances: Column<i32>,
     /// Immediate dominator per node; empty at [`Depth::Classes`].
@@ -92,21 +92,7 @@ pub struct HeapSnapshot {
     pub dominated: Column<u32>,
     pub statistics: Statistics,
     /// Where this analysis is cached, if it is (for its retainer index).
-    slot: Option<crate::cache::Slot>,
-}
-
-/// What [`HeapSnapshot::analyze`] computes beyond the graph, as a cache
-/// entry holds it.
-pub(crate) struct CachedAnalysis {
-    pub class_index: Column<u32>,
-    pub interfaces: Vec<InterfaceDefinition>,
-    pub interface_names: HashMap<String, u32>,
-    pub distances: Column<i32>,
-    pub idom: Column<u32>,
-    pub retained: Column<u64>,
-    pub first_dominated: Column<u32>,
-    pub dominated: Column<u32>,
-    pub statistics: Statistics,
+    pub(crate) slot: Option<crate::cache::Slot>,
 }
 
 /// A named analysis step, reported to the progress callback as it starts.
@@ -211,36 +197,9 @@ impl HeapSnapshot {
         }
     }
 
-    pub(crate) fn from_cache(
-        graph: Graph,
-        strings: StringTable,
-        extras: Extras,
-        a: CachedAnalysis,
-    ) -> Self {
-        HeapSnapshot {
-            graph,
-            strings,
-            extras,
-            class_index: a.class_index,
-            interfaces: a.interfaces,
-            interface_names: a.interface_names,
-            distances: a.distances,
-            idom: a.idom,
-            retained: a.retained,
-            first_dominated: a.first_dominated,
-            dominated: a.dominated,
-            statistics: a.statistics,
-            slot: None,
-        }
-    }
-
     pub(crate) fn with_slot(mut self, slot: crate::cache::Slot) -> Self {
         self.slot = Some(slot);
         self
-    }
-
-    pub(crate) fn interface_names(&self) -> &HashMap<String, u32> {
-        &self.interface_names
     }
 
     /// Every node's retainers: from the analysis cache when this snapshot
@@ -250,11 +209,6 @@ impl HeapSnapshot {
             Some(slot) => slot.retainer_index(&self.graph),
             None => RetainerIndex::build(&self.graph),
         }
-    }
-
-    /// Whether this analysis was read from the cache rather than computed.
-    pub fn is_cached(&self) -> bool {
-        self.class_index.is_mapped()
     }
 
     pub fn is_full(&self) -> bool {
