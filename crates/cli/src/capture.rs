@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use leakscope_inspector::capture::{write_snapshot, Captured, SnapshotOptions};
+use leakscope_inspector::capture::{
+    pause_estimate_secs, write_snapshot, Captured, SnapshotOptions,
+};
 use leakscope_inspector::Client;
 
 use crate::output::size;
@@ -20,7 +22,7 @@ pub async fn capture(
         eprintln!(
             "note: the heap holds {}; the target stops for roughly {:.0} s while V8 writes the snapshot",
             size(used),
-            used as f64 / 1e6 * 0.1
+            pause_estimate_secs(used)
         );
     }
     let bar = crate::progress::spinner(quiet);

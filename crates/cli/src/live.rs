@@ -12,8 +12,9 @@ use leakscope_inspector::{attach, AttachOptions, Attached, Client, TargetSpec};
 #[derive(clap::Args, Debug, Clone)]
 pub struct TargetArgs {
     /// A running Node process; SIGUSR1 opens its inspector if needed
+    /// (`watch` takes several)
     #[arg(long, value_name = "PID", conflicts_with_all = ["port", "url"])]
-    pub pid: Option<u32>,
+    pub pid: Vec<u32>,
     /// An inspector already listening on 127.0.0.1:PORT
     #[arg(long, value_name = "PORT", conflicts_with = "url")]
     pub port: Option<u16>,
@@ -39,7 +40,7 @@ pub type GcLogSink = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
 impl TargetArgs {
     pub fn spec(&self) -> anyhow::Result<TargetSpec> {
         let chosen = [
-            self.pid.is_some(),
+            !self.pid.is_empty(),
             self.port.is_some(),
             self.url.is_some(),
             !self.launch.is_empty(),
@@ -51,7 +52,10 @@ impl TargetArgs {
             1 => {}
             _ => anyhow::bail!("give only one target: --pid, --port, --url or `-- node app.js`"),
         }
-        Ok(if let Some(pid) = self.pid {
+        if self.pid.len() > 1 {
+            anyhow::bail!("give one --pid (only `watch` takes several)");
+        }
+        Ok(if let Some(&pid) = self.pid.first() {
             TargetSpec::Pid(pid)
         } else if let Some(port) = self.port {
             TargetSpec::Port(port)

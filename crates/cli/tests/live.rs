@@ -231,16 +231,6 @@ fn watch_under_load(app: &App, seconds: u64, extra: &[&str]) -> (i32, Vec<serde_
     (code, lines)
 }
 
-fn scrape(port: u16) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text
-}
-
 #[test]
 fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
     let app = App::start(&corpus_app("closure-array.js"), true);
@@ -249,13 +239,35 @@ fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
         .local_addr()
         .unwrap()
         .port();
+    let token_file = test_dir("live-watch-metrics").join("token");
+    let _ = std::fs::remove_file(&token_file);
+    let token_path = token_file.clone();
     let scraper = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(25));
-        scrape(metrics_port)
+        let token = std::fs::read_to_string(&token_path).unwrap();
+        (
+            http_get(metrics_port, "/metrics", None).0,
+            http_get(metrics_port, "/metrics", Some(token.trim())).1,
+        )
     });
     let addr = format!("127.0.0.1:{metrics_port}");
-    let (code, lines) = watch_under_load(&app, 30, &["--prometheus", &addr]);
-    let metrics = scraper.join().unwrap();
+    let (code, lines) = watch_under_load(
+        &app,
+        30,
+        &[
+            "--prometheus",
+            &addr,
+            "--metrics-token-file",
+            token_file.to_str().unwrap(),
+            "--instance",
+            "test-host",
+        ],
+    );
+    let (refused, metrics) = scraper.join().unwrap();
+    assert!(refused.contains(" 401"), "{refused}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is the user's alone");
     let gcs: Vec<_> = lines.iter().filter(|l| l["type"] == "gc").collect();
     let leak = lines
         .iter()
@@ -281,14 +293,22 @@ fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
         .unwrap()
         .iter()
         .any(|s| s["space"] == "old_space"));
-    for name in [
-        "nodejs_heap_size_used_bytes ",
-        "nodejs_heap_space_size_used_bytes{space=\"old\"}",
-        "nodejs_gc_duration_seconds_count{kind=\"minor\"}",
-        "nodejs_eventloop_lag_p99_seconds",
-        "leakscope_leak_suspected 1",
+    let labels = format!(
+        "instance=\"test-host\",pid=\"{}\",command=\"closure-array.js\"",
+        app.pid()
+    );
+    for series in [
+        format!("nodejs_heap_size_used_bytes{{{labels}}} "),
+        format!("nodejs_heap_space_size_used_bytes{{{labels},space=\"old\"}} "),
+        format!("nodejs_gc_duration_seconds_count{{{labels},kind=\"minor\"}} "),
+        format!("nodejs_eventloop_lag_p99_seconds{{{labels}}} "),
+        format!("leakscope_leak_suspected{{{labels}}} 1\n"),
+        "leakscope_watched_processes{instance=\"test-host\"} 1\n".to_owned(),
     ] {
-        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+        assert!(
+            metrics.contains(&series),
+            "{series} missing from:\n{metrics}"
+        );
     }
     // The observer is gone from the target.
     let left = leakscope_json(&[
@@ -801,4 +821,159 @@ fn an_inspector_leakscope_opened_is_closed_again() {
     assert_eq!(code, 0, "{stderr}");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(leakscope_inspector::listening_ports(pid), open);
+}
+
+/// `watch --all --match`: processes started without inspector flags, all on
+/// the default port 9229 (leakscope moves each inspector it opens to a
+/// random port, so the next SIGUSR1 finds 9229 free); a process started
+/// later is picked up, one that exits is dropped, the leak is named for the
+/// leaking process only, and every target listens on exactly its own
+/// sockets afterwards.
+#[test]
+fn watch_all_follows_a_changing_set_of_processes() {
+    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let marker = format!("leakscope-fleet-test-{}", std::process::id());
+    let snapshots = test_dir("live-fleet").join("snapshots");
+    let _ = std::fs::remove_dir_all(&snapshots);
+    let leaky = App::start_with_args(&corpus_app("closure-array.js"), false, &[&marker]);
+    let clean = App::start_with_args(&corpus_app("clean-garbage.js"), false, &[&marker]);
+    let mut exiting = App::start_with_args(&corpus_app("clean-garbage.js"), false, &[&marker]);
+    let own_ports = |app: &App| std::collections::BTreeSet::from([app.port]);
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_leakscope"))
+        .args([
+            "watch",
+            "--all",
+            "--match",
+            &marker,
+            "--json",
+            "--duration",
+            "30s",
+            "--snapshot-on-leak",
+            snapshots.to_str().unwrap(),
+            "--cooldown",
+            "1h",
+            "--warmup",
+            "2s",
+        ])
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read as it comes (a full pipe would stop the watch); the load stops at
+    // the first leak event, so the snapshot it takes stays small.
+    let stdout = watch.stdout.take().unwrap();
+    let mut load = Some(Load::start(leaky.port, 1));
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line.unwrap();
+            if line.contains(r#""type":"leak""#) {
+                load.take().map(Load::stop);
+            }
+            text += &line;
+            text.push('\n');
+        }
+        load.take().map(Load::stop);
+        text
+    });
+    std::thread::sleep(Duration::from_secs(8));
+    let late = App::start_with_args(&corpus_app("clean-garbage.js"), false, &[&marker]);
+    let late_load = Load::start(late.port, 1);
+    std::thread::sleep(Duration::from_secs(4));
+    let gone = exiting.child.id();
+    exiting.child.kill().unwrap();
+    let _ = exiting.child.wait();
+    let output = watch.wait_with_output().unwrap();
+    late_load.stop();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<serde_json::Value> = reader
+        .join()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l} ({stderr})")))
+        .collect();
+    let digest: Vec<String> = lines
+        .iter()
+        .filter(|l| l["type"] != "gc")
+        .map(|l| l.to_string())
+        .collect();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a leak event: {stderr} {digest:#?}"
+    );
+    let pid = |app: &App| u64::from(app.child.id());
+    let attached: std::collections::BTreeMap<u64, &serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "attached")
+        .map(|l| (l["pid"].as_u64().unwrap(), l))
+        .collect();
+    let expected: std::collections::BTreeSet<u64> =
+        [pid(&leaky), pid(&clean), u64::from(gone), pid(&late)].into();
+    assert_eq!(
+        attached
+            .keys()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected,
+        "{lines:?}"
+    );
+    assert_eq!(attached[&pid(&leaky)]["command"], "closure-array.js");
+    assert!(attached.values().all(|a| a["opened_inspector"] == true));
+    let exited = lines
+        .iter()
+        .find(|l| l["type"] == "detached" && l["pid"] == gone)
+        .unwrap_or_else(|| panic!("the killed process is dropped: {lines:?}"));
+    assert_eq!(exited["reason"], "exited");
+    let leaking: std::collections::BTreeSet<u64> = lines
+        .iter()
+        .filter(|l| l["type"] == "leak")
+        .map(|l| l["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(leaking, [pid(&leaky)].into(), "only the leaking process");
+    let late_gcs = lines
+        .iter()
+        .filter(|l| l["type"] == "gc" && l["pid"] == pid(&late))
+        .count();
+    assert!(late_gcs > 0, "the late process is watched: {digest:#?}");
+    // One snapshot of the leaking process, announced with its pause; later
+    // leak events within the cooldown take none.
+    let written: Vec<_> = lines.iter().filter(|l| l["type"] == "snapshot").collect();
+    assert_eq!(written.len(), 1, "{digest:#?}");
+    assert_eq!(written[0]["pid"], pid(&leaky));
+    let file = Path::new(written[0]["path"].as_str().unwrap());
+    assert_eq!(std::fs::metadata(file).unwrap().len(), written[0]["bytes"]);
+    assert_eq!(
+        std::fs::read_dir(&snapshots).unwrap().count(),
+        1,
+        "no partial files"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "snapshot-starting" && l["pause_secs"].as_f64() > Some(0.0)));
+    let leak_events = lines.iter().filter(|l| l["type"] == "leak").count();
+    let skipped = lines
+        .iter()
+        .filter(|l| l["type"] == "snapshot-skipped")
+        .inspect(|l| {
+            assert!(
+                l["reason"].as_str().unwrap().contains("cooldown 60m"),
+                "{l}"
+            )
+        })
+        .count();
+    assert_eq!(skipped, leak_events - 1);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "fleet-summary", "{summary}");
+    assert_eq!(summary["processes"], 4);
+    assert_eq!(summary["leaking"], 1);
+    for app in [&leaky, &clean, &late] {
+        assert_eq!(
+            ports_become(app.child.id(), &own_ports(app)),
+            own_ports(app),
+            "PID {} listens on its own port only",
+            app.child.id()
+        );
+    }
 }

@@ -57,6 +57,11 @@ pub struct Attached {
 }
 
 impl Attached {
+    /// Whether leakscope opened the target's inspector (and closes it again).
+    pub fn opened_inspector(&self) -> bool {
+        self.opened_inspector
+    }
+
     /// Closes the target's inspector if leakscope opened it, so the target
     /// listens on exactly the sockets it had before. This ends the session
     /// (the target closes it at once, without answering), so it is the last
@@ -315,6 +320,14 @@ fn process_name(pid: u32) -> Result<String> {
     Ok(comm.trim().to_owned())
 }
 
+/// Whether `pid` runs the Node binary (by its name, or its executable when
+/// `process.title` renamed it). SIGUSR1 goes to nothing else: its default
+/// action kills a process.
+pub fn is_node_process(pid: u32) -> bool {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    looks_like_node(pid, comm.trim())
+}
+
 fn looks_like_node(pid: u32, comm: &str) -> bool {
     if comm.starts_with("node") || comm.starts_with("nodejs") {
         return true;
@@ -326,9 +339,21 @@ fn looks_like_node(pid: u32, comm: &str) -> bool {
         .is_some_and(|exe| exe.starts_with("node"))
 }
 
+/// One SIGUSR1 at a time in this process: each opens a fixed port (9229
+/// unless configured) until [`move_to_random_port`] frees it again.
+static OPENING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Moves an inspector SIGUSR1 opened on a fixed port to a random loopback
+/// port, so that port is free for the next process (watching many at once)
+/// and nobody else can find it there. Closing ends our session without an
+/// answer; the new port is found as a new listening socket.
+const MOVE_TO_RANDOM_PORT: &str =
+    "(() => { const i = require('inspector'); i.close(); i.open(0, '127.0.0.1'); })()";
+
 /// Finds or opens the inspector of a running process and returns its URL,
 /// and whether our SIGUSR1 opened it (a new listening socket appeared).
 async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
+    let _turn = OPENING.lock().await;
     let comm = process_name(pid)?;
     if !looks_like_node(pid, &comm) {
         return Err(InspectorError::Target(format!(
@@ -350,9 +375,15 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     let start = Instant::now();
     let mut probed_existing = false;
     while start.elapsed() < Duration::from_secs(3) {
-        for port in listening_ports(pid).difference(&before) {
-            if inspector_version(loopback(*port)).await.is_some() {
-                return Ok((first_target(loopback(*port)).await?, true));
+        for &port in listening_ports(pid).difference(&before) {
+            if inspector_version(loopback(port)).await.is_some() {
+                let url = first_target(loopback(port)).await?;
+                if configured_port(pid) == 0 {
+                    return Ok((url, true));
+                }
+                let mut skip = before.clone();
+                skip.insert(port);
+                return Ok((move_to_random_port(pid, &url, &skip).await?, true));
             }
         }
         if !probed_existing && start.elapsed() > Duration::from_millis(300) {
@@ -373,6 +404,41 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     }
     Err(InspectorError::Target(format!(
         "PID {pid} did not open its inspector after SIGUSR1 (the app may handle SIGUSR1 itself, which stops Node from opening it). Restart it with --inspect=127.0.0.1:0 and use --port or --url"
+    )))
+}
+
+/// Reopens the inspector at `url` on a random loopback port (see
+/// [`MOVE_TO_RANDOM_PORT`]) and returns its new URL; `skip` are the ports
+/// that are not it.
+async fn move_to_random_port(
+    pid: u32,
+    url: &str,
+    skip: &std::collections::BTreeSet<u16>,
+) -> Result<String> {
+    let client = tokio::time::timeout(Duration::from_secs(5), Client::connect(url))
+        .await
+        .map_err(|_| InspectorError::Timeout {
+            what: format!("the inspector at {url}"),
+            secs: 5,
+        })??;
+    let reopen = client.call::<_, serde_json::Value>(
+        "Runtime.evaluate",
+        serde_json::json!({"expression": MOVE_TO_RANDOM_PORT, "includeCommandLineAPI": true}),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(2), reopen).await;
+    client.close();
+    let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        for &port in listening_ports(pid).difference(skip) {
+            if inspector_version(loopback(port)).await.is_some() {
+                return first_target(loopback(port)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(InspectorError::Target(format!(
+        "PID {pid} did not reopen its inspector on a random port"
     )))
 }
 

@@ -111,6 +111,12 @@ impl std::fmt::Display for CaptureProgress {
     }
 }
 
+/// Roughly how long, in seconds, the target stops while V8 writes a
+/// snapshot of a heap holding `heap_used` bytes (about 0.1 s per MB).
+pub fn pause_estimate_secs(heap_used: u64) -> f64 {
+    heap_used as f64 / 1e6 * 0.1
+}
+
 /// A snapshot written to disk.
 #[derive(Debug, Clone, Copy)]
 pub struct Captured {

@@ -14,7 +14,7 @@ mod error;
 mod gcwatch;
 mod protocol;
 
-pub use attach::{attach, AttachOptions, Attached, TargetSpec};
+pub use attach::{attach, is_node_process, AttachOptions, Attached, TargetSpec};
 pub use cdp::{Client, Event};
 pub use discovery::{inspector_version, list_targets, listening_ports, TargetInfo};
 pub use error::{InspectorError, Result};

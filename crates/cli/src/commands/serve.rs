@@ -115,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let token = leakscope_serve::new_token();
         let url = leakscope_serve::url(addr, &token);
         let live = [
-            args.target.pid.is_some(),
+            !args.target.pid.is_empty(),
             args.target.port.is_some(),
             args.target.url.is_some(),
             !args.target.launch.is_empty(),

@@ -226,10 +226,17 @@ impl App {
     /// `inspect_port_0` makes SIGUSR1 open the inspector on a random port,
     /// so tests running side by side never fight over 9229.
     pub fn start(script: &Path, inspect_port_0: bool) -> App {
+        App::start_with_args(script, inspect_port_0, &[])
+    }
+
+    /// [`App::start`] with arguments after the script (which a test can
+    /// find the process by).
+    pub fn start_with_args(script: &Path, inspect_port_0: bool, args: &[&str]) -> App {
         use std::io::BufRead;
         let mut command = Command::new("node");
         command
             .arg(script)
+            .args(args)
             .env("PORT", "0")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
@@ -372,4 +379,26 @@ pub fn chromium() -> &'static str {
                 .is_ok_and(|o| o.status.success())
         })
         .expect("headless Chromium is needed for this test (apt-get install chromium)")
+}
+
+/// GET over HTTP/1.0 (no chunked answers), with `token` as bearer token if
+/// given; returns (status line, body), both empty when nothing listens.
+pub fn http_get(port: u16, path: &str, token: Option<&str>) -> (String, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (String::new(), String::new());
+    };
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
 }

@@ -116,7 +116,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let demo_dir = std::env::temp_dir().join(format!("leakscope-hunt-demo-{}", std::process::id()));
     let target_label = describe_target(&args.target);
     let is_demo = args.target.launch.is_empty()
-        && args.target.pid.is_none()
+        && args.target.pid.is_empty()
         && args.target.port.is_none()
         && args.target.url.is_none();
     if is_demo {
@@ -216,7 +216,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn describe_target(t: &TargetArgs) -> String {
-    if let Some(pid) = t.pid {
+    if let Some(pid) = t.pid.first() {
         format!("PID {pid}")
     } else if let Some(port) = t.port {
         format!("inspector port {port}")
