@@ -1,70 +1,106 @@
 #!/usr/bin/env bash
 # bench/fleet.sh — what `leakscope watch --all` costs each of many busy processes.
 #
-#   bench/fleet.sh                 # 10 processes, 5 rounds of 10 s
-#   N=10 ROUNDS=7 SECS=15 bench/fleet.sh
+#   bench/fleet.sh                 # 10 watched + 10 control processes, 8 rounds of 10 s
+#   N=10 ROUNDS=10 SECS=15 bench/fleet.sh
+#   APP=http bench/fleet.sh        # examples/clean-server.js, each under its own `leakscope load -c 1`
 #
-# Starts N copies of examples/clean-server.js without inspector flags (so
-# SIGUSR1 opens 9229 and leakscope moves each inspector to a random port),
-# then alternates rounds without and with `leakscope watch --all --match`
-# attached to all of them, every process driven by its own `leakscope load
-# -c 4` meanwhile. Prints each round's total req/s, the median throughput
-# lost per process, and leakscope's own CPU.
+# Starts 2×N copies of bench/busy.js (request-like work in 5 ms batches:
+# many GCs, an event loop that turns) without inspector flags, so SIGUSR1
+# opens 9229 and leakscope moves each inspector to a random port. Each
+# round `leakscope watch --all --match` watches one half while the other
+# half, running at the same time on the same cores, is the control; the
+# halves swap every round. Comparing at the same moment cancels the drift
+# of a shared machine (±15 % from one 10 s window to the next here). The
+# cost is the watched processes' work per CPU-second (from /proc) against
+# the control's, and the same for work per second. Checks that every watch
+# attached to its N processes and left no inspector open.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/bench/fleet
 mkdir -p "$out"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 L=$root/target/release/leakscope
-n=${N:-10}; rounds=${ROUNDS:-5}; secs=${SECS:-10}
+n=${N:-10}; rounds=${ROUNDS:-8}; secs=${SECS:-10}
 marker=leakscope-bench-fleet-$$
-pids=(); ports=()
+pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
-for i in $(seq "$n"); do
-  PORT=0 node "$root/examples/clean-server.js" "$marker" > "$out/app-$i.out" 2>/dev/null &
+app=${APP:-busy}
+ports=()
+for i in $(seq $((2 * n))); do
+  if [[ $app == http ]]; then
+    PORT=0 node "$root/examples/clean-server.js" "$marker-$((i % 2))" > "$out/app-$i.out" 2>/dev/null &
+  else
+    node "$root/bench/busy.js" "$marker-$((i % 2))" > "$out/app-$i.out" 2>/dev/null &
+  fi
   pids+=($!)
 done
-for i in $(seq "$n"); do
-  for _ in $(seq 100); do grep -q listening "$out/app-$i.out" 2>/dev/null && break; sleep 0.1; done
-  ports+=("$(grep -o '[0-9]*$' "$out/app-$i.out")")
-done
-
-drive_all() { # → one req/s per process, a line each
-  local loads=()
-  for i in $(seq 0 $((n - 1))); do
-    "$L" load "http://127.0.0.1:${ports[$i]}/" -c 4 -d "${secs}s" --json > "$out/load-$i.json" 2>/dev/null &
-    loads+=($!)
+sleep 1
+if [[ $app == http ]]; then
+  for i in $(seq $((2 * n))); do
+    for _ in $(seq 100); do grep -q listening "$out/app-$i.out" 2>/dev/null && break; sleep 0.1; done
+    ports+=("$(grep -o '[0-9]*$' "$out/app-$i.out" | head -1)")
   done
-  wait "${loads[@]}"
-  for i in $(seq 0 $((n - 1))); do
-    grep -o '"requests_per_second":[0-9.]*' "$out/load-$i.json" | cut -d: -f2
+fi
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+work() { tail -n 1 "$out/app-$1.out"; }
+listening() { ss -ltnp 2>/dev/null | grep -c '"node"' || true; }
+hz=$(getconf CLK_TCK)
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# The work done so far: busy.js says it; an HTTP server's is the requests
+# its own `leakscope load -c 1` completed (started and ended with `measure`).
+measure() { # → per process: half (0/1), work per second, work per CPU-second
+  local w0=() c0=() loads=() i
+  for i in $(seq $((2 * n))); do
+    if [[ $app == http ]]; then
+      "$L" load "http://127.0.0.1:${ports[$((i - 1))]}/" -c 1 -d "${secs}s" --json > "$out/load-$i.json" 2>/dev/null &
+      loads+=($!); w0+=(0)
+    else
+      w0+=("$(work "$i")")
+    fi
+    c0+=("$(cpu_ticks "${pids[$((i - 1))]}")")
+  done
+  if [[ $app == http ]]; then wait "${loads[@]}"; else sleep "$secs"; fi
+  for i in $(seq $((2 * n))); do
+    local done_now
+    if [[ $app == http ]]; then
+      done_now=$(grep -o '"completed": *[0-9]*' "$out/load-$i.json" | grep -o '[0-9]*$')
+    else
+      done_now=$(work "$i")
+    fi
+    local w=$((done_now - w0[i - 1])) c=$(($(cpu_ticks "${pids[$((i - 1))]}") - c0[i - 1]))
+    echo "$((i % 2)) $(echo "$w / $secs" | bc -l) $(echo "$w * $hz / $c" | bc -l)"
   done
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-secs_saved=$secs; secs=3; drive_all > /dev/null; secs=$secs_saved # warm-up
-
-echo "| round | without watch: total req/s | with watch: total req/s | lost | leakscope CPU (% of a core) |"
-echo "|---|---|---|---|---|"
-: > "$out/per-process"
+listening_before=$(listening)
+echo "| round | watched half | work/s: watched (mean) | control | lost | work per CPU-second: watched | control | lost | leakscope CPU (% of a core) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+: > "$out/lost"; : > "$out/lost-cpu"
 for r in $(seq "$rounds"); do
-  drive_all > "$out/without"
-  "$L" watch --all --match "$marker" --duration "$((secs + 4))s" --json > "$out/watch.jsonl" &
+  half=$((r % 2))
+  "$L" watch --all --match "$marker-$half\$" --json > "$out/watch.jsonl" 2> "$out/watch.err" &
   watch_pid=$!
   sleep 2 # all attached
   c0=$(cpu_ticks "$watch_pid")
-  drive_all > "$out/with"
+  measure > "$out/round"
   c1=$(cpu_ticks "$watch_pid")
+  kill -INT "$watch_pid" # Ctrl-C: it closes the inspectors it opened
   wait "$watch_pid" || true
   attached=$(grep -c '"type":"attached"' "$out/watch.jsonl")
   [[ $attached == "$n" ]] || { echo "watch attached to $attached of $n processes" >&2; exit 1; }
-  paste "$out/without" "$out/with" | awk '{printf "%.4f\n", ($1 - $2) / $1 * 100}' >> "$out/per-process"
-  a=$(paste -sd+ "$out/without" | bc); b=$(paste -sd+ "$out/with" | bc)
-  printf '| %s | %.0f | %.0f | %.1f %% | %.1f |\n' "$r" "$a" "$b" "$(echo "($a - $b) / $a * 100" | bc -l)" \
-    "$(echo "($c1 - $c0) / $hz / $secs * 100" | bc -l)"
+  [[ $(listening) == "$listening_before" ]] || { echo "an inspector stayed open" >&2; exit 1; }
+  awk -v h="$half" -v r="$r" -v own="$(echo "($c1 - $c0) / $hz / $secs * 100" | bc -l)" -v lost="$out/lost" -v lostcpu="$out/lost-cpu" '
+    $1 == h {w += $2; wc += $3; nw++} $1 != h {c += $2; cc += $3; nc++}
+    END {
+      w /= nw; wc /= nw; c /= nc; cc /= nc
+      printf "%.4f\n", (c - w) / c * 100 >> lost; printf "%.4f\n", (cc - wc) / cc * 100 >> lostcpu
+      printf "| %s | %s | %.0f | %.0f | %.1f %% | %.0f | %.0f | %.1f %% | %.1f |\n", r, h, w, c, (c - w) / c * 100, wc, cc, (cc - wc) / cc * 100, own
+    }' "$out/round"
 done
 echo
-echo "median throughput lost per process: $(sort -g "$out/per-process" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') % (over $n processes × $rounds rounds)"
+echo "median over $rounds rounds: work/s lost $(median "$out/lost") %, work per CPU-second lost $(median "$out/lost-cpu") % ($n watched beside $n control processes)"
 echo "GC events seen by the last watch: $(grep -c '"type":"gc"' "$out/watch.jsonl")"

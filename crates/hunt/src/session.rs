@@ -829,7 +829,7 @@ impl Session<'_> {
     /// Moves the GC reports queued so far into `gcs`.
     async fn drain_gcs(&mut self) {
         while let Some(event) = self.client.try_next_event().await {
-            if let Some(gc) = GcWatch::parse(&event) {
+            for gc in GcWatch::parse(&event) {
                 self.gcs.push(point(&gc, self.epoch_ms));
             }
         }

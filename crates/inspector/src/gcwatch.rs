@@ -15,6 +15,10 @@ use crate::protocol::BindingCalled;
 
 const BINDING: &str = "__leakscope_gc";
 
+/// GCs are reported in batches at most every 100 ms (and at once after a
+/// full GC): one binding call, one CDP message and one heap-space reading
+/// per batch instead of per GC keeps a target doing 50+ scavenges a second
+/// from paying for each. Every GC still gets its own entry.
 const INSTALL: &str = r#"(() => {
   const g = globalThis, key = Symbol.for('leakscope.gcwatch');
   if (g[key]) return 'already installed';
@@ -23,23 +27,31 @@ const INSTALL: &str = r#"(() => {
   const v8 = req('v8');
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
+  let gcs = [], timer = null;
+  const flush = () => {
+    timer = null;
+    if (gcs.length === 0) return;
+    const batch = {
+      gcs,
+      spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size, s.space_size]),
+      eld: [delay.min, delay.max, delay.mean, delay.percentile(50), delay.percentile(90), delay.percentile(99)],
+    };
+    gcs = [];
+    delay.reset();
+    try { g.__leakscope_gc(JSON.stringify(batch)); } catch {}
+  };
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const h = v8.getHeapStatistics();
-      const payload = {
-        t: performance.timeOrigin + e.startTime, d: e.duration,
-        kind: e.detail ? e.detail.kind : 0, flags: e.detail ? e.detail.flags : 0,
-        used: h.used_heap_size, total: h.total_heap_size, limit: h.heap_size_limit,
-        external: h.external_memory,
-        spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size, s.space_size]),
-        eld: [delay.min, delay.max, delay.mean, delay.percentile(50), delay.percentile(90), delay.percentile(99)],
-      };
-      delay.reset();
-      try { g.__leakscope_gc(JSON.stringify(payload)); } catch {}
+      const kind = e.detail ? e.detail.kind : 0;
+      gcs.push([performance.timeOrigin + e.startTime, e.duration, kind, e.detail ? e.detail.flags : 0,
+        h.used_heap_size, h.total_heap_size, h.heap_size_limit, h.external_memory]);
+      if (kind === 4) { if (timer) clearTimeout(timer); flush(); }
+      else if (!timer) { timer = setTimeout(flush, 100); timer.unref(); }
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  g[key] = { uninstall() { observer.disconnect(); delay.disable(); delete g[key]; return 'removed'; } };
+  g[key] = { uninstall() { observer.disconnect(); if (timer) clearTimeout(timer); delay.disable(); delete g[key]; return 'removed'; } };
   return 'installed';
 })()"#;
 
@@ -51,12 +63,10 @@ const UNINSTALL: &str = r#"(() => {
 })()"#;
 
 /// One GC as the target saw it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct GcReport {
     /// Epoch milliseconds when the GC started.
-    #[serde(rename = "t")]
     pub start_ms: f64,
-    #[serde(rename = "d")]
     pub duration_ms: f64,
     /// `perf_hooks` kind: 1 minor, 4 major, 8 incremental, 16 weak callbacks.
     pub kind: u32,
@@ -65,14 +75,26 @@ pub struct GcReport {
     pub used: u64,
     pub total: u64,
     pub limit: u64,
-    #[serde(default)]
     pub external: u64,
-    /// `(space name, used, size)` per heap space.
+    /// `(space name, used, size)` per heap space, read when the batch of
+    /// GCs this one came in was sent.
     pub spaces: Vec<(String, u64, u64)>,
-    /// Event-loop delay since the previous GC, in nanoseconds: min, max,
-    /// mean, p50, p90, p99. NaN-free: zeros before the first sample.
-    #[serde(default, deserialize_with = "lenient_numbers")]
+    /// Event-loop delay over the batch's interval, in nanoseconds: min,
+    /// max, mean, p50, p90, p99. NaN-free: zeros before the first sample.
     pub eld: Vec<f64>,
+}
+
+/// One GC as the observer sends it:
+/// `[start, duration, kind, flags, used, total, limit, external]`.
+type GcRow = (f64, f64, u32, u32, f64, f64, f64, f64);
+
+/// What one binding call carries.
+#[derive(Deserialize)]
+struct Batch {
+    gcs: Vec<GcRow>,
+    spaces: Vec<(String, u64, u64)>,
+    #[serde(default, deserialize_with = "lenient_numbers")]
+    eld: Vec<f64>,
 }
 
 impl GcReport {
@@ -105,16 +127,38 @@ impl GcWatch {
         Ok(GcWatch)
     }
 
-    /// The GC report an event carries, if it is one of ours.
-    pub fn parse(event: &Event) -> Option<GcReport> {
+    /// The GC reports an event carries, in order; none if it is not ours.
+    pub fn parse(event: &Event) -> Vec<GcReport> {
         if event.method != "Runtime.bindingCalled" {
-            return None;
+            return Vec::new();
         }
-        let called: BindingCalled = event.parse().ok()?;
+        let Ok(called) = event.parse::<BindingCalled>() else {
+            return Vec::new();
+        };
         if called.name != BINDING {
-            return None;
+            return Vec::new();
         }
-        serde_json::from_str(&called.payload).ok()
+        let Ok(batch) = serde_json::from_str::<Batch>(&called.payload) else {
+            return Vec::new();
+        };
+        batch
+            .gcs
+            .into_iter()
+            .map(
+                |(start_ms, duration_ms, kind, flags, used, total, limit, external)| GcReport {
+                    start_ms,
+                    duration_ms,
+                    kind,
+                    flags,
+                    used: used as u64,
+                    total: total as u64,
+                    limit: limit as u64,
+                    external: external as u64,
+                    spaces: batch.spaces.clone(),
+                    eld: batch.eld.clone(),
+                },
+            )
+            .collect()
     }
 
     /// Removes the observer and the binding from the target.

@@ -152,19 +152,18 @@ impl Live {
                 installed = GcWatch::install(client).await.is_ok();
             }
             while let Some(event) = client.try_next_event().await {
-                let Some(gc) = GcWatch::parse(&event) else {
-                    continue;
-                };
-                let mut gcs = live.gcs.lock().expect("gcs lock");
-                if gcs.len() == GC_MARKS {
-                    gcs.remove(0);
+                for gc in GcWatch::parse(&event) {
+                    let mut gcs = live.gcs.lock().expect("gcs lock");
+                    if gcs.len() == GC_MARKS {
+                        gcs.remove(0);
+                    }
+                    gcs.push(GcMark {
+                        seconds: (gc.start_ms - live.started_epoch_ms) / 1e3,
+                        kind: gc.kind_name(),
+                        pause_ms: gc.duration_ms,
+                        used: gc.used,
+                    });
                 }
-                gcs.push(GcMark {
-                    seconds: (gc.start_ms - live.started_epoch_ms) / 1e3,
-                    kind: gc.kind_name(),
-                    pause_ms: gc.duration_ms,
-                    used: gc.used,
-                });
             }
         }
     }

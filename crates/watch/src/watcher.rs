@@ -145,39 +145,40 @@ pub async fn watch(
         tokio::select! {
             event = client.next_event() => {
                 let event = event.ok_or(InspectorError::Closed)?;
-                let Some(gc) = GcWatch::parse(&event) else { continue };
-                let kind = GcKind::from_perf_hooks(gc.kind);
-                let sample = GcSample {
-                    at_ms: gc.start_ms + gc.duration_ms,
-                    kind,
-                    pause_ms: gc.duration_ms,
-                    heap_used: gc.used,
-                    forced: gc.flags & (4 | 16) != 0,
-                };
-                let gc_time_ratio = gc_time.add(sample.at_ms, gc.duration_ms);
-                let observation = detector.observe(&sample);
-                latest_used = gc.used;
-                if kind == GcKind::Major {
-                    last_full_gc = Instant::now();
-                }
-                if let Some(m) = metrics.as_deref_mut() {
-                    m.record_gc(&gc, kind.as_str());
-                    let per_hour = detector.growth().map_or(0.0, |g| g.mb_per_hour * 1e6);
-                    m.set_trend(per_hour, gc_time_ratio);
-                }
-                sink(Event::Gc { report: gc, kind })?;
-                if let Some(stats) = observation.stats {
-                    let growth = detector.growth();
-                    sink(Event::Stats { stats, growth, gc_time_ratio })?;
-                }
-                for leak in observation.leaks {
-                    leaks += 1;
-                    if let Some(m) = metrics.as_deref() {
-                        m.record_leak();
+                for gc in GcWatch::parse(&event) {
+                    let kind = GcKind::from_perf_hooks(gc.kind);
+                    let sample = GcSample {
+                        at_ms: gc.start_ms + gc.duration_ms,
+                        kind,
+                        pause_ms: gc.duration_ms,
+                        heap_used: gc.used,
+                        forced: gc.flags & (4 | 16) != 0,
+                    };
+                    let gc_time_ratio = gc_time.add(sample.at_ms, gc.duration_ms);
+                    let observation = detector.observe(&sample);
+                    latest_used = gc.used;
+                    if kind == GcKind::Major {
+                        last_full_gc = Instant::now();
                     }
-                    sink(Event::Leak(leak))?;
-                    if let Some(snapshots) = &settings.snapshots {
-                        snapshot_on_leak(target, snapshots, latest_used, metrics.as_deref(), sink).await?;
+                    if let Some(m) = metrics.as_deref_mut() {
+                        m.record_gc(&gc, kind.as_str());
+                        let per_hour = detector.growth().map_or(0.0, |g| g.mb_per_hour * 1e6);
+                        m.set_trend(per_hour, gc_time_ratio);
+                    }
+                    sink(Event::Gc { report: gc, kind })?;
+                    if let Some(stats) = observation.stats {
+                        let growth = detector.growth();
+                        sink(Event::Stats { stats, growth, gc_time_ratio })?;
+                    }
+                    for leak in observation.leaks {
+                        leaks += 1;
+                        if let Some(m) = metrics.as_deref() {
+                            m.record_leak();
+                        }
+                        sink(Event::Leak(leak))?;
+                        if let Some(snapshots) = &settings.snapshots {
+                            snapshot_on_leak(target, snapshots, latest_used, metrics.as_deref(), sink).await?;
+                        }
                     }
                 }
             }
