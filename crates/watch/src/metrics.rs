@@ -343,43 +343,6 @@ impl Drop for ProcessMetrics {
     }
 }
 
-/// A fresh bearer token: 128 random bits, hex.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The token in `path`, or a new one written there (0600) when the file
-/// does not exist yet: Prometheus reads the same file (`credentials_file`).
-pub fn token_from_file(path: &std::path::Path) -> anyhow::Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let token = text.trim().to_owned();
-            anyhow::ensure!(
-                token.len() >= 16,
-                "{} holds no token of at least 16 characters",
-                path.display()
-            );
-            Ok(token)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let token = new_token();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
-            writeln!(file, "{token}")?;
-            Ok(token)
-        }
-        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-    }
-}
-
 /// Serves `/metrics` on `addr` to requests with `Authorization: Bearer
 /// TOKEN`, until the runtime ends.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>, token: String) -> anyhow::Result<()> {

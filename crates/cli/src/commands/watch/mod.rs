@@ -153,8 +153,8 @@ async fn serve_metrics(args: &Args) -> anyhow::Result<Option<Arc<Metrics>>> {
         return Ok(None);
     };
     let token = match &args.metrics_token_file {
-        Some(file) => metrics::token_from_file(file)?,
-        None => metrics::new_token(),
+        Some(file) => token_from_file(file)?,
+        None => leakscope_serve::new_token(),
     };
     let registry = Metrics::new();
     metrics::serve(addr, registry.clone(), token.clone()).await?;
@@ -168,4 +168,34 @@ async fn serve_metrics(args: &Args) -> anyhow::Result<Option<Arc<Metrics>>> {
         ),
     }
     Ok(Some(registry))
+}
+
+/// The token in `path`, or a new one written there (0600) when the file
+/// does not exist yet: Prometheus reads the same file (`credentials_file`).
+fn token_from_file(path: &std::path::Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let token = text.trim().to_owned();
+            anyhow::ensure!(
+                token.len() >= 16,
+                "{} holds no token of at least 16 characters",
+                path.display()
+            );
+            Ok(token)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let token = leakscope_serve::new_token();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            writeln!(file, "{token}")?;
+            Ok(token)
+        }
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    }
 }
