@@ -225,7 +225,7 @@ impl Explorer {
             node_count: s.node_count(),
             edge_count: s.graph.edge_count(),
             root_id: s.graph.node_id[s.root() as usize],
-            root_retained_size: s.retained[s.root() as usize],
+            root_retained_size: s.retained.of(s.root()),
             total_shallow_size: s.graph.self_size.iter().map(|&x| x as u64).sum(),
             statistics: s.statistics.clone(),
             class_count: self.classes.len(),
@@ -264,8 +264,9 @@ impl Explorer {
         let s = &self.snapshot;
         let mut sorted = self.classes[class].instances.clone();
         sorted.sort_unstable_by(|&a, &b| {
-            s.retained[b as usize]
-                .cmp(&s.retained[a as usize])
+            s.retained
+                .of(b)
+                .cmp(&s.retained.of(a))
                 .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
         });
         let sorted: Arc<[u32]> = sorted.into();
@@ -314,17 +315,18 @@ impl Explorer {
         let hidden = g.edge_types().hidden;
         let mut edges: Vec<u32> = g
             .edges(v)
-            .filter(|&e| g.edge_type[e] != hidden)
+            .filter(|&e| g.edge_type(e) != hidden)
             .map(|e| e as u32)
             .collect();
         let retained = &self.snapshot.retained;
         edges.sort_by(|&a, &b| {
-            retained[g.edge_to[b as usize] as usize]
-                .cmp(&retained[g.edge_to[a as usize] as usize])
+            retained
+                .of(g.edge_to(b as usize))
+                .cmp(&retained.of(g.edge_to(a as usize)))
                 .then(a.cmp(&b))
         });
         Some(self.page(&edges, offset, limit, |&e| {
-            self.edge_row(e as usize, g.edge_to[e as usize])
+            self.edge_row(e as usize, g.edge_to(e as usize))
         }))
     }
 
@@ -400,11 +402,7 @@ impl Explorer {
         let v = self.ordinal(id)?;
         let s = &self.snapshot;
         let mut children = s.dominated_by(v).to_vec();
-        children.sort_by(|&a, &b| {
-            s.retained[b as usize]
-                .cmp(&s.retained[a as usize])
-                .then(a.cmp(&b))
-        });
+        children.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
         Some(self.page(&children, offset, limit, |&c| self.dominator_row(c)))
     }
 
@@ -443,11 +441,7 @@ impl Explorer {
                     && matching[g.node_name[v as usize] as usize]
             })
             .collect();
-        found.sort_by(|&a, &b| {
-            s.retained[b as usize]
-                .cmp(&s.retained[a as usize])
-                .then(a.cmp(&b))
-        });
+        found.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
         found.truncate(limit);
         found.into_iter().map(|v| self.row(v)).collect()
     }

@@ -35,7 +35,7 @@ impl Digest {
                 max_id = max_id.max(id);
             }
             if g.node_type[v as usize] == object {
-                let retained = s.retained.get(v as usize).copied().unwrap_or(0);
+                let retained = s.retained.get(v).unwrap_or(0);
                 objects.push((id, g.self_size[v as usize], retained));
             }
         }

@@ -354,7 +354,7 @@ fn owner_name(s: &HeapSnapshot, owner: u32) -> String {
                 .find(|&e| {
                     g.edge_type_name(e) == "property" && g.edge_name_text(e, &s.strings) == *key
                 })
-                .map(|e| g.edge_to[e])
+                .map(|e| g.edge_to(e))
                 .filter(|&to| g.type_name(to) == "string")
                 .map(|to| s.display_name(to))
                 .filter(|text| {
@@ -437,7 +437,7 @@ fn scope_phrase(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option
     let previous = g
         .edges(context)
         .find(|&e| g.edge_name_text(e, &s.strings) == "previous")
-        .map(|e| g.edge_to[e]);
+        .map(|e| g.edge_to(e));
     let module_scope =
         previous.is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext");
     let (closure, script) = context_closure(s, index, context)?;
@@ -482,7 +482,7 @@ fn child(s: &HeapSnapshot, v: u32, name: &str) -> Option<u32> {
     let g = &s.graph;
     g.edges(v)
         .find(|&e| g.edge_name_text(e, &s.strings) == name)
-        .map(|e| g.edge_to[e])
+        .map(|e| g.edge_to(e))
 }
 
 /// The full path of the script a closure was defined in (closure → shared
@@ -519,7 +519,7 @@ fn defining_script(s: &HeapSnapshot, v: u32) -> Option<String> {
         let g = &s.graph;
         g.edges(v)
             .filter(|&e| g.edge_type_name(e) == "property")
-            .map(|e| g.edge_to[e])
+            .map(|e| g.edge_to(e))
             .filter(|&to| g.type_name(to) == "closure")
             .find_map(|f| script_path_of_closure(s, f))
     })
@@ -570,7 +570,7 @@ fn app_callback(s: &HeapSnapshot, v: u32) -> Option<String> {
     let g = &s.graph;
     g.edges(v)
         .filter(|&e| g.edge_type_name(e) == "property")
-        .map(|e| g.edge_to[e])
+        .map(|e| g.edge_to(e))
         .filter(|&f| g.type_name(f) == "closure")
         .find_map(|f| {
             let path = script_path_of_closure(s, f)?;
@@ -603,7 +603,7 @@ pub fn path_from_root(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Vec<St
         id: s.graph.node_id[start as usize],
     }];
     for r in path.iter().rev() {
-        let to = s.graph.edge_to[r.edge];
+        let to = s.graph.edge_to(r.edge);
         steps.push(Step {
             edge: s.edge_label(r.edge),
             node: describe(s, to),

@@ -32,14 +32,16 @@ use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-use crate::analysis::{HeapSnapshot, InterfaceDefinition, RetainerIndex, Statistics};
+use crate::analysis::{
+    HeapSnapshot, InterfaceDefinition, RetainedSizes, RetainerIndex, Statistics,
+};
 use crate::column::Column;
 use crate::graph::Graph;
 use crate::reader::Extras;
 use crate::strings::StringTable;
 
 /// Bumped whenever the layout or the meaning of a cached column changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"LSCACHE1";
 const TRAILER: usize = 32;
 const ALIGN: u64 = 64;
@@ -472,9 +474,9 @@ impl Entry {
             self_size: self.column("self_size", n)?,
             first_edge,
             trace_node_id,
-            edge_type: self.column("edge_type", m)?,
+
             edge_name: self.column("edge_name", m)?,
-            edge_to: self.column("edge_to", m)?,
+            edge_target: self.column("edge_target", m)?,
             root: meta.root,
             locations: self.any_column("locations")?,
             ..Graph::default()
@@ -504,7 +506,11 @@ impl Entry {
             interface_names: meta.interface_names.clone().into_iter().collect(),
             distances: self.column("distances", deep)?,
             idom: self.column("idom", deep)?,
-            retained: self.column("retained", deep)?,
+            retained: RetainedSizes::from_columns(
+                self.column("retained", deep)?,
+                self.any_column("retained.large")?,
+            )
+            .ok_or(())?,
             first_dominated: self.column("first_dominated", if meta.full { n + 1 } else { 0 })?,
             dominated: self.column("dominated", deep.saturating_sub(1))?,
             statistics: meta.statistics.clone(),
@@ -549,8 +555,8 @@ enum Mismatch {
 fn analysis_bytes(s: &HeapSnapshot) -> u64 {
     let g = &s.graph;
     let (text, ends) = s.strings.columns();
-    let per_node = 1 + 4 * 5 + 4 * 3 + 8 + 4 + 4;
-    (g.node_count() * per_node + g.edge_count() * 9 + text.len() + ends.len() * 8) as u64
+    let per_node = 1 + 4 * 5 + 4 * 3 + 4 + 4 + 4;
+    (g.node_count() * per_node + g.edge_count() * 8 + text.len() + ends.len() * 8) as u64
         + (g.locations.len() * 16) as u64
 }
 
@@ -570,16 +576,16 @@ fn write_analysis(path: &Path, dir: &Path, key: &FileKey, s: &HeapSnapshot) -> O
     parts.column("self_size", &g.self_size);
     parts.column("first_edge", &g.first_edge);
     parts.column("trace_node_id", &g.trace_node_id);
-    parts.column("edge_type", &g.edge_type);
     parts.column("edge_name", &g.edge_name);
-    parts.column("edge_to", &g.edge_to);
+    parts.column("edge_target", &g.edge_target);
     parts.column("locations", &g.locations);
     parts.column("strings.text", text);
     parts.column("strings.ends", ends);
     parts.column("class_index", &s.class_index);
     parts.column("distances", &s.distances);
     parts.column("idom", &s.idom);
-    parts.column("retained", &s.retained);
+    parts.column("retained", &s.retained.small);
+    parts.column("retained.large", &s.retained.large);
     parts.column("first_dominated", &s.first_dominated);
     parts.column("dominated", &s.dominated);
     parts.column("samples", &samples);

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::compressed::{decompressing, Encoding};
 use crate::error::{Result, SnapshotError};
-use crate::graph::{Graph, Location};
+use crate::graph::{pack_edge, Graph, Location, EDGE_TYPE_BITS, MAX_NODES};
 use crate::strings::StringTable;
 
 /// Small enough that a buffer's numbers, staged, stay in cache.
@@ -941,7 +941,7 @@ impl<R: Read> Parser<'_, '_, R> {
                 .position(|f| *f == EdgeField::Type)
                 .unwrap_or(0),
         )?;
-        if node_types.len() >= 255 || edge_types.len() >= 255 {
+        if node_types.len() >= 255 || edge_types.len() > 1 << EDGE_TYPE_BITS {
             return Err(SnapshotError::malformed("too many node or edge types"));
         }
         let optional_list = |key: &str| -> Result<Vec<String>> {
@@ -958,11 +958,18 @@ impl<R: Read> Parser<'_, '_, R> {
             .get("extra_native_bytes")
             .and_then(Value::as_u64)
             .unwrap_or(0);
+        let node_count = count("node_count")?;
+        if node_count > MAX_NODES as u64 + 1 {
+            return Err(SnapshotError::malformed(format!(
+                "{node_count} nodes: leakscope reads snapshots of up to {} nodes (about 20 GB)",
+                MAX_NODES as u64 + 1
+            )));
+        }
         Ok(Header {
             node_types,
             edge_types,
             location_fields: optional_list("location_fields")?,
-            node_count: count("node_count")?,
+            node_count,
             edge_count: count("edge_count")?,
             root_index: v.get("root_index").and_then(Value::as_u64).unwrap_or(0),
             node_fields,
@@ -1056,9 +1063,8 @@ impl<R: Read> Parser<'_, '_, R> {
 
     fn edges(&mut self, h: &Header, g: &mut Graph) -> Result<()> {
         let m = self.capacity(h.edge_count, h.edge_fields.len());
-        let mut edge_type = Vec::with_capacity(m);
         let mut edge_name = Vec::with_capacity(m);
-        let mut edge_to = Vec::with_capacity(m);
+        let mut edge_target = Vec::with_capacity(m);
         let nfc = h.node_fields.len() as u32;
         let node_count = g.node_count() as u64;
         let type_count = h.edge_types.len() as u32;
@@ -1072,7 +1078,7 @@ impl<R: Read> Parser<'_, '_, R> {
         let mut rows = RowCarry::new(h.edge_fields.len());
         self.sc.uint_array("edges", |batch: &[u32]| {
             rows.each(batch, |row| {
-                if edge_type.len() as u64 == max_edges {
+                if edge_target.len() as u64 == max_edges {
                     return Err(SnapshotError::malformed(format!(
                         "the edges array holds more than the {max_edges} edges the header says"
                     )));
@@ -1081,27 +1087,25 @@ impl<R: Read> Parser<'_, '_, R> {
                 if t >= type_count {
                     return Err(SnapshotError::malformed(format!(
                         "edge {} has type {t}, but meta defines {type_count} edge types",
-                        edge_type.len()
+                        edge_target.len()
                     )));
                 }
                 let (ordinal, rest) = div_by_field_count(row[to_at], nfc);
-                if rest != 0 || ordinal as u64 >= node_count {
+                if rest != 0 || ordinal as u64 >= node_count || ordinal > MAX_NODES {
                     return Err(SnapshotError::malformed(format!(
                         "edge {} points to {}, which is not a node index",
-                        edge_to.len(),
+                        edge_target.len(),
                         row[to_at]
                     )));
                 }
-                edge_type.push(t as u8);
                 edge_name.push(row[name_at]);
-                edge_to.push(ordinal);
+                edge_target.push(pack_edge(ordinal, t as u8));
                 Ok(())
             })
         })?;
         rows.finish("edges")?;
-        g.edge_type = edge_type.into();
         g.edge_name = edge_name.into();
-        g.edge_to = edge_to.into();
+        g.edge_target = edge_target.into();
         if g.edge_count() as u64 != h.edge_count {
             return Err(SnapshotError::malformed(format!(
                 "the header says {} edges, the edges array holds {}",
@@ -1147,7 +1151,8 @@ impl<R: Read> Parser<'_, '_, R> {
             )));
         }
         let et = g.edge_types();
-        for (e, (&t, &name)) in g.edge_type.iter().zip(&g.edge_name).enumerate() {
+        for (e, &name) in g.edge_name.iter().enumerate() {
+            let t = g.edge_type(e);
             if t != et.element && t != et.hidden && name >= count {
                 return Err(SnapshotError::malformed(format!(
                     "edge {e} is named by string {name}, but there are only {count} strings"

@@ -40,11 +40,7 @@ fn children(s: &HeapSnapshot, v: u32, top: usize, depth: usize) -> Vec<TreeNode>
         return Vec::new();
     }
     let mut kids = s.dominated_by(v).to_vec();
-    kids.sort_by(|&a, &b| {
-        s.retained[b as usize]
-            .cmp(&s.retained[a as usize])
-            .then(a.cmp(&b))
-    });
+    kids.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
     kids.truncate(top);
     kids.into_iter()
         .map(|k| TreeNode {
@@ -78,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         output::json(&tree)?;
     } else {
-        let total = s.retained[s.root() as usize].max(1);
+        let total = s.retained.of(s.root()).max(1);
         outln!(
             "{:>10} {:>6}  object (dominator tree, total {})",
             "retained",

@@ -73,11 +73,7 @@ pub fn describe(s: &HeapSnapshot, v: u32) -> String {
 
 fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
     let by_retained = |mut v: Vec<u32>| {
-        v.sort_by(|&a, &b| {
-            s.retained[b as usize]
-                .cmp(&s.retained[a as usize])
-                .then(a.cmp(&b))
-        });
+        v.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
         v.truncate(args.max.max(1));
         v
     };
@@ -147,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         chain.push_str(&describe(&s, start));
         for r in path.iter().rev() {
-            let to = s.graph.edge_to[r.edge];
+            let to = s.graph.edge_to(r.edge);
             let label = s.edge_label(r.edge);
             chain.push_str(&format!(" {label} → {}", describe(&s, to)));
             hops.push(Hop {

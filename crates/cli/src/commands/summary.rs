@@ -50,7 +50,7 @@ fn limit<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
 }
 
 pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
-    let mut rows = s.class_rows();
+    let mut rows = s.class_totals();
     rows.sort_by(|a, b| {
         b.retained_size
             .cmp(&a.retained_size)
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         output::json(&SummaryJson {
             node_count: g.node_count(),
             edge_count: g.edge_count(),
-            root_retained_size: s.retained[s.root() as usize],
+            root_retained_size: s.retained.of(s.root()),
             total_shallow_size: g.self_size.iter().map(|&x| x as u64).sum(),
             statistics: &s.statistics,
             classes: rows,
@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    let total = s.retained[s.root() as usize].max(1);
+    let total = s.retained.of(s.root()).max(1);
     let mut t = output::table(&[
         "Constructor",
         "Distance",
@@ -131,11 +131,7 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
     if nodes.is_empty() {
         anyhow::bail!("no class named {class:?} in {}", args.file.display());
     }
-    nodes.sort_by(|&a, &b| {
-        s.retained[b as usize]
-            .cmp(&s.retained[a as usize])
-            .then(a.cmp(&b))
-    });
+    nodes.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
     // A .heaptimeline knows the stack that allocated each object.
     let traces = AllocationTraces::of(s);
     let stack_of = |v: u32| -> Vec<Frame> {

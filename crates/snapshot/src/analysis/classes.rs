@@ -150,7 +150,7 @@ pub fn infer_interfaces(g: &Graph, strings: &StringTable) -> Vec<InterfaceDefini
         let mut name_len = 1; // in UTF-16 units
         properties.clear();
         for e in g.edges(v as u32) {
-            if g.edge_type[e] != et.property {
+            if g.edge_type(e) != et.property {
                 continue;
             }
             let prop = strings.get(g.edge_name[e]);
@@ -301,7 +301,7 @@ pub fn apply_interfaces(
         }
         props.clear();
         for e in g.edges(v as u32) {
-            if g.edge_type[e] == et.property {
+            if g.edge_type(e) == et.property {
                 if let Some(&r) = rank_of.get(strings.get(g.edge_name[e])) {
                     props.push(r);
                 }

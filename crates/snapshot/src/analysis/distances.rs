@@ -40,7 +40,7 @@ pub fn js_parse_int(s: &str) -> Option<i64> {
 pub fn user_roots(g: &Graph, strings: &StringTable) -> Vec<u32> {
     let nt = g.node_types();
     g.edges(g.root)
-        .map(|e| g.edge_to[e])
+        .map(|e| g.edge_to(e))
         .filter(|&to| {
             g.node_type[to as usize] != nt.synthetic
                 || strings.get(g.node_name[to as usize]) == "(Document DOM trees)"
@@ -100,11 +100,11 @@ fn distances_avoiding(
             let native_context = vt == nt.hidden && vname == "system / NativeContext";
             let map_descriptors = vt == nt.array && vname == "(map descriptors)";
             for e in g.edges(v) {
-                let t = g.edge_type[e];
+                let t = g.edge_type(e);
                 if t == et.weak {
                     continue;
                 }
-                let to = g.edge_to[e] as usize;
+                let to = g.edge_to(e) as usize;
                 if dist[to] != NO_DISTANCE || avoid(to as u32) {
                     continue;
                 }

@@ -74,8 +74,8 @@ pub fn propagate(g: &mut Graph, strings: &mut StringTable) -> Vec<u8> {
     let follows = |t: u8| t != et.hidden && t != et.weak;
     let children = |g: &Graph, v: u32| -> Vec<u32> {
         g.edges(v)
-            .filter(|&e| follows(g.edge_type[e]))
-            .map(|e| g.edge_to[e])
+            .filter(|&e| follows(g.edge_type(e)))
+            .map(|e| g.edge_to(e))
             .collect()
     };
     while let Some(v) = attached.pop() {

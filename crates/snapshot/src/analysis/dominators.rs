@@ -25,9 +25,13 @@
 //! `w` waits in a bucket, `dom[w]` holds the next entry. There is no
 //! preorder→node array during the main loop (it runs at the analysis'
 //! memory peak): w's node ordinal waits in `dom[w]` until w is processed,
-//! then in `preds.first[w + 1]`, which is never read again.
+//! then in a slot of the predecessor lists already read. Predecessor lists
+//! have no offsets array either, nor DFS tree edges (see [`Predecessors`]).
+
+use rustc_hash::FxHashMap;
 
 use crate::bitset::BitSet;
+use crate::column::Column;
 use crate::graph::Graph;
 
 pub struct DominatorTree {
@@ -45,12 +49,16 @@ struct Numbering {
     parent: Vec<u32>,
     /// Preorder number of each node (by ordinal).
     pre: Vec<u32>,
+    /// Vertices given the root as parent without an edge from it (steps 2
+    /// and 3 above), by preorder number; every other vertex was reached
+    /// over an edge from its parent.
+    adopted: BitSet,
 }
 
 fn number(g: &Graph, essential: &BitSet) -> Numbering {
     let n = g.node_count();
     let mut has_retainer = BitSet::new(n);
-    for (e, &to) in g.edge_to.iter().enumerate() {
+    for (e, to) in g.edge_targets().enumerate() {
         if essential.get(e) {
             has_retainer.set(to as usize);
         }
@@ -58,6 +66,7 @@ fn number(g: &Graph, essential: &BitSet) -> Numbering {
     let mut pre = vec![0u32; n];
     let mut vertex = vec![0u32; n + 1];
     let mut parent = vec![0u32; n + 1];
+    let mut adopted = BitSet::new(n + 1);
     let mut count = 0u32;
     let mut stack: Vec<(u32, u32)> = Vec::new();
     let mut visit = |v: u32, parent_pre: u32, pre: &mut [u32], count: &mut u32| {
@@ -77,8 +86,8 @@ fn number(g: &Graph, essential: &BitSet) -> Numbering {
             while e < end {
                 let edge = e as usize;
                 e += 1;
-                if essential.get(edge) && pre[g.edge_to[edge] as usize] == 0 {
-                    next = Some(g.edge_to[edge]);
+                if essential.get(edge) && pre[g.edge_to(edge) as usize] == 0 {
+                    next = Some(g.edge_to(edge));
                     break;
                 }
             }
@@ -100,6 +109,7 @@ fn number(g: &Graph, essential: &BitSet) -> Numbering {
         for v in 0..n as u32 {
             if pre[v as usize] == 0 && !has_retainer.get(v as usize) {
                 dfs(v, 1, &mut pre, &mut count);
+                adopted.set(pre[v as usize] as usize);
             }
         }
     }
@@ -107,6 +117,7 @@ fn number(g: &Graph, essential: &BitSet) -> Numbering {
         for v in 0..n as u32 {
             if pre[v as usize] == 0 {
                 visit(v, 1, &mut pre, &mut count);
+                adopted.set(pre[v as usize] as usize);
             }
         }
     }
@@ -114,23 +125,60 @@ fn number(g: &Graph, essential: &BitSet) -> Numbering {
         vertex,
         parent,
         pre,
+        adopted,
     }
 }
 
-/// Predecessors over essential edges, by preorder number, in CSR form.
+/// Predecessors over essential edges by preorder number: all lists in one
+/// array, in preorder. The main loop visits vertices in reverse preorder, so
+/// it reads the lists backwards from the end with one cursor, and two bit
+/// sets replace an offsets array (a word per node fewer at the memory peak).
+///
+/// A vertex's DFS parent is left out of its list: when the vertex is
+/// processed its parent is not yet linked and still has its own number as
+/// semidominator, so the parent's only contribution is the parent itself,
+/// which the main loop takes from `parent`. The slots a list frees once read
+/// hold node ordinals (see [`dominator_tree`]); where a vertex would find
+/// none free, the list keeps the parent once, so it frees the slot its own
+/// vertex takes.
 struct Predecessors {
-    first: Vec<u32>,
     sources: Vec<u32>,
+    /// Which vertices have any predecessor.
+    has_any: BitSet,
+    /// Which positions of `sources` start a list.
+    starts: BitSet,
 }
 
 impl Predecessors {
-    fn build(g: &Graph, essential: &BitSet, pre: &[u32]) -> Self {
+    fn build(g: &Graph, essential: &BitSet, numbering: &Numbering) -> Self {
         let n = g.node_count();
+        let Numbering {
+            pre,
+            parent,
+            adopted,
+            ..
+        } = numbering;
+        let from_parent = |pv: u32, w: u32| parent[w as usize] == pv && !adopted.get(w as usize);
         let mut first = vec![0u32; n + 2];
-        for (e, &to) in g.edge_to.iter().enumerate() {
-            if essential.get(e) {
-                first[pre[to as usize] as usize] += 1;
+        for v in 0..n as u32 {
+            let pv = pre[v as usize];
+            for e in g.edges(v) {
+                let w = pre[g.edge_to(e) as usize];
+                if essential.get(e) && !from_parent(pv, w) {
+                    first[w as usize] += 1;
+                }
             }
+        }
+        // The main loop's slot keeping, ahead of time: `free` slots are read
+        // and not yet holding an ordinal.
+        let mut parent_only = BitSet::new(n + 1);
+        let mut free = 0u32;
+        for w in (2..=n).rev() {
+            if free == 0 && first[w] == 0 && !adopted.get(w) {
+                parent_only.set(w);
+                first[w] = 1;
+            }
+            free = (free + first[w]).saturating_sub(1);
         }
         // Running ends; filling backwards leaves `first` at each list's start.
         let mut total = 0u32;
@@ -142,19 +190,47 @@ impl Predecessors {
         for v in 0..n as u32 {
             let pv = pre[v as usize];
             for e in g.edges(v) {
-                if essential.get(e) {
-                    let slot = &mut first[pre[g.edge_to[e] as usize] as usize];
+                let w = pre[g.edge_to(e) as usize];
+                if essential.get(e) && !from_parent(pv, w) {
+                    let slot = &mut first[w as usize];
                     *slot -= 1;
                     sources[*slot as usize] = pv;
                 }
             }
         }
-        Predecessors { first, sources }
+        for w in 2..=n {
+            if parent_only.get(w) {
+                first[w] -= 1;
+                sources[first[w] as usize] = parent[w];
+            }
+        }
+        let mut has_any = BitSet::new(n + 1);
+        let mut starts = BitSet::new(sources.len());
+        for w in 1..=n {
+            if first[w] < first[w + 1] {
+                has_any.set(w);
+                starts.set(first[w] as usize);
+            }
+        }
+        Predecessors {
+            sources,
+            has_any,
+            starts,
+        }
     }
 
+    /// The list of vertex `w`, which ends at `*cursor`; moves the cursor to
+    /// its start, ready for vertex `w - 1`.
     #[inline]
-    fn of(&self, i: u32) -> &[u32] {
-        &self.sources[self.first[i as usize] as usize..self.first[i as usize + 1] as usize]
+    fn take_back(&self, w: u32, cursor: &mut usize) -> std::ops::Range<usize> {
+        let end = *cursor;
+        if self.has_any.get(w as usize) {
+            *cursor -= 1;
+            while !self.starts.get(*cursor) {
+                *cursor -= 1;
+            }
+        }
+        *cursor..end
     }
 }
 
@@ -163,21 +239,27 @@ impl Predecessors {
 /// once the main loop's arrays are freed, so a caller can start allocating.
 pub fn dominator_tree(g: &Graph, essential: BitSet, past_peak: impl FnOnce()) -> DominatorTree {
     let n = g.node_count();
+    let numbering = number(g, &essential);
+    let mut preds = Predecessors::build(g, &essential, &numbering);
+    drop(essential);
     let Numbering {
         vertex,
         mut parent,
+        adopted,
         pre,
-    } = number(g, &essential);
-    let mut preds = Predecessors::build(g, &essential, &pre);
-    drop((pre, essential));
+    } = numbering;
+    drop(pre);
 
     let len = n + 1;
     let mut semi: Vec<u32> = (0..len as u32).collect();
     let mut label: Vec<u32> = (0..len as u32).collect();
     // No `vertex` array during the main loop: a vertex's node ordinal waits
     // in its `dom` slot (unused until the vertex is processed) and then moves
-    // to `preds.first[w + 1]` (never read again once w is processed).
+    // to the predecessor lists already read, filled from the end. Only a
+    // vertex without any predecessor can find no slot free; it is `spilled`.
     let mut dom = vertex;
+    let mut spilled: Vec<u32> = Vec::new();
+    let store = |cursor: usize, out: &mut usize| (*out > cursor).then(|| *out -= 1);
     let mut linked = BitSet::new(len);
     let mut path: Vec<u32> = Vec::new();
 
@@ -202,19 +284,25 @@ pub fn dominator_tree(g: &Graph, essential: BitSet, past_peak: impl FnOnce()) ->
             label[v as usize]
         };
 
+    let (mut cursor, mut out) = (preds.sources.len(), preds.sources.len());
     for w in (2..=n as u32).rev() {
         let node = std::mem::take(&mut dom[w as usize]);
-        let wp = preds.of(w);
-        if wp.is_empty() {
+        let wp = preds.take_back(w, &mut cursor);
+        if !adopted.get(w as usize) {
+            semi[w as usize] = parent[w as usize];
+        } else if wp.is_empty() {
             semi[w as usize] = semi[1];
         }
-        for &p in wp {
+        for &p in &preds.sources[wp] {
             let u = eval(p, &linked, &mut parent, &mut label, &semi);
             if semi[u as usize] < semi[w as usize] {
                 semi[w as usize] = semi[u as usize];
             }
         }
-        preds.first[w as usize + 1] = node;
+        match store(cursor, &mut out) {
+            Some(()) => preds.sources[out] = node,
+            None => spilled.push(node),
+        }
         let s = semi[w as usize];
         if s != w {
             dom[w as usize] = take_bucket(&mut label, s);
@@ -251,13 +339,22 @@ pub fn dominator_tree(g: &Graph, essential: BitSet, past_peak: impl FnOnce()) ->
         v = next;
     }
     drop((parent, label));
-    let mut vertex = std::mem::take(&mut preds.first);
+    // Collect the node ordinals again, making the loop's moves again.
+    let mut vertex = vec![0u32; len];
+    vertex[1] = g.root;
+    let (mut cursor, mut out) = (preds.sources.len(), preds.sources.len());
+    let mut spilled = spilled.into_iter();
+    for w in (2..=n as u32).rev() {
+        preds.take_back(w, &mut cursor);
+        vertex[w as usize] = match store(cursor, &mut out) {
+            Some(()) => preds.sources[out],
+            None => spilled
+                .next()
+                .expect("a spilled ordinal per vertex without room"),
+        };
+    }
     drop(preds);
     past_peak();
-    // vertex[i] now sits at index i + 1; the root is vertex 1.
-    vertex.remove(0);
-    vertex[1] = g.root;
-    vertex.truncate(len);
 
     // dom[0] = root: vertices whose dominator was never set end at the root.
     dom[0] = 1;
@@ -291,13 +388,97 @@ fn take_bucket(label: &mut [u32], s: u32) -> u32 {
 
 /// Retained size of every node: its shallow size plus that of every node it
 /// dominates, summed bottom-up in reverse preorder.
-pub fn retained_sizes(tree: &DominatorTree, self_size: &[u32]) -> Vec<u64> {
-    let mut retained: Vec<u64> = self_size.iter().map(|&s| s as u64).collect();
+pub fn retained_sizes(tree: &DominatorTree, self_size: &[u32]) -> RetainedSizes {
+    let mut small: Vec<u32> = self_size.to_vec();
+    let mut large: FxHashMap<u32, u64> = FxHashMap::default();
     for &v in tree.preorder.iter().skip(1).rev() {
-        let d = tree.idom[v as usize] as usize;
-        retained[d] += retained[v as usize];
+        let size = match small[v as usize] {
+            LARGE => large[&v],
+            s => s as u64,
+        };
+        let d = tree.idom[v as usize];
+        match small[d as usize] {
+            LARGE => *large.get_mut(&d).expect("a large size is in the table") += size,
+            s => {
+                let sum = s as u64 + size;
+                if sum >= LARGE as u64 {
+                    small[d as usize] = LARGE;
+                    large.insert(d, sum);
+                } else {
+                    small[d as usize] = sum as u32;
+                }
+            }
+        }
     }
-    retained
+    let mut large: Vec<(u32, u64)> = large.into_iter().collect();
+    large.sort_unstable();
+    RetainedSizes {
+        small: small.into(),
+        large: large
+            .into_iter()
+            .flat_map(|(v, s)| [v as u64, s])
+            .collect::<Vec<_>>()
+            .into(),
+    }
+}
+
+/// Marks a retained size kept in [`RetainedSizes::large`].
+const LARGE: u32 = u32::MAX;
+
+/// Retained size per node in four bytes: the few nodes that retain 4 GiB or
+/// more (the root, the holders of most of a big heap) are kept aside. Half
+/// the memory of a `u64` per node, and the analysis' end state is its
+/// second memory peak.
+#[derive(Debug, Default, Clone)]
+pub struct RetainedSizes {
+    /// The size, or [`LARGE`] when it is in `large`.
+    pub(crate) small: Column<u32>,
+    /// `(node, size)` pairs flattened, sorted by node.
+    pub(crate) large: Column<u64>,
+}
+
+impl RetainedSizes {
+    /// Sizes from cached columns, or `None` unless every marked node has
+    /// its pair, in order.
+    pub(crate) fn from_columns(small: Column<u32>, large: Column<u64>) -> Option<Self> {
+        let pairs: &[[u64; 2]] = bytemuck::try_cast_slice(&large).ok()?;
+        let marked = small.iter().filter(|&&s| s == LARGE).count();
+        let sound = pairs.len() == marked
+            && pairs.windows(2).all(|w| w[0][0] < w[1][0])
+            && pairs
+                .iter()
+                .all(|p| small.get(p[0] as usize) == Some(&LARGE));
+        sound.then_some(RetainedSizes { small, large })
+    }
+
+    pub fn len(&self) -> usize {
+        self.small.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.small.is_empty()
+    }
+
+    /// The retained size of node `v`; panics when `v` is out of range.
+    #[inline]
+    pub fn of(&self, v: u32) -> u64 {
+        match self.small[v as usize] {
+            LARGE => {
+                let pairs: &[[u64; 2]] = bytemuck::cast_slice(&self.large);
+                let i = pairs
+                    .binary_search_by_key(&(v as u64), |p| p[0])
+                    .expect("a large size is in the table");
+                pairs[i][1]
+            }
+            s => s as u64,
+        }
+    }
+
+    /// The retained size of node `v`, `None` out of range (or at
+    /// [`super::Depth::Classes`], where there are none).
+    pub fn get(&self, v: u32) -> Option<u64> {
+        ((v as usize) < self.len()).then(|| self.of(v))
+    }
 }
 
 #[cfg(test)]
@@ -316,7 +497,7 @@ mod tests {
         };
         for &(from, to) in &sorted {
             g.first_edge[from as usize + 1] += 1;
-            g.edge_to.to_mut().push(to);
+            g.edge_target.to_mut().push(to);
         }
         for i in 0..n {
             g.first_edge[i + 1] += g.first_edge[i];
@@ -335,7 +516,7 @@ mod tests {
         seen[0] = true;
         while let Some(v) = stack.pop() {
             for e in g.edges(v) {
-                let to = g.edge_to[e];
+                let to = g.edge_to(e);
                 if Some(to) != removed && !seen[to as usize] {
                     seen[to as usize] = true;
                     stack.push(to);
@@ -410,9 +591,29 @@ mod tests {
         let tree = dominator_tree(&g, essential, || {});
         assert!((1..n).all(|i| tree.idom[i as usize] == i - 1));
         let retained = retained_sizes(&tree, &vec![1; n as usize]);
-        assert_eq!(retained[0], n as u64);
-        assert_eq!(retained[1], n as u64 - 1);
-        assert_eq!(retained[n as usize - 1], 1);
+        assert_eq!(retained.of(0), n as u64);
+        assert_eq!(retained.of(1), n as u64 - 1);
+        assert_eq!(retained.of(n - 1), 1);
+    }
+
+    #[test]
+    fn retained_sizes_past_four_gib_are_exact() {
+        // root -> 1 -> 2 -> 3, and root -> 4; nodes of almost 4 GiB each.
+        let (g, essential) = graph(5, &[(0, 1), (1, 2), (2, 3), (0, 4)]);
+        let tree = dominator_tree(&g, essential, || {});
+        let big = u32::MAX - 1;
+        let retained = retained_sizes(&tree, &[1, big, big, 7, big]);
+        let big = big as u64;
+        assert_eq!(retained.of(0), 1 + 3 * big + 7);
+        assert_eq!(retained.of(1), 2 * big + 7);
+        assert_eq!(retained.of(2), big + 7);
+        assert_eq!(retained.of(3), 7);
+        assert_eq!(retained.of(4), big);
+        assert_eq!(retained.get(5), None);
+        // The cache's columns are checked: a marked node without its pair is refused.
+        let RetainedSizes { small, large } = retained.clone();
+        assert!(RetainedSizes::from_columns(small.clone(), large).is_some());
+        assert!(RetainedSizes::from_columns(small, Vec::new().into()).is_none());
     }
 
     #[test]

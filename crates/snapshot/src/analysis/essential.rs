@@ -15,8 +15,8 @@ pub fn page_objects(g: &Graph, strings: &StringTable) -> BitSet {
     let mut page = BitSet::new(g.node_count());
     let mut stack: Vec<u32> = Vec::new();
     for e in g.edges(g.root) {
-        let to = g.edge_to[e];
-        let t = g.edge_type[e];
+        let to = g.edge_to(e);
+        let t = g.edge_type(e);
         let seed = if t == et.element {
             g.node_type[to as usize] == nt.synthetic
                 && strings.get(g.node_name[to as usize]) == "(Document DOM trees)"
@@ -30,8 +30,8 @@ pub fn page_objects(g: &Graph, strings: &StringTable) -> BitSet {
     }
     while let Some(v) = stack.pop() {
         for e in g.edges(v) {
-            let to = g.edge_to[e] as usize;
-            if page.get(to) || g.edge_type[e] == et.weak {
+            let to = g.edge_to(e) as usize;
+            if page.get(to) || g.edge_type(e) == et.weak {
                 continue;
             }
             page.set(to);
@@ -76,7 +76,7 @@ fn essential_edges_of(
         let is_root = v == g.root;
         let v_page = page.get(v as usize);
         for e in g.edges(v) {
-            let t = g.edge_type[e];
+            let t = g.edge_type(e);
             if t == et.internal {
                 if let Some(p) = ephemerons.parse(g.edge_name[e], strings) {
                     if p.table_id == id {
@@ -87,7 +87,7 @@ fn essential_edges_of(
             if t == et.weak {
                 continue;
             }
-            let to = g.edge_to[e];
+            let to = g.edge_to(e);
             if to == v {
                 continue;
             }

@@ -27,6 +27,7 @@ use crate::reader::{Extras, RawSnapshot};
 use crate::strings::StringTable;
 
 pub use classes::InterfaceDefinition;
+pub use dominators::RetainedSizes;
 pub use retainers::RetainerIndex;
 
 /// How much to compute: comparing snapshots needs only class names and
@@ -85,7 +86,7 @@ pub struct HeapSnapshot {
     /// Immediate dominator per node; empty at [`Depth::Classes`].
     pub idom: Column<u32>,
     /// Retained size per node; empty at [`Depth::Classes`].
-    pub retained: Column<u64>,
+    pub retained: RetainedSizes,
     /// Dominator-tree children in CSR form: node `v`'s are
     /// `dominated[first_dominated[v]..first_dominated[v+1]]`.
     pub first_dominated: Column<u32>,
@@ -138,8 +139,10 @@ impl HeapSnapshot {
                         let _ = past_peak.send(());
                     });
                     let retained = dominators::retained_sizes(&tree, sizes);
-                    let (first, dominated) = dominated_children(&tree.idom, g.root);
-                    (tree.idom, retained, first, dominated)
+                    let dominators::DominatorTree { idom, preorder } = tree;
+                    drop(preorder);
+                    let (first, dominated) = dominated_children(&idom, g.root);
+                    (idom, retained, first, dominated)
                 })
             });
             step("Calculating class names");
@@ -177,7 +180,7 @@ impl HeapSnapshot {
         graph.self_size = self_size;
         let (idom, retained, first_dominated, dominated) = dominance.unwrap_or_default();
         let mut statistics = statistics.unwrap_or_default();
-        if let Some(&root_retained) = retained.get(graph.root as usize) {
+        if let Some(root_retained) = retained.get(graph.root) {
             statistics.set_total(root_retained + extras.extra_native_bytes);
         }
         HeapSnapshot {
@@ -189,7 +192,7 @@ impl HeapSnapshot {
             interface_names,
             distances: dist.into(),
             idom: idom.into(),
-            retained: retained.into(),
+            retained,
             first_dominated: first_dominated.into(),
             dominated: dominated.into(),
             statistics,
@@ -259,25 +262,26 @@ impl HeapSnapshot {
     }
 }
 
-/// The dominator tree's children lists in CSR form (the root excluded).
+/// The dominator tree's children lists in CSR form (the root excluded),
+/// each in node order.
 fn dominated_children(idom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
     let n = idom.len();
     let root = root as usize;
     let mut first = vec![0u32; n + 1];
     for (v, &d) in idom.iter().enumerate() {
         if v != root {
-            first[d as usize + 1] += 1;
+            first[d as usize] += 1;
         }
     }
+    // Running ends; filling backwards leaves `first` at each list's start.
     for i in 0..n {
         first[i + 1] += first[i];
     }
-    let mut fill = first.clone();
     let mut dominated = vec![0u32; n.saturating_sub(1)];
-    for (v, &d) in idom.iter().enumerate() {
+    for (v, &d) in idom.iter().enumerate().rev() {
         if v != root {
-            dominated[fill[d as usize] as usize] = v as u32;
-            fill[d as usize] += 1;
+            first[d as usize] -= 1;
+            dominated[first[d as usize] as usize] = v as u32;
         }
     }
     (first, dominated)
@@ -316,10 +320,10 @@ fn statistics(
         } else if names.get(g.node_name[v]) == "Array" {
             js_arrays += size;
             let store = g.edges(v as u32).find(|&e| {
-                g.edge_type[e] == et.internal && names.get(g.edge_name[e]) == "elements"
+                g.edge_type(e) == et.internal && names.get(g.edge_name[e]) == "elements"
             });
             if let Some(e) = store {
-                elements_of.push((v as u32, g.edge_to[e]));
+                elements_of.push((v as u32, g.edge_to(e)));
             }
         }
     }
@@ -330,7 +334,7 @@ fn statistics(
             store.set(s as usize);
         }
         let (mut once, mut twice) = (BitSet::new(n), BitSet::new(n));
-        for &to in &g.edge_to {
+        for to in g.edge_targets() {
             let to = to as usize;
             if store.get(to) {
                 if once.get(to) {

@@ -72,12 +72,12 @@ pub fn cons_string_text_into(
         }
         let (mut first, mut second) = (None, None);
         for e in g.edges(node) {
-            if g.edge_type[e] != et.internal {
+            if g.edge_type(e) != et.internal {
                 continue;
             }
             match strings.get(g.edge_name[e]) {
-                "first" if first.is_none() => first = Some(g.edge_to[e]),
-                "second" if second.is_none() => second = Some(g.edge_to[e]),
+                "first" if first.is_none() => first = Some(g.edge_to(e)),
+                "second" if second.is_none() => second = Some(g.edge_to(e)),
                 _ => {}
             }
             if first.is_some() && second.is_some() {
@@ -102,7 +102,7 @@ fn plain_object_name(g: &Graph, strings: &StringTable, v: u32) -> String {
     while front <= back {
         let e = if from_back { back } else { front } as usize;
         let name = strings.get(g.edge_name[e]);
-        if g.edge_type[e] != et.property || name == "__proto__" {
+        if g.edge_type(e) != et.property || name == "__proto__" {
             if from_back {
                 back -= 1;
             } else {

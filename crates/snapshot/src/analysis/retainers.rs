@@ -22,7 +22,7 @@ impl RetainerIndex {
     pub fn build(g: &Graph) -> Self {
         let n = g.node_count();
         let mut first = vec![0u32; n + 1];
-        for &to in &g.edge_to {
+        for to in g.edge_targets() {
             first[to as usize + 1] += 1;
         }
         for i in 0..n {
@@ -30,7 +30,7 @@ impl RetainerIndex {
         }
         let mut fill: Vec<u32> = first[1..].to_vec();
         let mut edges = vec![0u32; g.edge_count()];
-        for (e, &to) in g.edge_to.iter().enumerate() {
+        for (e, to) in g.edge_targets().enumerate() {
             let slot = &mut fill[to as usize];
             *slot -= 1;
             edges[*slot as usize] = e as u32;
@@ -65,7 +65,7 @@ pub struct Retainer {
 impl HeapSnapshot {
     fn edge_name_is_string(&self, edge: usize) -> bool {
         let et = self.graph.edge_types();
-        let t = self.graph.edge_type[edge];
+        let t = self.graph.edge_type(edge);
         if t == et.shortcut {
             js_parse_int(self.strings.get(self.graph.edge_name[edge])).is_none()
         } else {
@@ -75,7 +75,7 @@ impl HeapSnapshot {
 
     fn edge_display_name(&self, edge: usize) -> String {
         let g = &self.graph;
-        if g.edge_type[edge] == g.edge_types().shortcut {
+        if g.edge_type(edge) == g.edge_types().shortcut {
             let s = self.strings.get(g.edge_name[edge]);
             return js_parse_int(s).map_or_else(|| s.to_owned(), |v| v.to_string());
         }
@@ -124,7 +124,7 @@ impl HeapSnapshot {
                     },
                 )
             })
-            .filter(|(_, r)| g.edge_type[r.edge] != weak && r.from != g.root)
+            .filter(|(_, r)| g.edge_type(r.edge) != weak && r.from != g.root)
             .collect();
         out.sort_by(|(ra, a), (rb, b)| {
             let da = distances[a.from as usize];

@@ -40,10 +40,10 @@ pub fn fold_owned_sizes(
     while let Some(v) = work.pop() {
         let o = owner[v as usize];
         for e in g.edges(v) {
-            if g.edge_type[e] == et.weak {
+            if g.edge_type(e) == et.weak {
                 continue;
             }
-            let to = g.edge_to[e];
+            let to = g.edge_to(e);
             let current = owner[to as usize];
             if current == UNVISITED {
                 owner[to as usize] = o;

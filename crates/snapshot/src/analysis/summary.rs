@@ -8,6 +8,8 @@
 //! same class, so nested instances are not counted twice.
 
 use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
 
@@ -70,8 +72,18 @@ impl HeapSnapshot {
     }
 
     /// The Summary view's rows (only nodes with a non-zero shallow size
-    /// count), unsorted.
+    /// count), unsorted, each with its instances.
     pub fn class_rows(&self) -> Vec<ClassRow> {
+        self.rows(true)
+    }
+
+    /// [`HeapSnapshot::class_rows`] without instance lists: the totals
+    /// alone, without a word per node.
+    pub fn class_totals(&self) -> Vec<ClassRow> {
+        self.rows(false)
+    }
+
+    fn rows(&self, with_instances: bool) -> Vec<ClassRow> {
         let g = &self.graph;
         let nt = g.node_types();
         let n = g.node_count();
@@ -135,12 +147,14 @@ impl HeapSnapshot {
                 .min(self.distances.get(v).copied().unwrap_or(0));
         }
         // Pass 2: instance lists allocated once at their final size.
-        for row in &mut rows {
-            row.instances.reserve_exact(row.count as usize);
-        }
-        for (v, &c) in class_of.iter().enumerate() {
-            if c != u32::MAX {
-                rows[c as usize].instances.push(v as u32);
+        if with_instances {
+            for row in &mut rows {
+                row.instances.reserve_exact(row.count as usize);
+            }
+            for (v, &c) in class_of.iter().enumerate() {
+                if c != u32::MAX {
+                    rows[c as usize].instances.push(v as u32);
+                }
             }
         }
         if self.is_full() {
@@ -178,7 +192,7 @@ impl HeapSnapshot {
             let c = class_of[v as usize];
             if c != u32::MAX {
                 if on_path[c as usize] == 0 {
-                    rows[c as usize].retained_size += self.retained[v as usize];
+                    rows[c as usize].retained_size += self.retained.of(v);
                 }
                 on_path[c as usize] += 1;
             }
@@ -214,29 +228,28 @@ impl HeapSnapshot {
             node_type: self.graph.type_name(v).to_owned(),
             class_name: self.class_name(v).to_owned(),
             shallow_size: self.graph.self_size[i] as u64,
-            retained_size: self.retained.get(i).copied().unwrap_or(0),
+            retained_size: self.retained.get(v).unwrap_or(0),
             distance: self.distances.get(i).copied().unwrap_or(0),
         }
     }
 
     /// The `count` nodes with the largest retained sizes (root excluded),
-    /// largest first, ties by ordinal.
+    /// largest first, ties by ordinal. A heap of the best so far (worst on
+    /// top) rather than an array of every node: this runs at the end of an
+    /// analysis, when its memory is at a peak.
     pub fn largest_nodes(&self, count: usize) -> Vec<u32> {
         let root = self.root();
-        let mut order: Vec<u32> = (0..self.node_count() as u32)
-            .filter(|&v| v != root)
-            .collect();
-        let by_size = |a: &u32, b: &u32| {
-            self.retained[*b as usize]
-                .cmp(&self.retained[*a as usize])
-                .then(a.cmp(b))
-        };
-        if count < order.len() {
-            order.select_nth_unstable_by(count, by_size);
-            order.truncate(count);
+        let mut best: BinaryHeap<(Reverse<u64>, u32)> = BinaryHeap::with_capacity(count + 1);
+        for v in (0..self.node_count() as u32).filter(|&v| v != root) {
+            let key = (Reverse(self.retained.of(v)), v);
+            if best.len() < count {
+                best.push(key);
+            } else if best.peek().is_some_and(|worst| key < *worst) {
+                best.pop();
+                best.push(key);
+            }
         }
-        order.sort_by(by_size);
-        order
+        best.into_sorted_vec().into_iter().map(|(_, v)| v).collect()
     }
 }
 
@@ -311,9 +324,9 @@ impl HeapSnapshot {
         let et = g.edge_types();
         g.node_type[v as usize] == g.node_types().cons_string
             && g.edges(v).any(|e| {
-                g.edge_type[e] == et.internal
+                g.edge_type(e) == et.internal
                     && matches!(self.strings.get(g.edge_name[e]), "first" | "second")
-                    && super::names::has_empty_name(g, &self.strings, g.edge_to[e])
+                    && super::names::has_empty_name(g, &self.strings, g.edge_to(e))
             })
     }
 }
