@@ -1,0 +1,734 @@
+//! Reads V8's log — what `node --log-deopt --log-ic --logfile=FILE` writes —
+//! into what a developer asks of the JIT: which functions were optimized
+//! and by which compiler, which deoptimized where and why, and which inline
+//! caches went polymorphic or megamorphic, at which `file:line:column`.
+//!
+//! Streaming: [`JitLog::feed`] takes the log in chunks of any size (a line
+//! may span chunks) and keeps only the aggregates, so a log of any length
+//! is read in bounded memory. Robust: a line it cannot read is counted and
+//! skipped, extra fields from other V8 versions are ignored, and a last line
+//! cut short (a log read while still being written) is left out.
+//!
+//! ```
+//! let mut log = leakscope_v8log::JitLog::default();
+//! log.feed(b"v8-version,11,3,244,8,-node.38,0\n");
+//! log.feed(b"code-creation,JS,13,67358,0x7f0,192,total /srv/cart.js:1:15,0x1a0,*\n");
+//! let report = log.finish();
+//! assert_eq!(report.functions[0].name, "total");
+//! assert!(report.functions[0].ever_optimized());
+//! ```
+
+pub mod line;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use line::{address, fields, number, text};
+
+/// A place in a script, 1-based, as V8's log writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Position {
+    pub url: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Position {
+    /// `url:line:column`; the url may hold colons itself (`node:fs`,
+    /// `file:///…`, `C:\…`).
+    pub fn parse(s: &str) -> Option<Position> {
+        let (rest, column) = s.rsplit_once(':')?;
+        let (url, line) = rest.rsplit_once(':')?;
+        Some(Position {
+            url: url.to_owned(),
+            line: line.parse().ok()?,
+            column: column.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.url, self.line, self.column)
+    }
+}
+
+/// The compiler a piece of code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Ignition bytecode (`~`).
+    Interpreted,
+    /// Sparkplug (`^`): baseline code, not optimized.
+    Baseline,
+    /// Maglev (`+`), the mid-tier optimizing compiler.
+    Maglev,
+    /// TurboFan (`*`), the top-tier optimizing compiler.
+    Turbofan,
+}
+
+impl Tier {
+    fn from_marker(marker: u8) -> Option<Tier> {
+        match marker {
+            b'~' => Some(Tier::Interpreted),
+            b'^' => Some(Tier::Baseline),
+            b'+' => Some(Tier::Maglev),
+            b'*' => Some(Tier::Turbofan),
+            _ => None,
+        }
+    }
+}
+
+/// How many times a function's code was made by each compiler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Compilations {
+    pub interpreted: u32,
+    pub baseline: u32,
+    pub maglev: u32,
+    pub turbofan: u32,
+}
+
+/// A JavaScript function the log created code for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Function {
+    /// Empty for an anonymous function.
+    pub name: String,
+    /// Where the function starts; `None` for code without a script.
+    pub position: Option<Position>,
+    pub compilations: Compilations,
+    /// Deoptimizations that bailed out in this function's code (in its own
+    /// optimized code, or where it was inlined into another's).
+    pub deopts: u32,
+    /// Script id and source range `[start, end)` in characters, from
+    /// `code-source-info`.
+    #[serde(skip)]
+    source: Option<(u32, u32, u32)>,
+}
+
+impl Function {
+    pub fn is_anonymous(&self) -> bool {
+        self.name.is_empty()
+    }
+
+    /// Whether Maglev or TurboFan ever compiled it.
+    pub fn ever_optimized(&self) -> bool {
+        self.compilations.maglev + self.compilations.turbofan > 0
+    }
+}
+
+/// Deoptimizations at one bailout position for one reason.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deopt {
+    /// Index into [`JitReport::functions`]: the function whose code the
+    /// bailout position is in (the innermost one by source range), even
+    /// when it was inlined into the optimized code that deoptimized.
+    pub function: u32,
+    /// Index of the function whose optimized code deoptimized.
+    pub optimized: u32,
+    /// Where the optimized code bailed out.
+    pub position: Option<Position>,
+    /// `deopt-eager`, `deopt-lazy`, `deopt-soft`, … as V8 names it.
+    pub kind: String,
+    /// V8's words, e.g. `not a Smi`, `wrong map`.
+    pub reason: String,
+    pub count: u32,
+}
+
+/// An inline cache's state, from uninitialized to megamorphic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IcState {
+    /// `X`: the function has no feedback vector yet.
+    NoFeedback,
+    /// `0`
+    Uninitialized,
+    /// `.`
+    Premonomorphic,
+    /// `1`: one map seen.
+    Monomorphic,
+    /// `^`: a handler recomputed for a map already seen.
+    RecomputeHandler,
+    /// `P`: a few maps (up to 4).
+    Polymorphic,
+    /// `D`: megamorphic over DOM accessors.
+    Megadom,
+    /// `N`: too many maps; generic lookups, and the caller cannot be
+    /// optimized around this access.
+    Megamorphic,
+    /// `G`: generic (keyed access with non-name keys).
+    Generic,
+}
+
+impl IcState {
+    fn from_marker(marker: &[u8]) -> Option<IcState> {
+        Some(match marker {
+            b"X" => IcState::NoFeedback,
+            b"0" => IcState::Uninitialized,
+            b"." => IcState::Premonomorphic,
+            b"1" => IcState::Monomorphic,
+            b"^" => IcState::RecomputeHandler,
+            b"P" => IcState::Polymorphic,
+            b"D" => IcState::Megadom,
+            b"N" => IcState::Megamorphic,
+            b"G" => IcState::Generic,
+            _ => return None,
+        })
+    }
+
+    /// The one-letter mark V8 writes.
+    pub fn mark(self) -> char {
+        match self {
+            IcState::NoFeedback => 'X',
+            IcState::Uninitialized => '0',
+            IcState::Premonomorphic => '.',
+            IcState::Monomorphic => '1',
+            IcState::RecomputeHandler => '^',
+            IcState::Polymorphic => 'P',
+            IcState::Megadom => 'D',
+            IcState::Megamorphic => 'N',
+            IcState::Generic => 'G',
+        }
+    }
+
+    /// Megamorphic or generic: the access is slow and blocks optimizing
+    /// around it.
+    pub fn is_megamorphic(self) -> bool {
+        matches!(
+            self,
+            IcState::Megamorphic | IcState::Megadom | IcState::Generic
+        )
+    }
+}
+
+/// One inline-cache site: a property access in a function's code.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IcSite {
+    /// Index into [`JitReport::functions`]; `None` when the code the IC
+    /// ran in is not in the log.
+    pub function: Option<u32>,
+    /// `LoadIC`, `StoreIC`, `KeyedLoadIC`, …
+    pub kind: String,
+    /// The access's place in the function's script.
+    pub line: u32,
+    pub column: u32,
+    /// The property name or element key.
+    pub key: String,
+    /// The states it went through, in order, each once (`0 1 P N`).
+    pub states: Vec<IcState>,
+    /// Its worst state.
+    pub worst: IcState,
+    /// Distinct maps (object shapes) it saw.
+    pub maps: u32,
+    /// State transitions logged.
+    pub transitions: u32,
+}
+
+/// What a log said, aggregated.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JitReport {
+    /// `11.3.244.8-node.38`, from the log's first line.
+    pub v8_version: Option<String>,
+    pub functions: Vec<Function>,
+    /// Most frequent first.
+    pub deopts: Vec<Deopt>,
+    /// Worst first, then by maps seen.
+    pub ic_sites: Vec<IcSite>,
+    /// Lines read, and lines that looked like a known event but could
+    /// not be read.
+    pub lines: u64,
+    pub unreadable_lines: u64,
+    /// Whether the log ended inside a line (still being written, or cut).
+    pub cut_short: bool,
+}
+
+impl JitReport {
+    /// Where `site` is: its function's script at the site's line and column.
+    pub fn site_position(&self, site: &IcSite) -> Option<Position> {
+        let function = &self.functions[site.function? as usize];
+        Some(Position {
+            url: function.position.as_ref()?.url.clone(),
+            line: site.line,
+            column: site.column,
+        })
+    }
+}
+
+/// A piece of code in memory: `[start, end)` belongs to a function.
+#[derive(Debug, Clone, Copy)]
+struct Code {
+    end: u64,
+    function: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SiteKey {
+    function: Option<u32>,
+    kind: String,
+    line: u32,
+    column: u32,
+    key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DeoptKey {
+    function: u32,
+    optimized: u32,
+    position: String,
+    kind: String,
+    reason: String,
+}
+
+/// The log being read; see the crate docs.
+#[derive(Default)]
+pub struct JitLog {
+    /// The start of a line whose end has not arrived yet.
+    pending: Vec<u8>,
+    report: JitReport,
+    function_by_name: FxHashMap<String, u32>,
+    /// Code by start address.
+    code: BTreeMap<u64, Code>,
+    deopt_index: FxHashMap<DeoptKey, u32>,
+    site_index: FxHashMap<SiteKey, u32>,
+    site_maps: Vec<FxHashSet<u64>>,
+    script_by_url: FxHashMap<String, u32>,
+}
+
+impl JitLog {
+    /// Reads the next chunk of the log.
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        if !self.pending.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', chunk) else {
+                self.pending.extend_from_slice(chunk);
+                return;
+            };
+            let mut line = std::mem::take(&mut self.pending);
+            line.extend_from_slice(&chunk[..end]);
+            self.line(&line);
+            line.clear();
+            self.pending = line;
+            chunk = &chunk[end + 1..];
+        }
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            self.line(&chunk[start..end]);
+            start = end + 1;
+        }
+        self.pending.extend_from_slice(&chunk[start..]);
+    }
+
+    /// The report; a last line without its newline is left out.
+    pub fn finish(mut self) -> JitReport {
+        self.report.cut_short = !self.pending.is_empty();
+        for (site, maps) in self.report.ic_sites.iter_mut().zip(&self.site_maps) {
+            site.maps = maps.len() as u32;
+        }
+        let r = &mut self.report;
+        r.deopts.sort_by_key(|d| std::cmp::Reverse(d.count));
+        r.ic_sites.sort_by(|a, b| {
+            b.worst
+                .cmp(&a.worst)
+                .then(b.maps.cmp(&a.maps))
+                .then(a.line.cmp(&b.line))
+                .then(a.column.cmp(&b.column))
+        });
+        self.report
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return;
+        }
+        self.report.lines += 1;
+        let event = line.split(|&b| b == b',').next().unwrap_or_default();
+        let read = match event {
+            b"code-creation" => self.code_creation(line),
+            b"code-move" => self.code_move(line),
+            b"code-delete" => self.code_delete(line),
+            b"code-deopt" => self.code_deopt(line),
+            b"code-source-info" => self.code_source_info(line),
+            b"script-source" | b"script-details" => self.script(line),
+            b"v8-version" => self.version(line),
+            e if e.ends_with(b"IC") => self.ic(line),
+            _ => Some(()),
+        };
+        if read.is_none() {
+            self.report.unreadable_lines += 1;
+        }
+    }
+
+    fn version(&mut self, line: &[u8]) -> Option<()> {
+        let f: Vec<&[u8]> = fields(line).skip(1).collect();
+        let numbers = f.get(..4)?;
+        let mut version = numbers
+            .iter()
+            .map(|n| text(n).into_owned())
+            .collect::<Vec<_>>()
+            .join(".");
+        if let Some(embedder) = f.get(4).filter(|e| !e.is_empty()) {
+            version.push_str(&text(embedder));
+        }
+        self.report.v8_version = Some(version);
+        Some(())
+    }
+
+    /// `code-creation,TYPE,KIND,TIME,START,SIZE,NAME[,SFI,STATE]`; older
+    /// V8s put the state mark in front of the name instead.
+    fn code_creation(&mut self, line: &[u8]) -> Option<()> {
+        let f: Vec<&[u8]> = fields(line).collect();
+        let (code_type, start, size) = (*f.get(1)?, address(f.get(4)?)?, number(f.get(5)?)?);
+        let raw_name = text(f.get(6)?);
+        let is_js = matches!(
+            code_type,
+            b"JS" | b"LazyCompile" | b"Function" | b"Script" | b"Eval"
+        );
+        let mut function = None;
+        if is_js {
+            let state = f.get(8).and_then(|s| match s {
+                [mark] => Tier::from_marker(*mark),
+                _ => None,
+            });
+            let (tier, name) = match state {
+                Some(t) => (Some(t), raw_name.as_ref()),
+                None => {
+                    let mark = raw_name.bytes().next().and_then(Tier::from_marker);
+                    (
+                        mark,
+                        if mark.is_some() {
+                            &raw_name[1..]
+                        } else {
+                            raw_name.as_ref()
+                        },
+                    )
+                }
+            };
+            let index = self.function(name);
+            let counts = &mut self.report.functions[index as usize].compilations;
+            match tier {
+                Some(Tier::Interpreted) => counts.interpreted += 1,
+                Some(Tier::Baseline) => counts.baseline += 1,
+                Some(Tier::Maglev) => counts.maglev += 1,
+                Some(Tier::Turbofan) => counts.turbofan += 1,
+                None => {}
+            }
+            function = Some(index);
+        }
+        self.code.insert(
+            start,
+            Code {
+                end: start.saturating_add(size.max(1)),
+                function,
+            },
+        );
+        Some(())
+    }
+
+    fn code_move(&mut self, line: &[u8]) -> Option<()> {
+        let mut f = fields(line).skip(1);
+        let (from, to) = (address(f.next()?)?, address(f.next()?)?);
+        if let Some(code) = self.code.remove(&from) {
+            let size = code.end - from;
+            self.code.insert(
+                to,
+                Code {
+                    end: to.saturating_add(size),
+                    ..code
+                },
+            );
+        }
+        Some(())
+    }
+
+    fn code_delete(&mut self, line: &[u8]) -> Option<()> {
+        self.code.remove(&address(fields(line).nth(1)?)?);
+        Some(())
+    }
+
+    /// `script-source,ID,URL,SOURCE` or `script-details,ID,URL,…`.
+    fn script(&mut self, line: &[u8]) -> Option<()> {
+        let mut f = fields(line).skip(1);
+        let id = number(f.next()?)? as u32;
+        let url = text(f.next()?);
+        if !url.is_empty() {
+            self.script_by_url.insert(url.into_owned(), id);
+        }
+        Some(())
+    }
+
+    /// `code-source-info,CODE,SCRIPT,START,END,…`: the code's function's
+    /// source range.
+    fn code_source_info(&mut self, line: &[u8]) -> Option<()> {
+        let mut f = fields(line).skip(1);
+        let code = address(f.next()?)?;
+        let script = number(f.next()?)? as u32;
+        let (start, end) = (number(f.next()?)? as u32, number(f.next()?)? as u32);
+        if let Some(function) = self.function_at(code) {
+            self.report.functions[function as usize].source = Some((script, start, end));
+        }
+        Some(())
+    }
+
+    /// The innermost function whose source range in `url`'s script holds
+    /// `offset`.
+    fn function_containing(&self, url: &str, offset: u32) -> Option<u32> {
+        let script = *self.script_by_url.get(url)?;
+        let functions = self.report.functions.iter().enumerate();
+        functions
+            .filter_map(|(i, f)| {
+                let (s, start, end) = f.source?;
+                (s == script && start <= offset && offset < end).then_some((end - start, i as u32))
+            })
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    /// `code-deopt,TIME,SIZE,CODE,INLINING_ID,SCRIPT_OFFSET,KIND,<POSITION>,REASON`
+    fn code_deopt(&mut self, line: &[u8]) -> Option<()> {
+        let f: Vec<&[u8]> = fields(line).collect();
+        let code = address(f.get(3)?)?;
+        let script_offset = text(f.get(5)?).parse::<u32>().ok();
+        let kind = text(f.get(6)?).into_owned();
+        let position = text(f.get(7)?);
+        let position = position.trim_start_matches('<').trim_end_matches('>');
+        // A reason may hold commas V8 did not escape: the rest of the line.
+        let reason = f.get(8..).map_or(String::new(), |rest| {
+            text(&rest.join(&b","[..])).trim().to_owned()
+        });
+        // Code the log never created (a log started late) names no function.
+        let Some(optimized) = self.function_at(code) else {
+            return Some(());
+        };
+        let parsed = Position::parse(position);
+        let function = parsed
+            .as_ref()
+            .zip(script_offset)
+            .and_then(|(p, offset)| self.function_containing(&p.url, offset))
+            .unwrap_or(optimized);
+        self.report.functions[function as usize].deopts += 1;
+        let key = DeoptKey {
+            function,
+            optimized,
+            position: position.to_owned(),
+            kind,
+            reason,
+        };
+        match self.deopt_index.get(&key) {
+            Some(&i) => self.report.deopts[i as usize].count += 1,
+            None => {
+                self.deopt_index
+                    .insert(key.clone(), self.report.deopts.len() as u32);
+                self.report.deopts.push(Deopt {
+                    function,
+                    optimized,
+                    position: parsed,
+                    kind: key.kind,
+                    reason: key.reason,
+                    count: 1,
+                });
+            }
+        }
+        Some(())
+    }
+
+    /// `KIND,PC,TIME,LINE,COLUMN,OLD_STATE,NEW_STATE,MAP,KEY,MODIFIER,SLOW_REASON`
+    fn ic(&mut self, line: &[u8]) -> Option<()> {
+        let f: Vec<&[u8]> = fields(line).collect();
+        let kind = text(f.first()?).into_owned();
+        let pc = address(f.get(1)?)?;
+        let (line_no, column) = (number(f.get(3)?)? as u32, number(f.get(4)?)? as u32);
+        let old = IcState::from_marker(f.get(5)?)?;
+        let new = IcState::from_marker(f.get(6)?)?;
+        let map = address(f.get(7)?).unwrap_or(0);
+        let key = text(f.get(8)?).into_owned();
+        let key = SiteKey {
+            function: self.function_at(pc),
+            kind,
+            line: line_no,
+            column,
+            key,
+        };
+        let index = match self.site_index.get(&key) {
+            Some(&i) => i as usize,
+            None => {
+                let i = self.report.ic_sites.len();
+                self.site_index.insert(key.clone(), i as u32);
+                self.report.ic_sites.push(IcSite {
+                    function: key.function,
+                    kind: key.kind,
+                    line: key.line,
+                    column: key.column,
+                    key: key.key,
+                    states: Vec::new(),
+                    worst: old,
+                    maps: 0,
+                    transitions: 0,
+                });
+                self.site_maps.push(FxHashSet::default());
+                i
+            }
+        };
+        let site = &mut self.report.ic_sites[index];
+        for state in [old, new] {
+            if !site.states.contains(&state) {
+                site.states.push(state);
+            }
+        }
+        site.worst = site.worst.max(old).max(new);
+        site.transitions += 1;
+        if map != 0 {
+            self.site_maps[index].insert(map);
+        }
+        Some(())
+    }
+
+    /// The function of the code containing `address`.
+    fn function_at(&self, address: u64) -> Option<u32> {
+        let (_, code) = self.code.range(..=address).next_back()?;
+        (address < code.end).then_some(code.function)?
+    }
+
+    /// The function named `name` (`NAME URL:LINE:COLUMN`), added if new.
+    fn function(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.function_by_name.get(name) {
+            return i;
+        }
+        let (function_name, position) = split_name(name);
+        let i = self.report.functions.len() as u32;
+        self.report.functions.push(Function {
+            name: function_name.to_owned(),
+            position,
+            compilations: Compilations::default(),
+            deopts: 0,
+            source: None,
+        });
+        self.function_by_name.insert(name.to_owned(), i);
+        i
+    }
+}
+
+/// `NAME URL:LINE:COLUMN` → name and position. Names may hold spaces
+/// (`get total`) and so may paths: the position is the first tail that
+/// reads as one and starts like a url, else the last that reads as one.
+fn split_name(name: &str) -> (&str, Option<Position>) {
+    let url_like = |s: &str| {
+        s.starts_with('/')
+            || s.starts_with("file:")
+            || s.starts_with("node:")
+            || s.starts_with("http")
+            || s.as_bytes().get(1) == Some(&b':')
+    };
+    let mut last = None;
+    for (i, _) in name.match_indices(' ') {
+        let rest = &name[i + 1..];
+        if let Some(p) = Position::parse(rest) {
+            if url_like(rest) {
+                return (&name[..i], Some(p));
+            }
+            last = Some((i, p));
+        }
+    }
+    match last {
+        Some((i, p)) => (&name[..i], Some(p)),
+        None => (name, None),
+    }
+}
+
+/// Reads a whole log from `reader`, 1 MiB at a time.
+pub fn read(mut reader: impl Read) -> std::io::Result<JitReport> {
+    let mut log = JitLog::default();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(log.finish()),
+            Ok(n) => log.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_from_positions() {
+        let (n, p) = split_name("total /srv/cart.js:1:15");
+        assert_eq!(
+            (n, p.unwrap().to_string().as_str()),
+            ("total", "/srv/cart.js:1:15")
+        );
+        let (n, p) = split_name(" /srv/cart.js:10:26");
+        assert_eq!((n, p.unwrap().line), ("", 10));
+        let (n, p) = split_name("get qty /srv/my app/cart.js:3:4");
+        assert_eq!(n, "get qty");
+        assert_eq!(p.unwrap().url, "/srv/my app/cart.js");
+        let (n, p) = split_name("ArrayPrototypePush");
+        assert_eq!((n, p), ("ArrayPrototypePush", None));
+        let (n, p) = split_name("emit node:events:517:28");
+        assert_eq!((n, p.unwrap().url.as_str()), ("emit", "node:events"));
+    }
+
+    const LOG: &str = "v8-version,11,3,244,8,-node.38,0\n\
+code-creation,JS,10,65202,0x1000,8,total /t/mega.js:1:15,0xa630,~\n\
+LoadIC,0x1000,65222,1,30,0,1,0xbc81,qty,,\n\
+LoadIC,0x1000,65230,1,30,1,P,0xb409,qty,,\n\
+LoadIC,0x1000,65248,1,30,P,N,0xb601,qty,,\n\
+LoadIC,0x1000,65252,1,30,N,N,0xb6a9,qty,,\n\
+code-creation,JS,13,88900,0x7000,184,add /t/mega.js:6:13,0xa680,*\n\
+code-deopt,90802,256,0x7000,-1,248,deopt-eager,</t/mega.js:6:31>,not a Smi\n\
+code-move,0x7000,0x9000\n\
+code-deopt,90900,256,0x9000,-1,248,deopt-eager,</t/mega.js:6:31>,not a Smi\n";
+
+    #[test]
+    fn any_chunking_reads_the_same() {
+        let whole = {
+            let mut log = JitLog::default();
+            log.feed(LOG.as_bytes());
+            serde_json::to_string(&log.finish()).unwrap()
+        };
+        for size in [1, 2, 7, 64] {
+            let mut log = JitLog::default();
+            for chunk in LOG.as_bytes().chunks(size) {
+                log.feed(chunk);
+            }
+            assert_eq!(serde_json::to_string(&log.finish()).unwrap(), whole);
+        }
+        let mut log = JitLog::default();
+        log.feed(LOG.as_bytes());
+        let r = log.finish();
+        assert_eq!(r.v8_version.as_deref(), Some("11.3.244.8-node.38"));
+        let site = &r.ic_sites[0];
+        assert_eq!(
+            (site.key.as_str(), site.worst, site.maps),
+            ("qty", IcState::Megamorphic, 4)
+        );
+        assert_eq!(
+            r.site_position(site).unwrap().to_string(),
+            "/t/mega.js:1:30"
+        );
+        assert_eq!(r.deopts.len(), 1);
+        assert_eq!(r.deopts[0].count, 2, "the moved code is still add's");
+        assert_eq!(r.functions[r.deopts[0].function as usize].name, "add");
+        assert!(!r.cut_short);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_log_cut_anywhere_or_garbled_never_panics(cut in 0usize..LOG.len(), noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let mut log = JitLog::default();
+            log.feed(&LOG.as_bytes()[..cut]);
+            log.feed(&noise);
+            let r = log.finish();
+            proptest::prop_assert!(r.lines <= LOG.len() as u64 + 200);
+        }
+    }
+}
