@@ -32,6 +32,10 @@ pub struct TargetArgs {
     /// for them; its other stdout lines still go to our stderr.
     #[arg(skip)]
     pub gc_log: Option<GcLogSink>,
+    /// Where a launched app writes V8's deoptimization and inline-cache
+    /// log (`leakscope jit`); V8's deopt lines on its stdout are dropped.
+    #[arg(skip)]
+    pub v8_log: Option<std::path::PathBuf>,
 }
 
 /// The `--trace-gc` lines of a launched app, newline-terminated.
@@ -122,29 +126,41 @@ pub async fn with_shared_target<T>(
         allow_remote: target.allow_remote,
         ..AttachOptions::default()
     };
-    let gc_lines = match &target.gc_log {
-        Some(_) if target.launch.is_empty() => {
-            anyhow::bail!("--trace-gc needs an app leakscope launches (`-- node app.js`)")
+    if target.launch.is_empty() {
+        if target.gc_log.is_some() {
+            anyhow::bail!("--trace-gc needs an app leakscope launches (`-- node app.js`)");
         }
-        Some(sink) => {
-            let (tap, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-            options.node_flags.push("--trace-gc".to_owned());
-            options.stdout_tap = Some(tap);
-            let sink = sink.clone();
-            Some(tokio::spawn(async move {
-                while let Some(line) = lines.recv().await {
-                    if leakscope_gclog::parse_line(line.as_bytes()).is_some() {
+        anyhow::ensure!(
+            target.v8_log.is_none(),
+            "V8's log needs an app leakscope launches (`-- node app.js`)"
+        );
+    }
+    if let Some(log) = &target.v8_log {
+        options.node_flags.extend(leakscope_jit::log_flags(log));
+    }
+    let gc_sink = target.gc_log.clone();
+    if gc_sink.is_some() {
+        options.node_flags.push("--trace-gc".to_owned());
+    }
+    // A launched app's stdout, sorted: GC lines to the sink, V8's deopt
+    // lines dropped, the app's own to our stderr.
+    let stdout_lines = (gc_sink.is_some() || target.v8_log.is_some()).then(|| {
+        let (tap, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+        options.stdout_tap = Some(tap);
+        tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                match &gc_sink {
+                    Some(sink) if leakscope_gclog::parse_line(line.as_bytes()).is_some() => {
                         let mut sink = sink.lock().expect("not poisoned");
                         sink.extend_from_slice(line.as_bytes());
                         sink.push(b'\n');
-                    } else {
-                        eprintln!("{line}");
                     }
+                    _ if leakscope_jit::is_deopt_trace(&line) => {}
+                    _ => eprintln!("{line}"),
                 }
-            }))
-        }
-        None => None,
-    };
+            }
+        })
+    });
     let attached = interruptible(async { Ok(attach(&spec, &options).await?) }).await;
     drop(options);
     let attached = Arc::new(attached?);
@@ -165,7 +181,7 @@ pub async fn with_shared_target<T>(
             None
         }
     };
-    if let Some(task) = gc_lines {
+    if let Some(task) = stdout_lines {
         // The app is gone: its last lines are on their way.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     }

@@ -29,6 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Hunt(commands::hunt::Args),
+    Jit(commands::jit::Args),
     Summary(commands::summary::Args),
     Dominators(commands::dominators::Args),
     Retainers(commands::retainers::Args),
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         Command::Load(a) => commands::load::run(a),
         Command::GcLog(a) => commands::gc_log::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
+        Command::Jit(a) => commands::jit::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Cache(a) => commands::cache::run(a),
     };

@@ -120,3 +120,45 @@ pub fn bytes(total: Option<u64>, quiet: bool) -> ProgressBar {
     );
     bar
 }
+
+/// Progress of a live session: lines on stderr (not in `--json` mode) and a
+/// spinner on a TTY; the observer of both the hunt and `jit`.
+pub struct Terminal {
+    quiet: bool,
+    pub bar: ProgressBar,
+}
+
+impl Terminal {
+    pub fn new(quiet: bool) -> Terminal {
+        Terminal {
+            quiet,
+            bar: spinner(quiet),
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        if !self.quiet {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
+    }
+}
+
+impl leakscope_hunt::session::Observer for Terminal {
+    fn note(&mut self, line: &str) {
+        Terminal::note(self, line);
+    }
+
+    fn progress(&mut self, what: &str) {
+        self.bar.set_message(what.to_owned());
+    }
+}
+
+impl leakscope_jit::Observer for Terminal {
+    fn note(&mut self, line: &str) {
+        Terminal::note(self, line);
+    }
+
+    fn progress(&mut self, what: &str) {
+        self.bar.set_message(what.to_owned());
+    }
+}

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leakscope_inspector::capture::{write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions};
-use leakscope_inspector::{listening_ports, Attached, Client, GcReport, GcWatch, InspectorError};
+use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
 use leakscope_load::{Live, LoadError, Plan, Report, RequestTemplate, Stop};
 use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
@@ -839,10 +839,10 @@ impl Session<'_> {
     async fn load_url(&self, attached: &Attached) -> Result<String> {
         Ok(match &self.config.url {
             Some(path) if path.starts_with('/') => {
-                format!("{}{path}", find_url(attached).await?.trim_end_matches('/'))
+                format!("{}{path}", attached.http_url().await?.trim_end_matches('/'))
             }
             Some(url) => url.clone(),
-            None => find_url(attached).await?,
+            None => attached.http_url().await?,
         })
     }
 }
@@ -873,42 +873,6 @@ fn point(gc: &GcReport, epoch_ms: f64) -> GcPoint {
         kind: gc.kind_name(),
         pause_ms: gc.duration_ms,
         heap_used: gc.used,
-    }
-}
-
-/// The app's HTTP address: the one TCP port it listens on besides the
-/// inspector, waited for up to 10 s after a launch.
-async fn find_url(attached: &Attached) -> Result<String> {
-    let inspector: Option<u16> = attached
-        .ws_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).nth(1))
-        .and_then(|p| p.parse().ok());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let ports: Vec<u16> = listening_ports(attached.pid)
-            .into_iter()
-            .filter(|&p| Some(p) != inspector)
-            .collect();
-        match ports.as_slice() {
-            [port] => return Ok(format!("http://127.0.0.1:{port}/")),
-            [] if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            [] => {
-                return Err(HuntError::Target(format!(
-                    "PID {} listens on no TCP port besides the inspector; give --url",
-                    attached.pid
-                )))
-            }
-            many => {
-                return Err(HuntError::Target(format!(
-                    "PID {} listens on several ports ({many:?}); say which with --url http://127.0.0.1:PORT/",
-                    attached.pid
-                )))
-            }
-        }
     }
 }
 

@@ -80,6 +80,42 @@ impl Attached {
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
 
+    /// The app's HTTP address: the one TCP port it listens on besides the
+    /// inspector, waited for up to 10 s after a launch.
+    pub async fn http_url(&self) -> Result<String> {
+        let inspector: Option<u16> = self
+            .ws_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).nth(1))
+            .and_then(|p| p.parse().ok());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let ports: Vec<u16> = crate::listening_ports(self.pid)
+                .into_iter()
+                .filter(|&p| Some(p) != inspector)
+                .collect();
+            match ports.as_slice() {
+                [port] => return Ok(format!("http://127.0.0.1:{port}/")),
+                [] if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                [] => {
+                    return Err(InspectorError::Target(format!(
+                        "PID {} listens on no TCP port besides the inspector; give --url",
+                        self.pid
+                    )))
+                }
+                many => {
+                    return Err(InspectorError::Target(format!(
+                        "PID {} listens on several ports ({many:?}); say which with --url http://127.0.0.1:PORT/",
+                        self.pid
+                    )))
+                }
+            }
+        }
+    }
+
     /// Closes the session and stops a launched app (SIGTERM, then SIGKILL
     /// after 5 s). A process we attached to keeps running. Returns the exit
     /// status of a launched app that ended on its own.

@@ -1,11 +1,13 @@
 //! V8 sampling heap profiles (`HeapProfiler.getSamplingProfile`, the
-//! `.heapprofile` files DevTools and `node --heap-prof` write).
+//! `.heapprofile` files DevTools and `node --heap-prof` write), and CPU
+//! profiles ([`cpu`]).
 //!
 //! A profile is a call tree whose nodes carry the bytes of sampled
 //! allocations still alive, plus the samples themselves (size, node id).
 //! From it this crate derives the views people read: top allocating
 //! functions, folded stacks for flame graphs, and gzipped pprof.
 
+pub mod cpu;
 mod pprof;
 
 use std::collections::HashMap;

@@ -104,6 +104,10 @@ pub struct Function {
     /// Deoptimizations that bailed out in this function's code (in its own
     /// optimized code, or where it was inlined into another's).
     pub deopts: u32,
+    /// The lines it spans (1-based, inclusive), when the log has its
+    /// script's source: where a CPU profile's line ticks inside an
+    /// optimized caller belong to this function, inlined there.
+    pub lines: Option<(u32, u32)>,
     /// Script id and source range `[start, end)` in characters, from
     /// `code-source-info`.
     #[serde(skip)]
@@ -131,7 +135,8 @@ pub struct Deopt {
     pub function: u32,
     /// Index of the function whose optimized code deoptimized.
     pub optimized: u32,
-    /// Where the optimized code bailed out.
+    /// Where the optimized code bailed out (in the innermost function,
+    /// when that was inlined).
     pub position: Option<Position>,
     /// `deopt-eager`, `deopt-lazy`, `deopt-soft`, … as V8 names it.
     pub kind: String,
@@ -299,6 +304,8 @@ pub struct JitLog {
     site_index: FxHashMap<SiteKey, u32>,
     site_maps: Vec<FxHashSet<u64>>,
     script_by_url: FxHashMap<String, u32>,
+    /// Offset (UTF-16 units, as V8 counts) where each line of a script starts.
+    line_starts: FxHashMap<u32, Vec<u32>>,
 }
 
 impl JitLog {
@@ -327,6 +334,16 @@ impl JitLog {
     /// The report; a last line without its newline is left out.
     pub fn finish(mut self) -> JitReport {
         self.report.cut_short = !self.pending.is_empty();
+        for f in &mut self.report.functions {
+            let Some((script, start, end)) = f.source else {
+                continue;
+            };
+            if let Some(starts) = self.line_starts.get(&script) {
+                let line_of = |offset: u32| starts.partition_point(|&s| s <= offset) as u32;
+                f.lines = Some((line_of(start), line_of(end.saturating_sub(1).max(start))));
+            }
+        }
+        self.charge_sites_to_inlined_functions();
         for (site, maps) in self.report.ic_sites.iter_mut().zip(&self.site_maps) {
             site.maps = maps.len() as u32;
         }
@@ -340,6 +357,76 @@ impl JitLog {
                 .then(a.column.cmp(&b.column))
         });
         self.report
+    }
+
+    /// An IC in optimized code names the code's function, but its line may
+    /// be in a function inlined there: give each site to the innermost
+    /// function whose lines hold it, merging sites that become one.
+    fn charge_sites_to_inlined_functions(&mut self) {
+        let functions = &self.report.functions;
+        let mut by_url: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        for (i, f) in functions.iter().enumerate() {
+            if let (Some(p), Some(_)) = (&f.position, f.lines) {
+                by_url.entry(p.url.as_str()).or_default().push(i as u32);
+            }
+        }
+        let innermost = |function: u32, line: u32| -> u32 {
+            let Some(url) = functions[function as usize]
+                .position
+                .as_ref()
+                .map(|p| &p.url)
+            else {
+                return function;
+            };
+            let candidates = by_url.get(url.as_str()).map_or(&[][..], Vec::as_slice);
+            candidates
+                .iter()
+                .filter_map(|&i| {
+                    let f = &functions[i as usize];
+                    let (first, last) = f.lines?;
+                    let start = f.position.as_ref().map_or((0, 0), |p| (p.line, p.column));
+                    // Among equal spans the later start is the nested one.
+                    (first <= line && line <= last).then_some((
+                        last - first,
+                        std::cmp::Reverse(start),
+                        i,
+                    ))
+                })
+                .min()
+                .map_or(function, |(_, _, i)| i)
+        };
+        let sites = std::mem::take(&mut self.report.ic_sites);
+        let maps = std::mem::take(&mut self.site_maps);
+        let mut index: FxHashMap<(Option<u32>, String, u32, u32, String), usize> =
+            FxHashMap::default();
+        for (mut site, site_maps) in sites.into_iter().zip(maps) {
+            site.function = site.function.map(|f| innermost(f, site.line));
+            let key = (
+                site.function,
+                site.kind.clone(),
+                site.line,
+                site.column,
+                site.key.clone(),
+            );
+            match index.get(&key) {
+                Some(&i) => {
+                    let merged = &mut self.report.ic_sites[i];
+                    for state in site.states {
+                        if !merged.states.contains(&state) {
+                            merged.states.push(state);
+                        }
+                    }
+                    merged.worst = merged.worst.max(site.worst);
+                    merged.transitions += site.transitions;
+                    self.site_maps[i].extend(site_maps);
+                }
+                None => {
+                    index.insert(key, self.report.ic_sites.len());
+                    self.report.ic_sites.push(site);
+                    self.site_maps.push(site_maps);
+                }
+            }
+        }
     }
 
     fn line(&mut self, line: &[u8]) {
@@ -454,11 +541,26 @@ impl JitLog {
 
     /// `script-source,ID,URL,SOURCE` or `script-details,ID,URL,…`.
     fn script(&mut self, line: &[u8]) -> Option<()> {
-        let mut f = fields(line).skip(1);
+        let mut f = fields(line);
+        let is_source = f.next()? == b"script-source";
         let id = number(f.next()?)? as u32;
         let url = text(f.next()?);
         if !url.is_empty() {
             self.script_by_url.insert(url.into_owned(), id);
+        }
+        if is_source {
+            // The rest of the line is the source (commas in it are escaped).
+            let rest: Vec<&[u8]> = f.collect();
+            let source = text(&rest.join(&b","[..])).into_owned();
+            let mut starts = vec![0u32];
+            let mut offset = 0u32;
+            for c in source.chars() {
+                offset += c.len_utf16() as u32;
+                if c == '\n' {
+                    starts.push(offset);
+                }
+            }
+            self.line_starts.insert(id, starts);
         }
         Some(())
     }
@@ -496,8 +598,14 @@ impl JitLog {
         let code = address(f.get(3)?)?;
         let script_offset = text(f.get(5)?).parse::<u32>().ok();
         let kind = text(f.get(6)?).into_owned();
-        let position = text(f.get(7)?);
-        let position = position.trim_start_matches('<').trim_end_matches('>');
+        // `<a.js:26:30> inlined at <a.js:57:38>`: the innermost first.
+        let chain = text(f.get(7)?);
+        let position = chain
+            .split("> inlined at <")
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         // A reason may hold commas V8 did not escape: the rest of the line.
         let reason = f.get(8..).map_or(String::new(), |rest| {
             text(&rest.join(&b","[..])).trim().to_owned()
@@ -607,6 +715,7 @@ impl JitLog {
             position,
             compilations: Compilations::default(),
             deopts: 0,
+            lines: None,
             source: None,
         });
         self.function_by_name.insert(name.to_owned(), i);

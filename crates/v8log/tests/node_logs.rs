@@ -43,6 +43,7 @@ fn a_property_read_from_many_shapes_is_megamorphic_at_its_line() {
     assert!(r.v8_version.is_some());
     let (line_total, f) = function(&r, "lineTotal", &url);
     assert_eq!(f.position.as_ref().unwrap().line, 2);
+    assert_eq!(f.lines, Some((2, 4)), "lineTotal spans lines 2-4");
     assert!(f.ever_optimized(), "{f:?}");
     let site = r
         .ic_sites

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod gc;
 pub mod gc_log;
 pub mod hunt;
+pub mod jit;
 pub mod load;
 pub mod record;
 pub mod retainers;

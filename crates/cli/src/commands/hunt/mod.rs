@@ -11,12 +11,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_gclog::ProcessReport;
-use leakscope_hunt::session::{self, Config, Observer};
+use leakscope_hunt::session::{self, Config};
 use leakscope_hunt::{Report, Rules};
 use serde::Serialize;
 
 use crate::live::{block_on, with_target, GcLogSink, TargetArgs};
 use crate::output::parse_duration;
+use crate::progress::Terminal;
 
 /// The report `--keep` writes beside the snapshots.
 pub const SAVED_REPORT: &str = "hunt.json";
@@ -248,32 +249,11 @@ fn remove_snapshots(out: &Path, ours: bool) {
     }
 }
 
-/// Progress lines on stderr (not in `--json` mode) and a spinner on a TTY.
-struct Terminal {
-    quiet: bool,
-    bar: indicatif::ProgressBar,
-}
-
-impl Observer for Terminal {
-    fn note(&mut self, line: &str) {
-        if !self.quiet {
-            self.bar.suspend(|| eprintln!("{line}"));
-        }
-    }
-
-    fn progress(&mut self, what: &str) {
-        self.bar.set_message(what.to_owned());
-    }
-}
-
 fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
     let mut target_args = args.target.clone();
     let gc_log = args.trace_gc.then(GcLogSink::default);
     target_args.gc_log = gc_log.clone();
-    let mut terminal = Terminal {
-        quiet: args.json,
-        bar: crate::progress::spinner(args.json),
-    };
+    let mut terminal = Terminal::new(args.json);
     let outcome = block_on(with_target(
         &target_args,
         async |attached| Ok(session::run(attached, config, &mut terminal).await?),

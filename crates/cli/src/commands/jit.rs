@@ -1,0 +1,209 @@
+//! `leakscope jit`: drive load at a server while the CPU and allocation
+//! profilers run, read V8's deoptimization and inline-cache log of an app
+//! it launched, and name the hot functions the JIT cannot make fast.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use leakscope_jit::session::{self, Config, Recording};
+use leakscope_jit::{Findings, HotFunction};
+
+use crate::live::{block_on, with_target, TargetArgs};
+use crate::output::{ellipsize, parse_duration};
+use crate::progress::Terminal;
+
+/// Find the hot functions V8 cannot keep fast: drive HTTP load, profile
+/// the CPU, and (for an app it launches) read V8's own log of
+/// deoptimizations and inline caches.
+#[derive(clap::Args)]
+#[command(
+    mut_arg("url", |a| a.long("inspector-url")),
+    after_help = "Launching the app (`-- node app.js`) lets V8 log deoptimizations and inline-cache \
+states; with --pid or --port only the CPU and allocation profiles are available.\n\
+Exit status: 0 no JIT problem in a hot function, 1 some, 2 usage or target error.\n\n\
+Examples:\n  leakscope jit -- node server.js\n  \
+leakscope jit --url /api/cart --duration 30s -- node server.js\n  \
+leakscope jit --pid 4242 --url http://127.0.0.1:3000/\n  \
+leakscope jit --request-file requests.txt --json -- node app.js"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Where to send load: a URL, or a path on the one HTTP port the app
+    /// listens on (the default is `/` there)
+    #[arg(id = "load_url", long = "url", value_name = "URL")]
+    pub url: Option<String>,
+    /// Requests to cycle through, `METHOD /path [BODY]` per line
+    #[arg(long, value_name = "FILE")]
+    pub request_file: Option<PathBuf>,
+    /// How long to profile under load
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Load before profiling, so the JIT has settled
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Concurrent keep-alive connections
+    #[arg(short = 'c', long, default_value_t = 20)]
+    pub concurrency: usize,
+    /// Hot functions to report at most
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `--json` prints.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JitJson<'a> {
+    url: &'a str,
+    requests: u64,
+    requests_per_second: f64,
+    #[serde(flatten)]
+    findings: &'a Findings,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
+    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    let requests = match &args.request_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            Some(
+                leakscope_load::parse_request_file(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            )
+        }
+        None => None,
+    };
+    let config = Config {
+        url: args.url.clone(),
+        requests,
+        concurrency: args.concurrency,
+        warmup: args.warmup,
+        duration: args.duration,
+        ..Config::default()
+    };
+    // V8's log, for an app we launch; removed once read (it holds the
+    // app's source).
+    let log_dir = (!args.target.launch.is_empty())
+        .then(|| std::env::temp_dir().join(format!("leakscope-jit-{}", std::process::id())));
+    let mut target = args.target.clone();
+    if let Some(dir) = &log_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        target.v8_log = Some(dir.join("v8.log"));
+    }
+    let mut terminal = Terminal::new(args.json);
+    let recorded = block_on(with_target(
+        &target,
+        async |attached| Ok(session::record(attached, &config, &mut terminal).await?),
+        async |client| session::stop_profilers(client).await,
+    ));
+    terminal.bar.finish_and_clear();
+    let log = target.v8_log.as_ref().and_then(|path| {
+        let report = std::fs::File::open(path).ok().map(leakscope_v8log::read);
+        report.and_then(Result::ok)
+    });
+    if let Some(dir) = &log_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let recording: Recording = recorded?;
+    let findings = Findings::build(
+        &recording.cpu,
+        log.as_ref(),
+        recording.allocations.as_ref(),
+        args.top,
+    );
+    if args.json {
+        crate::output::json(&JitJson {
+            url: &recording.url,
+            requests: recording.load.completed,
+            requests_per_second: recording.load.requests_per_second,
+            findings: &findings,
+        })?;
+    } else {
+        print(&recording, &findings)?;
+    }
+    Ok(if findings.hot.iter().any(HotFunction::has_jit_problem) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
+    let load = &recording.load;
+    outln!(
+        "Profiled {:.0} s of load at {}: {} requests ({:.0}/s), CPU busy {:.1} s, {:.0}% of it in GC{}",
+        load.seconds,
+        recording.url,
+        load.completed,
+        load.requests_per_second,
+        findings.busy_ms / 1e3,
+        findings.gc_share * 100.0,
+        findings
+            .v8_version
+            .as_ref()
+            .map_or(String::new(), |v| format!(" (V8 {v})"))
+    )?;
+    if findings.hot.is_empty() {
+        outln!(
+            "No function of the app took 1% of the CPU: the time went to Node and V8 themselves."
+        )?;
+    } else {
+        let mut t =
+            crate::output::table(&["Function", "Self", "Total", "Optimized", "First problem"]);
+        for f in &findings.hot {
+            t.add_row(vec![
+                ellipsize(&short(&f.label()), 60),
+                format!("{:.1}%", f.self_share * 100.0),
+                format!("{:.1}%", f.total_share * 100.0),
+                optimized(f),
+                ellipsize(&short(f.problems.first().map_or("", String::as_str)), 60),
+            ]);
+        }
+        outln!("{t}")?;
+    }
+    for f in findings.hot.iter().filter(|f| !f.problems.is_empty()) {
+        outln!(
+            "\n{} — {:.0}% self time",
+            short(&f.label()),
+            f.self_share * 100.0
+        )?;
+        for p in &f.problems {
+            outln!("  - {}", short(p))?;
+        }
+    }
+    for note in &findings.notes {
+        outln!("\nNote: {note}")?;
+    }
+    Ok(())
+}
+
+/// Paths under the current directory, relative to it (`./lib/cart.js`).
+fn short(text: &str) -> String {
+    match std::env::current_dir() {
+        Ok(dir) => text.replace(&format!("{}/", dir.display()), "./"),
+        Err(_) => text.to_owned(),
+    }
+}
+
+fn optimized(f: &HotFunction) -> String {
+    match (&f.optimized, &f.compilations) {
+        (None, _) => "?".to_owned(),
+        (Some(false), _) => "no".to_owned(),
+        (Some(true), Some(c)) => {
+            let times = c.maglev + c.turbofan;
+            if times > 1 {
+                format!("yes, {times}×")
+            } else {
+                "yes".to_owned()
+            }
+        }
+        (Some(true), None) => "yes".to_owned(),
+    }
+}

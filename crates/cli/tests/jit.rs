@@ -1,0 +1,140 @@
+//! `leakscope jit` on a real Node server whose hot paths have known JIT
+//! behaviour (`fixtures/jit-server.js`), under real load.
+
+mod common;
+
+use common::{leakscope_status, test_dir, workspace_root, App};
+use serde_json::Value;
+
+fn fixture() -> String {
+    workspace_root()
+        .join("crates/cli/tests/fixtures/jit-server.js")
+        .display()
+        .to_string()
+}
+
+fn hot<'a>(report: &'a Value, name: &str, line: u64) -> &'a Value {
+    report["hot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name && f["line"] == line)
+        .unwrap_or_else(|| panic!("{name:?} at line {line} is hot: {report:#}"))
+}
+
+#[test]
+fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
+    let dir = test_dir("jit-launch");
+    let requests = dir.join("requests.txt");
+    std::fs::write(&requests, "GET /mega\nGET /sum\nGET /mono\nGET /anon\n").unwrap();
+    let script = fixture();
+    let (code, stdout, stderr) = leakscope_status(&[
+        "jit",
+        "--request-file",
+        requests.to_str().unwrap(),
+        "--warmup",
+        "2s",
+        "--duration",
+        "5s",
+        "-c",
+        "4",
+        "--json",
+        "--",
+        "node",
+        &script,
+    ]);
+    assert_eq!(code, 1, "JIT problems found: {stderr}");
+    assert!(
+        !stderr.contains("[bailout"),
+        "V8's deopt lines are not the app's output"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["v8Log"], true);
+    assert!(report["requests"].as_u64().unwrap() > 100);
+
+    // Reading .qty from objects of eight shapes: megamorphic, at its line.
+    let line_total = hot(&report, "lineTotal", 9);
+    assert_eq!(line_total["optimized"], true);
+    let qty = line_total["icSites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "qty")
+        .expect("the .qty access is reported");
+    assert_eq!(qty["state"], "megamorphic");
+    assert_eq!(qty["maps"], 8);
+    assert_eq!(qty["position"], format!("{script}:10:15"));
+    assert!(line_total["problems"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("`.qty` megamorphic (8 maps)"));
+
+    // Optimized for small integers, then given strings: named with its reason.
+    let add = hot(&report, "addNumbers", 24);
+    let deopt = add["deopts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["reason"] == "not a Smi")
+        .unwrap_or_else(|| panic!("a 'not a Smi' deopt: {add:#}"));
+    assert_eq!(deopt["position"], format!("{script}:25:12"));
+
+    // One shape only: no IC problem, no deopt.
+    let mono = hot(&report, "monoTotal", 20);
+    assert_eq!(mono["optimized"], true);
+    assert_eq!(mono["icSites"].as_array().unwrap().len(), 0, "{mono:#}");
+    assert_eq!(mono["deopts"].as_array().unwrap().len(), 0, "{mono:#}");
+
+    // The reducer callback has no name, and is hot.
+    let reducer = hot(&report, "", 60);
+    assert_eq!(reducer["column"], 7);
+    assert!(reducer["selfShare"].as_f64().unwrap() > 0.02, "{reducer:#}");
+    assert!(reducer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().starts_with("anonymous: give it a name")));
+}
+
+#[test]
+fn jit_on_a_running_process_profiles_and_says_what_needs_a_launch() {
+    let app = App::start(std::path::Path::new(&fixture()), true);
+    let (code, stdout, stderr) = leakscope_status(&[
+        "jit",
+        "--pid",
+        &app.pid(),
+        "--url",
+        &format!("http://127.0.0.1:{}/mono", app.port),
+        "--warmup",
+        "1s",
+        "--duration",
+        "3s",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["v8Log"], false);
+    // Without V8's log, inlined functions' time stays with their callers,
+    // and whether anything was optimized is unknown.
+    let hot = report["hot"].as_array().unwrap();
+    assert!(!hot.is_empty());
+    for f in hot {
+        assert_eq!(f["url"], fixture(), "{f:#}");
+        assert!(f["optimized"].is_null(), "{f:#}");
+        assert_eq!(f["icSites"].as_array().unwrap().len(), 0);
+    }
+    assert!(report["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("leakscope jit -- node app.js"));
+}
+
+#[test]
+fn jit_without_a_target_or_with_a_dead_pid_fails_in_one_line() {
+    let (code, _, stderr) = leakscope_status(&["jit"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no target"), "{stderr}");
+    let (code, _, stderr) = leakscope_status(&["jit", "--pid", "999999", "--duration", "1s"]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

@@ -1,0 +1,173 @@
+//! Recording under load: a short warm-up (so the JIT has settled), then the
+//! CPU profiler and the sampling heap profiler over a timed run of load.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leakscope_inspector::{Attached, Client, InspectorError};
+use leakscope_load::{Live, LoadError, Plan, RequestTemplate, Stop};
+use leakscope_profile::cpu::CpuProfile;
+use leakscope_profile::SamplingProfile;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where load goes: a URL, or a path on the one port the app listens
+    /// on; `None` is `/` there.
+    pub url: Option<String>,
+    /// Requests to cycle through instead of a GET of `url`'s path.
+    pub requests: Option<Vec<RequestTemplate>>,
+    pub concurrency: usize,
+    /// Load before profiling starts.
+    pub warmup: Duration,
+    /// The profiled load.
+    pub duration: Duration,
+    /// CPU sampling interval.
+    pub sampling_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            url: None,
+            requests: None,
+            concurrency: 20,
+            warmup: Duration::from_secs(3),
+            duration: Duration::from_secs(20),
+            sampling_interval: Duration::from_micros(250),
+        }
+    }
+}
+
+/// Where the recording reports what it is doing.
+pub trait Observer {
+    /// A line worth keeping.
+    fn note(&mut self, line: &str);
+    /// What is happening right now.
+    fn progress(&mut self, what: &str);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JitError {
+    #[error(transparent)]
+    Inspector(#[from] InspectorError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{0}")]
+    Target(String),
+}
+
+/// What one recording holds.
+pub struct Recording {
+    pub url: String,
+    pub cpu: CpuProfile,
+    pub allocations: Option<SamplingProfile>,
+    pub load: leakscope_load::Report,
+}
+
+/// Warm-up, then load with both profilers on. On error or Ctrl-C the caller
+/// runs [`stop_profilers`] (the CLI's clean-up does).
+pub async fn record(
+    attached: &Attached,
+    config: &Config,
+    observer: &mut dyn Observer,
+) -> Result<Recording, JitError> {
+    let url = match &config.url {
+        Some(path) if path.starts_with('/') => {
+            format!("{}{path}", attached.http_url().await?.trim_end_matches('/'))
+        }
+        Some(url) => url.clone(),
+        None => attached.http_url().await?,
+    };
+    let client = &attached.client;
+    if !config.warmup.is_zero() {
+        observer.note(&format!(
+            "warming up: {:.0} s of load at {url}",
+            config.warmup.as_secs_f64()
+        ));
+        drive(client, &url, config, config.warmup, "warm-up", observer).await?;
+    }
+    client
+        .call::<_, serde_json::Value>("Profiler.enable", json!({}))
+        .await?;
+    let interval = config.sampling_interval.as_micros().max(50) as u64;
+    client
+        .call::<_, serde_json::Value>(
+            "Profiler.setSamplingInterval",
+            json!({ "interval": interval }),
+        )
+        .await?;
+    client
+        .call::<_, serde_json::Value>("Profiler.start", json!({}))
+        .await?;
+    // Collected objects count too: a hot function's garbage is its cost.
+    client.start_sampling(32 * 1024, true).await?;
+    observer.note(&format!(
+        "profiling: {:.0} s of load, CPU sampled every {interval} µs",
+        config.duration.as_secs_f64()
+    ));
+    let load = drive(client, &url, config, config.duration, "profiling", observer).await?;
+    let cpu: serde_json::Value = client.call("Profiler.stop", json!({})).await?;
+    let cpu: CpuProfile = serde_json::from_value(cpu["profile"].clone())
+        .map_err(|e| JitError::Target(format!("the CPU profile could not be read: {e}")))?;
+    let allocations = client
+        .stop_sampling()
+        .await
+        .ok()
+        .and_then(|p| serde_json::from_value::<SamplingProfile>(p).ok());
+    let _ = client
+        .call::<_, serde_json::Value>("Profiler.disable", json!({}))
+        .await;
+    Ok(Recording {
+        url,
+        cpu,
+        allocations,
+        load,
+    })
+}
+
+/// Stops both profilers if they run (clean-up after an error or Ctrl-C).
+pub async fn stop_profilers(client: &Client) {
+    let _ = client
+        .call::<_, serde_json::Value>("Profiler.stop", json!({}))
+        .await;
+    let _ = client
+        .call::<_, serde_json::Value>("Profiler.disable", json!({}))
+        .await;
+    let _ = client.stop_sampling().await;
+}
+
+async fn drive(
+    client: &Client,
+    url: &str,
+    config: &Config,
+    duration: Duration,
+    phase: &str,
+    observer: &mut dyn Observer,
+) -> Result<leakscope_load::Report, JitError> {
+    let mut plan = Plan::new(url, config.concurrency, Stop::Duration(duration)).await?;
+    if let Some(requests) = &config.requests {
+        plan.requests = requests.clone();
+    }
+    let live = Arc::new(Live::default());
+    let run = plan.run(&live);
+    tokio::pin!(run);
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            report = &mut run => return Ok(report),
+            () = client.closed() => {
+                return Err(JitError::Target(format!("the target went away during {phase}")));
+            }
+            _ = tick.tick() => observer.progress(&format!(
+                "{phase}: {:.0}/{:.0} s, {} requests, {} errors",
+                start.elapsed().as_secs_f64(),
+                duration.as_secs_f64(),
+                live.completed.load(Ordering::Relaxed),
+                live.errors.load(Ordering::Relaxed),
+            )),
+        }
+    }
+}
