@@ -32,6 +32,14 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// Text safe inside HTML elements and attribute values.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())

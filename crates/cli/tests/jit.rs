@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{leakscope_status, test_dir, workspace_root, App};
+use common::{chromium, leakscope_status, test_dir, workspace_root, App};
 use serde_json::Value;
 
 fn fixture() -> String {
@@ -27,6 +27,7 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
     let dir = test_dir("jit-launch");
     let requests = dir.join("requests.txt");
     std::fs::write(&requests, "GET /mega\nGET /sum\nGET /mono\nGET /anon\n").unwrap();
+    let report_file = dir.join("jit.html");
     let script = fixture();
     let (code, stdout, stderr) = leakscope_status(&[
         "jit",
@@ -39,6 +40,8 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
         "-c",
         "4",
         "--json",
+        "--report",
+        report_file.to_str().unwrap(),
         "--",
         "node",
         &script,
@@ -94,6 +97,32 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
         .unwrap()
         .iter()
         .any(|p| p.as_str().unwrap().starts_with("anonymous: give it a name")));
+
+    // The HTML report, as headless Chromium renders it: the bars, the table
+    // and the problems.
+    let out = std::process::Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", report_file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(dom.contains("id=\"plot-self\""), "{dom}");
+    assert!(dom.matches("<rect").count() >= 4, "a bar per hot function");
+    assert!(dom.contains("<table id=\"hot\">"));
+    for text in [
+        "lineTotal",
+        "`.qty` megamorphic (8 maps)",
+        "not a Smi",
+        "anonymous: give it a name",
+    ] {
+        assert!(dom.contains(text), "{text} in the rendered report");
+    }
+    assert!(!dom.contains("<script"), "no script in the report");
 }
 
 #[test]

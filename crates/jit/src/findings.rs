@@ -320,6 +320,15 @@ fn is_benign(reason: &str) -> bool {
     r.contains("insufficient type feedback") || r == "weak objects"
 }
 
+/// "1 map", "8 maps".
+fn maps(n: u32) -> String {
+    if n == 1 {
+        "1 map".to_owned()
+    } else {
+        format!("{n} maps")
+    }
+}
+
 /// `.qty` for a named property, `[3]` for an element, `[key]` otherwise.
 fn access(ic: &IcProblem) -> String {
     if ic.key.is_empty() {
@@ -362,14 +371,24 @@ fn reason_hint(reason: &str) -> Option<&'static str> {
 fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
     let mut out = Vec::new();
     for ic in f.ic_sites.iter().filter(|s| s.state.is_megamorphic()) {
-        out.push(format!(
-            "{} megamorphic ({} maps) at {}: objects of many shapes reach this access, which is \
-             then slow and keeps the function from being optimized around it; give them one shape \
-             (same properties in the same order: a class or one factory)",
-            access(ic),
-            ic.maps,
-            ic.position
-        ));
+        if ic.kind.starts_with("Keyed") && ic.maps <= 1 {
+            out.push(format!(
+                "{} megamorphic ({}) at {}: one kind of object read or written with many \
+                 different keys, as a dictionary; a Map is made for that",
+                access(ic),
+                maps(ic.maps),
+                ic.position
+            ));
+        } else {
+            out.push(format!(
+                "{} megamorphic ({}) at {}: objects of many shapes reach this access, which is \
+                 then slow and keeps the function from being optimized around it; give them one \
+                 shape (same properties in the same order: a class or one factory)",
+                access(ic),
+                maps(ic.maps),
+                ic.position
+            ));
+        }
     }
     for d in &f.deopts {
         let hint = reason_hint(&d.reason).map_or(String::new(), |h| format!(" ({h})"));
@@ -383,9 +402,9 @@ fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
     }
     for ic in f.ic_sites.iter().filter(|s| !s.state.is_megamorphic()) {
         out.push(format!(
-            "{} polymorphic ({} maps) at {}",
+            "{} polymorphic ({}) at {}",
             access(ic),
-            ic.maps,
+            maps(ic.maps),
             ic.position
         ));
     }

@@ -2,6 +2,8 @@
 //! profilers run, read V8's deoptimization and inline-cache log of an app
 //! it launched, and name the hot functions the JIT cannot make fast.
 
+mod html;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,7 +27,8 @@ Exit status: 0 no JIT problem in a hot function, 1 some, 2 usage or target error
 Examples:\n  leakscope jit -- node server.js\n  \
 leakscope jit --url /api/cart --duration 30s -- node server.js\n  \
 leakscope jit --pid 4242 --url http://127.0.0.1:3000/\n  \
-leakscope jit --request-file requests.txt --json -- node app.js"
+leakscope jit --request-file requests.txt --json -- node app.js\n  \
+leakscope jit --report jit.html -- node server.js"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -49,6 +52,9 @@ pub struct Args {
     /// Hot functions to report at most
     #[arg(long, default_value_t = 15)]
     pub top: usize,
+    /// Write a single-file HTML report
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -68,6 +74,12 @@ struct JitJson<'a> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
     anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    // A report file that cannot be written fails now, not after the run.
+    let report_file = args
+        .report
+        .as_deref()
+        .map(crate::atomic::AtomicFile::create)
+        .transpose()?;
     let requests = match &args.request_file {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -93,7 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .then(|| std::env::temp_dir().join(format!("leakscope-jit-{}", std::process::id())));
     let mut target = args.target.clone();
     if let Some(dir) = &log_dir {
-        std::fs::create_dir_all(dir)
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         target.v8_log = Some(dir.join("v8.log"));
     }
@@ -118,6 +134,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         recording.allocations.as_ref(),
         args.top,
     );
+    if let Some(mut file) = report_file {
+        use std::io::Write as _;
+        file.write_all(html::render(&run_line(&recording, &findings), &findings).as_bytes())?;
+        file.commit()?;
+    }
     if args.json {
         crate::output::json(&JitJson {
             url: &recording.url,
@@ -135,9 +156,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
+/// "Profiled 20 s of load at URL: N requests (…/s), CPU busy …, …% in GC (V8 …)"
+fn run_line(recording: &Recording, findings: &Findings) -> String {
     let load = &recording.load;
-    outln!(
+    format!(
         "Profiled {:.0} s of load at {}: {} requests ({:.0}/s), CPU busy {:.1} s, {:.0}% of it in GC{}",
         load.seconds,
         recording.url,
@@ -149,7 +171,11 @@ fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
             .v8_version
             .as_ref()
             .map_or(String::new(), |v| format!(" (V8 {v})"))
-    )?;
+    )
+}
+
+fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
+    outln!("{}", run_line(recording, findings))?;
     if findings.hot.is_empty() {
         outln!(
             "No function of the app took 1% of the CPU: the time went to Node and V8 themselves."

@@ -1,0 +1,118 @@
+//! `leakscope jit --report`: one HTML file, inline CSS and SVG, no script,
+//! no network.
+
+use std::fmt::Write;
+
+use leakscope_jit::{Findings, HotFunction};
+
+use super::short;
+use crate::output::html_escape as esc;
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}\
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .7em;border-bottom:1px solid #eee;text-align:left}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}\
+.bad{color:#8a1c15;font-weight:600}.ok{color:#1d5b25}\
+.function{border:1px solid #e4b4b0;border-radius:6px;padding:.3em 1em .6em;margin:1em 0}\
+code{background:#f4f4f4;padding:0 .25em}";
+
+/// The report; `load` is the summary line of the run.
+pub fn render(load: &str, findings: &Findings) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>leakscope jit</title>\
+         <style>{STYLE}</style></head><body><h1>leakscope jit</h1><p id=run>{}</p>",
+        esc(load)
+    );
+    for note in &findings.notes {
+        let _ = write!(o, "<p class=note>Note: {}</p>", esc(note));
+    }
+    if findings.hot.is_empty() {
+        o.push_str("<p id=hot>No function of the app took 1% of the CPU.</p></body></html>");
+        return o;
+    }
+    o.push_str("<h2>Hot functions</h2>");
+    o.push_str(&bars(&findings.hot));
+    o.push_str(
+        "<table id=hot><tr><th>Function</th><th>Self</th><th>Total</th><th>Optimized</th>\
+         <th>Problems</th></tr>",
+    );
+    for (i, f) in findings.hot.iter().enumerate() {
+        let optimized = match f.optimized {
+            None => "<td>?</td>",
+            Some(true) => "<td class=ok>yes</td>",
+            Some(false) => "<td class=bad>no</td>",
+        };
+        let problems = if f.problems.is_empty() {
+            "<td class=ok>none</td>".to_owned()
+        } else {
+            format!(
+                "<td class=bad><a href=#fn-{i}>{}</a></td>",
+                f.problems.len()
+            )
+        };
+        let _ = write!(
+            o,
+            "<tr><td><code>{}</code></td><td class=n>{:.1}%</td><td class=n>{:.1}%</td>{optimized}{problems}</tr>",
+            esc(&short(&f.label())),
+            f.self_share * 100.0,
+            f.total_share * 100.0
+        );
+    }
+    o.push_str("</table>");
+    for (i, f) in findings.hot.iter().enumerate() {
+        if f.problems.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            o,
+            "<div class=function id=fn-{i}><h3><code>{}</code> — {:.0}% self time</h3><ul>",
+            esc(&short(&f.label())),
+            f.self_share * 100.0
+        );
+        for p in &f.problems {
+            let _ = write!(o, "<li>{}</li>", esc(&short(p)));
+        }
+        o.push_str("</ul></div>");
+    }
+    o.push_str("</body></html>");
+    o
+}
+
+/// Self time per hot function as horizontal bars.
+fn bars(hot: &[HotFunction]) -> String {
+    const ROW: usize = 22;
+    const LABEL: usize = 420;
+    const WIDTH: f64 = 480.0;
+    let height = hot.len() * ROW + 4;
+    let mut svg = format!(
+        "<svg id=plot-self xmlns='http://www.w3.org/2000/svg' width={} height={height} role=img \
+         aria-label='self time per hot function'>",
+        LABEL + WIDTH as usize + 60
+    );
+    for (i, f) in hot.iter().enumerate() {
+        let y = i * ROW + 2;
+        let w = (f.self_share * WIDTH).max(1.0);
+        let color = if f.has_jit_problem() {
+            "#c0392b"
+        } else {
+            "#4a7ebb"
+        };
+        let _ = write!(
+            svg,
+            "<text x={} y={} text-anchor=end font-size=12>{}</text>\
+             <rect x={LABEL} y={y} width={w:.1} height={} fill='{color}'/>\
+             <text x={} y={} font-size=12>{:.1}%</text>",
+            LABEL - 6,
+            y + 14,
+            esc(&crate::output::ellipsize(&short(&f.label()), 60)),
+            ROW - 6,
+            LABEL as f64 + w + 4.0,
+            y + 14,
+            f.self_share * 100.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
