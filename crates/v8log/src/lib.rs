@@ -549,18 +549,14 @@ impl JitLog {
             self.script_by_url.insert(url.into_owned(), id);
         }
         if is_source {
-            // The rest of the line is the source (commas in it are escaped).
-            let rest: Vec<&[u8]> = f.collect();
-            let source = text(&rest.join(&b","[..])).into_owned();
-            let mut starts = vec![0u32];
-            let mut offset = 0u32;
-            for c in source.chars() {
-                offset += c.len_utf16() as u32;
-                if c == '\n' {
-                    starts.push(offset);
-                }
-            }
-            self.line_starts.insert(id, starts);
+            // The rest of the line is the source, escaped (commas too).
+            let at = line
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b',')
+                .nth(2)
+                .map_or(line.len(), |(i, _)| i + 1);
+            self.line_starts.insert(id, line_starts(&line[at..]));
         }
         Some(())
     }
@@ -723,6 +719,39 @@ impl JitLog {
     }
 }
 
+/// Where each line of an escaped source starts, in UTF-16 units as V8
+/// counts offsets, without unescaping it into a string: a log holds the
+/// source of every script, Node's own included.
+fn line_starts(escaped: &[u8]) -> Vec<u32> {
+    let mut starts = vec![0u32];
+    let (mut offset, mut i) = (0u32, 0usize);
+    while i < escaped.len() {
+        let b = escaped[i];
+        if b == b'\\' {
+            let (units, used) = match escaped.get(i + 1) {
+                Some(b'n') => {
+                    starts.push(offset + 1);
+                    (1, 2)
+                }
+                Some(b'x') => (1, 4),
+                // \uXXXX is one UTF-16 unit, a surrogate half included.
+                Some(b'u') => (1, 6),
+                Some(_) => (1, 2),
+                None => (1, 1),
+            };
+            offset += units;
+            i += used;
+            continue;
+        }
+        // A UTF-8 lead byte starts a character; four-byte ones are two units.
+        if b & 0xC0 != 0x80 {
+            offset += if b >= 0xF0 { 2 } else { 1 };
+        }
+        i += 1;
+    }
+    starts
+}
+
 /// `NAME URL:LINE:COLUMN` → name and position. Names may hold spaces
 /// (`get total`) and so may paths: the position is the first tail that
 /// reads as one and starts like a url, else the last that reads as one.
@@ -767,6 +796,14 @@ pub fn read(mut reader: impl Read) -> std::io::Result<JitReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_starts_count_as_v8_does() {
+        // "a\nbé\n😀x": lines start at 0, 2 and 5 (é one unit, 😀 two).
+        assert_eq!(line_starts(br"a\nb\xe9\n\u00e9x"), [0, 2, 5]);
+        assert_eq!(line_starts("a\\nbé\\n😀x".as_bytes()), [0, 2, 5]);
+        assert_eq!(line_starts(br"x\x2Cy\\z"), [0]);
+    }
 
     #[test]
     fn names_split_from_positions() {
