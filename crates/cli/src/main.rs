@@ -7,6 +7,7 @@ mod atomic;
 mod capture;
 mod commands;
 mod gc_report;
+mod jit_view;
 mod live;
 mod plot;
 mod progress;

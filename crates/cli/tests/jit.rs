@@ -167,3 +167,37 @@ fn jit_without_a_target_or_with_a_dead_pid_fails_in_one_line() {
     assert_eq!(code, 2);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn hunt_with_jit_adds_the_jit_section() {
+    let script = fixture();
+    let (code, stdout, stderr) = leakscope_status(&[
+        "hunt",
+        "--jit",
+        "--url",
+        "/mega",
+        "--rounds",
+        "2",
+        "--requests",
+        "2000",
+        "--budget",
+        "60s",
+        "--json",
+        "--",
+        "node",
+        &script,
+    ]);
+    assert_eq!(code, 0, "the server does not leak: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let jit = &report["jit"];
+    assert_eq!(jit["v8Log"], true, "{jit:#}");
+    let line_total = hot(jit, "lineTotal", 9);
+    let qty = line_total["icSites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "qty")
+        .expect("the .qty access is reported");
+    assert_eq!(qty["state"], "megamorphic");
+    assert_eq!(qty["position"], format!("{script}:10:15"));
+}

@@ -76,6 +76,13 @@ impl Report {
 /// Safe to call after a hunt that failed half-way.
 pub async fn close(client: &Client) {
     let _ = client.stop_sampling().await;
+    // `--jit` profiles the first round; an error there leaves it running.
+    let _ = client
+        .call::<_, serde_json::Value>("Profiler.stop", serde_json::json!({}))
+        .await;
+    let _ = client
+        .call::<_, serde_json::Value>("Profiler.disable", serde_json::json!({}))
+        .await;
     let _ = client
         .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
         .await;

@@ -25,9 +25,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use leakscope_inspector::capture::{write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions};
 use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
 use leakscope_load::{Live, LoadError, Plan, Report, RequestTemplate, Stop};
+use leakscope_profile::cpu::CpuProfile;
 use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::digest::{growing_classes, ClassGrowth, Digest};
 use crate::verdict::{assess, Confidence, Evidence, Finding, Round, Rules};
@@ -62,6 +64,8 @@ pub struct Config {
     /// Where the snapshots go.
     pub out: PathBuf,
     pub rules: Rules,
+    /// Record a CPU profile over the first round's load (`hunt --jit`).
+    pub cpu_profile: bool,
 }
 
 impl Default for Config {
@@ -79,6 +83,7 @@ impl Default for Config {
             tracking: false,
             out: std::env::temp_dir(),
             rules: Rules::default(),
+            cpu_profile: false,
         }
     }
 }
@@ -197,6 +202,9 @@ pub struct Outcome {
     pub timeline: Vec<Phase>,
     pub snapshots: Vec<PathBuf>,
     pub seconds: f64,
+    /// The CPU profile of the first round's load, when asked for.
+    #[serde(skip)]
+    pub cpu_profile: Option<CpuProfile>,
 }
 
 /// Allocation tracking costs a full GC every 50 ms: never on heaps above
@@ -237,6 +245,7 @@ pub async fn run(
         snapshot_cost: SnapshotCost::default(),
         analysis_seconds: 1.0,
         timeline: Vec::new(),
+        cpu_profile: None,
     };
     session.hunt(attached).await
 }
@@ -255,6 +264,7 @@ struct Session<'a> {
     /// The last full analysis of a snapshot took this long.
     analysis_seconds: f64,
     timeline: Vec<Phase>,
+    cpu_profile: Option<CpuProfile>,
 }
 
 /// Seconds a snapshot took per byte of heap, to plan the next one.
@@ -543,6 +553,7 @@ impl Session<'_> {
             stopped_by,
             timeline: std::mem::take(&mut self.timeline),
             seconds: self.elapsed(),
+            cpu_profile: self.cpu_profile.take(),
         })
     }
 
@@ -586,6 +597,16 @@ impl Session<'_> {
         if tracked {
             client.start_tracking_heap_objects().await?;
         }
+        let profiling = config.cpu_profile && r == 1;
+        if profiling {
+            client
+                .call::<_, Value>("Profiler.enable", json!({}))
+                .await?;
+            client
+                .call::<_, Value>("Profiler.setSamplingInterval", json!({ "interval": 250 }))
+                .await?;
+            client.call::<_, Value>("Profiler.start", json!({})).await?;
+        }
         let heap = client.get_heap_usage().await?.used_size as u64;
         let guard = Guard {
             untracked_rate: tracked
@@ -602,6 +623,11 @@ impl Session<'_> {
                 &phase,
             )
             .await?;
+        if profiling {
+            let profile: Value = client.call("Profiler.stop", json!({})).await?;
+            self.cpu_profile = serde_json::from_value(profile["profile"].clone()).ok();
+            let _ = client.call::<_, Value>("Profiler.disable", json!({})).await;
+        }
         if report.completed == 0 {
             return Err(HuntError::Target(format!(
                 "the app stopped answering at {url} in round {r} ({})",

@@ -163,6 +163,10 @@ pub fn render(h: &Hunt) -> String {
             o.push_str("</table>");
         }
     }
+    if let Some(findings) = &h.jit {
+        o.push_str("<h2 id=jit>The JIT during round 1</h2>");
+        o.push_str(&crate::jit_view::section(findings));
+    }
     o.push_str("<p><small>Made by leakscope. Objects count as leaked when every round of load added to them at a steady rate per request, in snapshots taken after a forced GC.</small></p></body></html>\n");
     o
 }

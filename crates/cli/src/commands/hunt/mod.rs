@@ -13,6 +13,7 @@ use std::time::Duration;
 use leakscope_gclog::ProcessReport;
 use leakscope_hunt::session::{self, Config};
 use leakscope_hunt::{Report, Rules};
+use leakscope_jit::Findings;
 use serde::Serialize;
 
 use crate::live::{block_on, with_target, GcLogSink, TargetArgs};
@@ -90,6 +91,11 @@ pub struct Args {
     /// (as `leakscope gc-log` does)
     #[arg(long)]
     pub trace_gc: bool,
+    /// Also profile the CPU during the first round and report the hot
+    /// functions V8 cannot keep fast (as `leakscope jit` does; V8's
+    /// deoptimization and inline-cache log needs a launched app)
+    #[arg(long)]
+    pub jit: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -102,6 +108,9 @@ pub struct Hunt {
     pub report: Report,
     /// The launched app's `--trace-gc` log, analysed (with `--trace-gc`).
     pub gc_log: Option<Vec<ProcessReport>>,
+    /// Hot functions during the first round (with `--jit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jit: Option<Findings>,
 }
 
 impl std::ops::Deref for Hunt {
@@ -168,6 +177,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         tracking: args.tracking,
         out: out.clone(),
         rules: Rules::default(),
+        cpu_profile: args.jit,
     };
     let result = hunt(
         &args,
@@ -253,6 +263,10 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
     let mut target_args = args.target.clone();
     let gc_log = args.trace_gc.then(GcLogSink::default);
     target_args.gc_log = gc_log.clone();
+    // V8's log for `--jit`, beside the snapshots (removed once read: it
+    // holds the app's source).
+    let v8_log = (args.jit && !target_args.launch.is_empty()).then(|| config.out.join("v8.log"));
+    target_args.v8_log = v8_log.clone();
     let mut terminal = Terminal::new(args.json);
     let outcome = block_on(with_target(
         &target_args,
@@ -260,10 +274,20 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
         async |client| leakscope_hunt::report::close(client).await,
     ));
     terminal.bar.finish_and_clear();
-    let outcome = outcome?;
+    let log = v8_log.as_ref().and_then(|path| {
+        let read = std::fs::File::open(path).ok().map(leakscope_v8log::read);
+        let _ = std::fs::remove_file(path);
+        read.and_then(Result::ok)
+    });
+    let mut outcome = outcome?;
+    let jit = outcome
+        .cpu_profile
+        .take()
+        .map(|cpu| Findings::build(&cpu, log.as_ref(), None, 15));
     let baseline_ms = outcome.baseline_ms;
     Ok(Hunt {
         report: Report::new(outcome, target, args.concurrency, args.keep),
+        jit,
         gc_log: gc_log.map(|sink| {
             let lines = sink.lock().expect("not poisoned");
             // The hunt's warm-up ends at its baseline snapshot.

@@ -197,6 +197,10 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             crate::gc_report::print_process(p)?;
         }
     }
+    if let Some(findings) = &h.jit {
+        outln!("\nThe JIT during round 1 (`--jit`):")?;
+        crate::jit_view::print(findings)?;
+    }
     if let Some(report) = report {
         outln!("\nreport: {}", report.display())?;
     }

@@ -1,12 +1,67 @@
-//! `leakscope jit --report`: one HTML file, inline CSS and SVG, no script,
-//! no network.
+//! How JIT findings are shown, by `jit` and by `hunt --jit`: a terminal
+//! table with each function's problems, and an HTML section (inline CSS and
+//! SVG, no script, no network).
 
 use std::fmt::Write;
 
 use leakscope_jit::{Findings, HotFunction};
 
-use super::short;
-use crate::output::html_escape as esc;
+use crate::output::{ellipsize, html_escape as esc};
+
+/// Paths under the current directory, relative to it (`./lib/cart.js`).
+pub fn short(text: &str) -> String {
+    match std::env::current_dir() {
+        Ok(dir) => text.replace(&format!("{}/", dir.display()), "./"),
+        Err(_) => text.to_owned(),
+    }
+}
+
+/// The hot functions' table, then each one's problems and the notes.
+pub fn print(findings: &Findings) -> anyhow::Result<()> {
+    if findings.hot.is_empty() {
+        outln!(
+            "No function of the app took 1% of the CPU: the time went to Node and V8 themselves."
+        )?;
+    } else {
+        let mut t =
+            crate::output::table(&["Function", "Self", "Total", "Optimized", "First problem"]);
+        for f in &findings.hot {
+            t.add_row(vec![
+                ellipsize(&short(&f.label()), 60),
+                format!("{:.1}%", f.self_share * 100.0),
+                format!("{:.1}%", f.total_share * 100.0),
+                optimized(f),
+                ellipsize(&short(f.problems.first().map_or("", String::as_str)), 60),
+            ]);
+        }
+        outln!("{t}")?;
+    }
+    for f in findings.hot.iter().filter(|f| !f.problems.is_empty()) {
+        outln!(
+            "\n{} — {:.0}% self time",
+            short(&f.label()),
+            f.self_share * 100.0
+        )?;
+        for p in &f.problems {
+            outln!("  - {}", short(p))?;
+        }
+    }
+    for note in &findings.notes {
+        outln!("\nNote: {note}")?;
+    }
+    Ok(())
+}
+
+fn optimized(f: &HotFunction) -> String {
+    match (&f.optimized, &f.compilations) {
+        (None, _) => "?".to_owned(),
+        (Some(false), _) => "no".to_owned(),
+        (Some(true), Some(c)) if c.maglev + c.turbofan > 1 => {
+            format!("yes, {}×", c.maglev + c.turbofan)
+        }
+        (Some(true), _) => "yes".to_owned(),
+    }
+}
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}\
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
@@ -16,20 +71,24 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .function{border:1px solid #e4b4b0;border-radius:6px;padding:.3em 1em .6em;margin:1em 0}\
 code{background:#f4f4f4;padding:0 .25em}";
 
-/// The report; `load` is the summary line of the run.
-pub fn render(load: &str, findings: &Findings) -> String {
-    let mut o = String::new();
-    let _ = write!(
-        o,
+/// `jit --report`: a page; `load` is the summary line of the run.
+pub fn page(load: &str, findings: &Findings) -> String {
+    format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>leakscope jit</title>\
-         <style>{STYLE}</style></head><body><h1>leakscope jit</h1><p id=run>{}</p>",
-        esc(load)
-    );
+         <style>{STYLE}</style></head><body><h1>leakscope jit</h1><p id=run>{}</p>{}</body></html>",
+        esc(load),
+        section(findings)
+    )
+}
+
+/// The findings as HTML: notes, self-time bars, the table, the problems.
+pub fn section(findings: &Findings) -> String {
+    let mut o = String::new();
     for note in &findings.notes {
         let _ = write!(o, "<p class=note>Note: {}</p>", esc(note));
     }
     if findings.hot.is_empty() {
-        o.push_str("<p id=hot>No function of the app took 1% of the CPU.</p></body></html>");
+        o.push_str("<p id=hot>No function of the app took 1% of the CPU.</p>");
         return o;
     }
     o.push_str("<h2>Hot functions</h2>");
@@ -76,7 +135,6 @@ pub fn render(load: &str, findings: &Findings) -> String {
         }
         o.push_str("</ul></div>");
     }
-    o.push_str("</body></html>");
     o
 }
 
@@ -106,7 +164,7 @@ fn bars(hot: &[HotFunction]) -> String {
              <text x={} y={} font-size=12>{:.1}%</text>",
             LABEL - 6,
             y + 14,
-            esc(&crate::output::ellipsize(&short(&f.label()), 60)),
+            esc(&ellipsize(&short(&f.label()), 60)),
             ROW - 6,
             LABEL as f64 + w + 4.0,
             y + 14,

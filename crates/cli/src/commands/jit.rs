@@ -2,8 +2,6 @@
 //! profilers run, read V8's deoptimization and inline-cache log of an app
 //! it launched, and name the hot functions the JIT cannot make fast.
 
-mod html;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,8 +9,9 @@ use std::time::Duration;
 use leakscope_jit::session::{self, Config, Recording};
 use leakscope_jit::{Findings, HotFunction};
 
+use crate::jit_view;
 use crate::live::{block_on, with_target, TargetArgs};
-use crate::output::{ellipsize, parse_duration};
+use crate::output::parse_duration;
 use crate::progress::Terminal;
 
 /// Find the hot functions V8 cannot keep fast: drive HTTP load, profile
@@ -136,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     if let Some(mut file) = report_file {
         use std::io::Write as _;
-        file.write_all(html::render(&run_line(&recording, &findings), &findings).as_bytes())?;
+        file.write_all(jit_view::page(&run_line(&recording, &findings), &findings).as_bytes())?;
         file.commit()?;
     }
     if args.json {
@@ -176,60 +175,5 @@ fn run_line(recording: &Recording, findings: &Findings) -> String {
 
 fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
     outln!("{}", run_line(recording, findings))?;
-    if findings.hot.is_empty() {
-        outln!(
-            "No function of the app took 1% of the CPU: the time went to Node and V8 themselves."
-        )?;
-    } else {
-        let mut t =
-            crate::output::table(&["Function", "Self", "Total", "Optimized", "First problem"]);
-        for f in &findings.hot {
-            t.add_row(vec![
-                ellipsize(&short(&f.label()), 60),
-                format!("{:.1}%", f.self_share * 100.0),
-                format!("{:.1}%", f.total_share * 100.0),
-                optimized(f),
-                ellipsize(&short(f.problems.first().map_or("", String::as_str)), 60),
-            ]);
-        }
-        outln!("{t}")?;
-    }
-    for f in findings.hot.iter().filter(|f| !f.problems.is_empty()) {
-        outln!(
-            "\n{} — {:.0}% self time",
-            short(&f.label()),
-            f.self_share * 100.0
-        )?;
-        for p in &f.problems {
-            outln!("  - {}", short(p))?;
-        }
-    }
-    for note in &findings.notes {
-        outln!("\nNote: {note}")?;
-    }
-    Ok(())
-}
-
-/// Paths under the current directory, relative to it (`./lib/cart.js`).
-fn short(text: &str) -> String {
-    match std::env::current_dir() {
-        Ok(dir) => text.replace(&format!("{}/", dir.display()), "./"),
-        Err(_) => text.to_owned(),
-    }
-}
-
-fn optimized(f: &HotFunction) -> String {
-    match (&f.optimized, &f.compilations) {
-        (None, _) => "?".to_owned(),
-        (Some(false), _) => "no".to_owned(),
-        (Some(true), Some(c)) => {
-            let times = c.maglev + c.turbofan;
-            if times > 1 {
-                format!("yes, {times}×")
-            } else {
-                "yes".to_owned()
-            }
-        }
-        (Some(true), None) => "yes".to_owned(),
-    }
+    jit_view::print(findings)
 }
