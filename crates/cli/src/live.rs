@@ -71,6 +71,19 @@ impl TargetArgs {
     }
 }
 
+/// The requests of a `--request-file`, for the commands that drive load at
+/// a target.
+pub fn request_file(
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Vec<leakscope_load::RequestTemplate>>> {
+    let Some(file) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let requests = leakscope_load::parse_request_file(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    Ok(Some(requests))
+}
+
 /// Ctrl-C or SIGTERM ended the command; exit status 130.
 #[derive(Debug)]
 pub struct Interrupted;

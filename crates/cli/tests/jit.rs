@@ -22,6 +22,15 @@ fn hot<'a>(report: &'a Value, name: &str, line: u64) -> &'a Value {
         .unwrap_or_else(|| panic!("{name:?} at line {line} is hot: {report:#}"))
 }
 
+fn ic_site<'a>(function: &'a Value, key: &str) -> &'a Value {
+    function["icSites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("the access to {key} is reported: {function:#}"))
+}
+
 #[test]
 fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
     let dir = test_dir("jit-launch");
@@ -58,12 +67,7 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
     // Reading .qty from objects of eight shapes: megamorphic, at its line.
     let line_total = hot(&report, "lineTotal", 9);
     assert_eq!(line_total["optimized"], true);
-    let qty = line_total["icSites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["key"] == "qty")
-        .expect("the .qty access is reported");
+    let qty = ic_site(line_total, "qty");
     assert_eq!(qty["state"], "megamorphic");
     assert_eq!(qty["maps"], 8);
     assert_eq!(qty["position"], format!("{script}:10:15"));
@@ -192,12 +196,7 @@ fn hunt_with_jit_adds_the_jit_section() {
     let jit = &report["jit"];
     assert_eq!(jit["v8Log"], true, "{jit:#}");
     let line_total = hot(jit, "lineTotal", 9);
-    let qty = line_total["icSites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["key"] == "qty")
-        .expect("the .qty access is reported");
+    let qty = ic_site(line_total, "qty");
     assert_eq!(qty["state"], "megamorphic");
     assert_eq!(qty["position"], format!("{script}:10:15"));
 }

@@ -145,17 +145,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let requests = match &args.request_file {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            Some(
-                leakscope_load::parse_request_file(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
-            )
-        }
-        None => None,
-    };
+    let requests = crate::live::request_file(args.request_file.as_deref())?;
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
