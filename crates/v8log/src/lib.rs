@@ -867,6 +867,24 @@ code-deopt,90900,256,0x9000,-1,248,deopt-eager,</t/mega.js:6:31>,not a Smi\n";
         assert!(!r.cut_short);
     }
 
+    #[test]
+    fn older_and_newer_v8_layouts_read_the_same() {
+        // Node 12–16 put the tier mark in front of the name and had no
+        // state field; a newer V8 may append fields we do not know.
+        let mut log = JitLog::default();
+        log.feed(b"code-creation,LazyCompile,0,1234,0x1000,50,*total /a.js:1:15,0xabc\n");
+        log.feed(b"code-creation,JS,13,67358,0x2000,192,total /a.js:1:15,0xabc,*,extra,9\n");
+        log.feed(b"code-deopt,90802,256,0x1000,-1,248,deopt-eager,</a.js:2:3>,wrong map,more\n");
+        log.feed(b"LoadIC,0x2000,65222,2,5,0,1,0xbc81,qty,,,future-field\n");
+        let r = log.finish();
+        assert_eq!(r.functions.len(), 1, "one function: {:?}", r.functions);
+        let f = &r.functions[0];
+        assert_eq!((f.name.as_str(), f.compilations.turbofan), ("total", 2));
+        assert_eq!(r.deopts[0].reason, "wrong map,more");
+        assert_eq!(r.ic_sites[0].function, Some(0));
+        assert_eq!(r.unreadable_lines, 0);
+    }
+
     proptest::proptest! {
         #[test]
         fn a_log_cut_anywhere_or_garbled_never_panics(cut in 0usize..LOG.len(), noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
