@@ -71,17 +71,31 @@ impl TargetArgs {
     }
 }
 
-/// The requests of a `--request-file`, for the commands that drive load at
-/// a target.
-pub fn request_file(
-    file: Option<&std::path::Path>,
-) -> anyhow::Result<Option<Vec<leakscope_load::RequestTemplate>>> {
-    let Some(file) = file else { return Ok(None) };
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let requests = leakscope_load::parse_request_file(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    Ok(Some(requests))
+/// Where the commands that drive load at a target (`hunt`, `jit`) send it.
+#[derive(clap::Args, Clone, Default)]
+pub struct LoadTarget {
+    /// Where to send load: a URL, or a path on the one HTTP port the app
+    /// listens on (the default is `/` there);
+    /// `{seq}` becomes the request number
+    #[arg(id = "load_url", long = "url", value_name = "URL")]
+    pub url: Option<String>,
+    /// Requests to cycle through, `METHOD /path [BODY]` per line
+    #[arg(long, value_name = "FILE")]
+    pub request_file: Option<std::path::PathBuf>,
+}
+
+impl LoadTarget {
+    /// The requests of `--request-file`, if given.
+    pub fn requests(&self) -> anyhow::Result<Option<Vec<leakscope_load::RequestTemplate>>> {
+        let Some(file) = &self.request_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let requests = leakscope_load::parse_request_file(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        Ok(Some(requests))
+    }
 }
 
 /// Ctrl-C or SIGTERM ended the command; exit status 130.

@@ -135,27 +135,13 @@ impl Terminal {
             bar: spinner(quiet),
         }
     }
+}
 
+impl leakscope_inspector::Observer for Terminal {
     fn note(&mut self, line: &str) {
         if !self.quiet {
             self.bar.suspend(|| eprintln!("{line}"));
         }
-    }
-}
-
-impl leakscope_hunt::session::Observer for Terminal {
-    fn note(&mut self, line: &str) {
-        Terminal::note(self, line);
-    }
-
-    fn progress(&mut self, what: &str) {
-        self.bar.set_message(what.to_owned());
-    }
-}
-
-impl leakscope_jit::Observer for Terminal {
-    fn note(&mut self, line: &str) {
-        Terminal::note(self, line);
     }
 
     fn progress(&mut self, what: &str) {

@@ -88,13 +88,7 @@ impl Default for Config {
     }
 }
 
-/// Where the hunt reports what it is doing.
-pub trait Observer {
-    /// A line worth keeping: a phase begins, a round's result, a decision.
-    fn note(&mut self, line: &str);
-    /// What is happening right now (a spinner's message).
-    fn progress(&mut self, what: &str);
-}
+pub use leakscope_inspector::Observer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HuntError {
@@ -323,7 +317,7 @@ impl Session<'_> {
     async fn hunt(&mut self, attached: &Attached) -> Result<Outcome> {
         let client = self.client;
         let config = self.config;
-        let url = self.load_url(attached).await?;
+        let url = attached.load_url(config.url.as_deref()).await?;
         GcWatch::install(client).await?;
         let out = &config.out;
 
@@ -859,17 +853,6 @@ impl Session<'_> {
                 self.gcs.push(point(&gc, self.epoch_ms));
             }
         }
-    }
-
-    /// The load's URL: as given, or a path on the app's one HTTP port.
-    async fn load_url(&self, attached: &Attached) -> Result<String> {
-        Ok(match &self.config.url {
-            Some(path) if path.starts_with('/') => {
-                format!("{}{path}", attached.http_url().await?.trim_end_matches('/'))
-            }
-            Some(url) => url.clone(),
-            None => attached.http_url().await?,
-        })
     }
 }
 

@@ -116,6 +116,18 @@ impl Attached {
         }
     }
 
+    /// Where to send load: `given` as is when it is a URL, a path (`/api`)
+    /// on the app's one HTTP port, or `/` there when not given.
+    pub async fn load_url(&self, given: Option<&str>) -> Result<String> {
+        Ok(match given {
+            Some(path) if path.starts_with('/') => {
+                format!("{}{path}", self.http_url().await?.trim_end_matches('/'))
+            }
+            Some(url) => url.to_owned(),
+            None => self.http_url().await?,
+        })
+    }
+
     /// Closes the session and stops a launched app (SIGTERM, then SIGKILL
     /// after 5 s). A process we attached to keeps running. Returns the exit
     /// status of a launched app that ended on its own.

@@ -110,20 +110,6 @@ impl HotFunction {
             || self.deopts.iter().any(|d| !is_benign(&d.reason))
             || self.optimized == Some(false)
     }
-
-    /// "lineTotal cart.js:42:11 — 31% self time — `.qty` megamorphic (6 maps)"
-    pub fn headline(&self) -> String {
-        let mut line = format!(
-            "{} — {:.0}% self time",
-            self.label(),
-            self.self_share * 100.0
-        );
-        if let Some(first) = self.problems.first() {
-            line.push_str(" — ");
-            line.push_str(first);
-        }
-        line
-    }
 }
 
 impl Findings {
@@ -138,33 +124,34 @@ impl Findings {
         // V8 charges inlined code to its caller; the log's line spans give
         // a line to the innermost function there, unless the function that
         // ran is at least as narrow there (functions nested on one line).
+        // The log's functions that have line spans, by script: this runs
+        // for every line tick of the profile.
+        let mut spans_by_url: HashMap<&str, Vec<&leakscope_v8log::Function>> = HashMap::new();
+        for f in log.iter().flat_map(|r| &r.functions) {
+            if let (Some(p), Some(_)) = (&f.position, f.lines) {
+                spans_by_url.entry(p.url.as_str()).or_default().push(f);
+            }
+        }
         let owner = |url: &str, line: u32, running: (u32, u32)| -> Option<(String, u32, u32)> {
-            let functions = &log?.functions;
-            let at =
-                |f: &&leakscope_v8log::Function| f.position.as_ref().is_some_and(|p| p.url == url);
+            let functions = spans_by_url.get(url)?;
+            let start = |f: &leakscope_v8log::Function| {
+                f.position.as_ref().map_or((0, 0), |p| (p.line, p.column))
+            };
             let span = |f: &leakscope_v8log::Function| {
                 let (first, last) = f.lines?;
                 (first <= line && line <= last).then_some(last - first)
             };
             // Among equal spans the later start is the nested one.
-            let innermost = functions
+            let (inner_span, inner) = functions
                 .iter()
-                .filter(at)
-                .filter_map(|f| Some((span(f)?, f)))
-                .min_by_key(|&(span, f)| {
-                    let p = f.position.as_ref().map_or((0, 0), |p| (p.line, p.column));
-                    (span, std::cmp::Reverse(p))
-                })?;
-            let own = functions.iter().filter(at).find(|f| {
-                f.position
-                    .as_ref()
-                    .is_some_and(|p| (p.line, p.column) == running)
-            });
-            if own.and_then(span).is_some_and(|s| s <= innermost.0) {
+                .filter_map(|f| Some((span(f)?, *f)))
+                .min_by_key(|&(span, f)| (span, std::cmp::Reverse(start(f))))?;
+            let own = functions.iter().find(|f| start(f) == running);
+            if own.and_then(|f| span(f)).is_some_and(|s| s <= inner_span) {
                 return None;
             }
-            let p = innermost.1.position.as_ref()?;
-            Some((innermost.1.name.clone(), p.line, p.column))
+            let (line, column) = start(inner);
+            Some((inner.name.clone(), line, column))
         };
         let times = cpu.functions_with(&owner);
         let busy_ms: f64 = times.iter().map(|t| t.self_ms).sum();

@@ -40,13 +40,7 @@ impl Default for Config {
     }
 }
 
-/// Where the recording reports what it is doing.
-pub trait Observer {
-    /// A line worth keeping.
-    fn note(&mut self, line: &str);
-    /// What is happening right now.
-    fn progress(&mut self, what: &str);
-}
+pub use leakscope_inspector::Observer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JitError {
@@ -73,13 +67,7 @@ pub async fn record(
     config: &Config,
     observer: &mut dyn Observer,
 ) -> Result<Recording, JitError> {
-    let url = match &config.url {
-        Some(path) if path.starts_with('/') => {
-            format!("{}{path}", attached.http_url().await?.trim_end_matches('/'))
-        }
-        Some(url) => url.clone(),
-        None => attached.http_url().await?,
-    };
+    let url = attached.load_url(config.url.as_deref()).await?;
     let client = &attached.client;
     if !config.warmup.is_zero() {
         observer.note(&format!(

@@ -186,21 +186,6 @@ impl IcState {
         })
     }
 
-    /// The one-letter mark V8 writes.
-    pub fn mark(self) -> char {
-        match self {
-            IcState::NoFeedback => 'X',
-            IcState::Uninitialized => '0',
-            IcState::Premonomorphic => '.',
-            IcState::Monomorphic => '1',
-            IcState::RecomputeHandler => '^',
-            IcState::Polymorphic => 'P',
-            IcState::Megadom => 'D',
-            IcState::Megamorphic => 'N',
-            IcState::Generic => 'G',
-        }
-    }
-
     /// Megamorphic or generic: the access is slow and blocks optimizing
     /// around it.
     pub fn is_megamorphic(self) -> bool {

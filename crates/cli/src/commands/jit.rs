@@ -10,7 +10,7 @@ use leakscope_jit::session::{self, Config, Recording};
 use leakscope_jit::{Findings, HotFunction};
 
 use crate::jit_view;
-use crate::live::{block_on, with_target, TargetArgs};
+use crate::live::{block_on, with_target, LoadTarget, TargetArgs};
 use crate::output::parse_duration;
 use crate::progress::Terminal;
 
@@ -32,13 +32,8 @@ leakscope jit --report jit.html -- node server.js"
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Where to send load: a URL, or a path on the one HTTP port the app
-    /// listens on (the default is `/` there)
-    #[arg(id = "load_url", long = "url", value_name = "URL")]
-    pub url: Option<String>,
-    /// Requests to cycle through, `METHOD /path [BODY]` per line
-    #[arg(long, value_name = "FILE")]
-    pub request_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadTarget,
     /// How long to profile under load
     #[arg(long, default_value = "20s", value_parser = parse_duration)]
     pub duration: Duration,
@@ -79,9 +74,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let requests = crate::live::request_file(args.request_file.as_deref())?;
+    let requests = args.load.requests()?;
     let config = Config {
-        url: args.url.clone(),
+        url: args.load.url.clone(),
         requests,
         concurrency: args.concurrency,
         warmup: args.warmup,

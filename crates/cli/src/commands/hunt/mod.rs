@@ -16,7 +16,7 @@ use leakscope_hunt::{Report, Rules};
 use leakscope_jit::Findings;
 use serde::Serialize;
 
-use crate::live::{block_on, with_target, GcLogSink, TargetArgs};
+use crate::live::{block_on, with_target, GcLogSink, LoadTarget, TargetArgs};
 use crate::output::parse_duration;
 use crate::progress::Terminal;
 
@@ -42,14 +42,8 @@ leakscope hunt --request-file requests.txt --report hunt.html -- node app.js"
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Where to send load: a URL, or a path on the one HTTP port the app
-    /// listens on (the default is `/` there);
-    /// `{seq}` becomes the request number
-    #[arg(id = "load_url", long = "url", value_name = "URL")]
-    pub url: Option<String>,
-    /// Requests to cycle through, `METHOD /path [BODY]` per line
-    #[arg(long, value_name = "FILE")]
-    pub request_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadTarget,
     /// Rounds of load, each followed by GC and a snapshot (more run when a
     /// small suspect needs confirming)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
@@ -131,7 +125,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         && args.target.url.is_none();
     if is_demo {
         anyhow::ensure!(
-            args.url.is_none() && args.request_file.is_none(),
+            args.load.url.is_none() && args.load.request_file.is_none(),
             "--url and --request-file need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
         );
         std::fs::create_dir_all(&demo_dir)?;
@@ -145,7 +139,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let requests = crate::live::request_file(args.request_file.as_deref())?;
+    let requests = args.load.requests()?;
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
@@ -155,7 +149,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
     let out = out.canonicalize().unwrap_or(out);
     let config = Config {
-        url: args.url.clone(),
+        url: args.load.url.clone(),
         requests,
         concurrency: args.concurrency,
         warmup_requests: args.warmup,
