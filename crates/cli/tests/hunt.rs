@@ -33,8 +33,14 @@ struct Culprit<'a> {
     allocation: &'a str,
 }
 
-fn assert_leak(script: &Path, want: Culprit) {
-    let (status, h) = hunt(script, &[]);
+/// Checks the first finding against `want`, and returns it.
+fn assert_leak(script: &Path, want: Culprit) -> serde_json::Value {
+    assert_leak_with(script, &[], want)
+}
+
+/// [`assert_leak`] with more arguments for the hunt.
+fn assert_leak_with(script: &Path, extra: &[&str], want: Culprit) -> serde_json::Value {
+    let (status, h) = hunt(script, extra);
     assert_eq!(status, 1, "a leak must exit 1: {h:#}");
     let f = &h["findings"][0];
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
@@ -78,6 +84,7 @@ fn assert_leak(script: &Path, want: Culprit) {
         path.contains("GC roots") || path.contains("global"),
         "{path}"
     );
+    f.clone()
 }
 
 fn assert_clean(script: &Path) {
@@ -104,6 +111,7 @@ fn bundled_demo_names_the_pending_array() {
     );
     assert!(stdout.contains("9000 closure rememberHeaders"), "{stdout}");
     assert!(stdout.contains("IncomingMessage ≈1.00/request"), "{stdout}");
+    assert!(!stdout.contains("unnamed"), "{stdout}");
     assert!(
         stdout.contains("closure rememberHeaders created at leaky-server.js:16"),
         "{stdout}"
@@ -112,7 +120,7 @@ fn bundled_demo_names_the_pending_array() {
 
 #[test]
 fn closure_array() {
-    assert_leak(
+    let f = assert_leak(
         &corpus_app("closure-array.js"),
         Culprit {
             holder: "Array `pending` (module scope of closure-array.js)",
@@ -121,6 +129,46 @@ fn closure_array() {
             allocation: "closure rememberHeaders created at closure-array.js:14",
         },
     );
+    // Every function on the way is named (or only reaches the module scope).
+    assert!(f.get("anonymous_functions").is_none(), "{f:#}");
+}
+
+#[test]
+fn unnamed_functions_holding_a_leak_are_pointed_out() {
+    let report = test_dir("hunt-unnamed").join("hunt.html");
+    let f = assert_leak_with(
+        &corpus_app("anonymous-listener.js"),
+        &["--report", report.to_str().unwrap()],
+        Culprit {
+            holder: "Array `seen` (captured by (anonymous) at anonymous-listener.js:15:24)",
+            items: "closure (anonymous)",
+            per_request: 1.0,
+            allocation: "closure (anonymous) created at anonymous-listener.js:16:15",
+        },
+    );
+    let unnamed: Vec<(&str, &str)> = f["anonymous_functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["defined_at"].as_str().unwrap(),
+                a["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unnamed,
+        [
+            ("anonymous-listener.js:16:15", "leaked_items"),
+            ("anonymous-listener.js:15:24", "retaining_path"),
+        ],
+        "{f:#}"
+    );
+    let advice = f["anonymous_functions"][1]["advice"].as_str().unwrap();
+    assert!(advice.contains("give it a name"), "{advice}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<p class=unnamed>").count(), 2, "{html}");
 }
 
 #[test]

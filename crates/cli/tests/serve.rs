@@ -989,7 +989,7 @@ async fn check_hunt_report(page: &Client, holder: &str, rounds: usize) {
 fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
     let dir = test_dir("serve-hunt");
     let out = dir.join("kept");
-    let app = corpus_app("cache-leak.js");
+    let app = corpus_app("anonymous-listener.js");
     let (status, stdout, stderr) = leakscope_status(&[
         "hunt",
         "--keep",
@@ -1007,7 +1007,7 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
     assert_eq!(saved["findings"], h["findings"]);
     let finding = &h["findings"][0];
     let holder = finding["holder"].as_str().unwrap();
-    assert!(holder.starts_with("Map `renderCache`"), "{holder}");
+    assert!(holder.starts_with("Array `seen`"), "{holder}");
     let holder_id = finding["holder_id"].as_u64().unwrap();
     let snapshots = h["snapshots"].as_array().unwrap();
     let last = PathBuf::from(snapshots.last().unwrap().as_str().unwrap());
@@ -1018,6 +1018,23 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
     let browser = Browser::start(&dir.join("chromium-profile"));
     in_page(&browser, &server, async |page| {
         check_hunt_report(&page, holder, rounds).await;
+        // Where the two unnamed functions of the leak are, and the advice.
+        let unnamed = eval(
+            &page,
+            "[...document.querySelectorAll('#hunt .finding .unnamed')].map(e => e.textContent)",
+        )
+        .await;
+        let unnamed: Vec<&str> = unnamed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(unnamed.len(), 2, "{unnamed:?}");
+        assert!(
+            unnamed[1].contains("unnamed function at anonymous-listener.js:15:24"),
+            "{unnamed:?}"
+        );
         // The report's snapshots load beside it.
         wait_for(
             &page,

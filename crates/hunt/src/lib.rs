@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use leakscope_snapshot::{AllocationTraces, Frame, HeapSnapshot};
 
 pub use digest::{growing_classes, ClassGrowth, Digest};
-pub use naming::Step;
+pub use naming::{AnonymousFunction, AnonymousRole, Step};
 pub use report::Report;
 pub use verdict::{
     assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules,

@@ -433,24 +433,34 @@ fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
 /// "module scope of app.js" or "captured by session() in
 /// express-session/index.js": where a function context's variables live.
 fn scope_phrase(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<String> {
+    let (closure, script) = context_closure(s, index, context)?;
+    if is_module_scope(s, context) {
+        return Some(format!("module scope of {script}"));
+    }
+    let name = s.display_name(closure);
+    if name.is_empty() {
+        // Nothing else tells a developer which unnamed function it is.
+        if let Some(l) = location_of(s, closure) {
+            return Some(format!(
+                "captured by (anonymous) at {script}:{}:{}",
+                l.line + 1,
+                l.column + 1
+            ));
+        }
+        return Some(format!("captured by (anonymous)() in {script}"));
+    }
+    Some(format!("captured by {name}() in {script}"))
+}
+
+/// Whether a function context is a module's (or script's) top-level scope,
+/// the one every function of the module captures.
+fn is_module_scope(s: &HeapSnapshot, context: u32) -> bool {
     let g = &s.graph;
     let previous = g
         .edges(context)
         .find(|&e| g.edge_name_text(e, &s.strings) == "previous")
         .map(|e| g.edge_to(e));
-    let module_scope =
-        previous.is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext");
-    let (closure, script) = context_closure(s, index, context)?;
-    if module_scope {
-        return Some(format!("module scope of {script}"));
-    }
-    let name = s.display_name(closure);
-    let name = if name.is_empty() {
-        "(anonymous)"
-    } else {
-        &name
-    };
-    Some(format!("captured by {name}() in {script}"))
+    previous.is_none_or(|p| s.strings.get(g.node_name[p as usize]) == "system / NativeContext")
 }
 
 /// The script of a function context, through one of its closures.
@@ -554,7 +564,7 @@ pub fn script_label(name: &str) -> String {
 /// "new UserSession (defined at app.js:4:1)": the constructor of an object.
 fn constructor_site(s: &HeapSnapshot, object: u32) -> Option<String> {
     let constructor = constructor_of(s, object)?;
-    let location = s.graph.locations.iter().find(|l| l.node == constructor)?;
+    let location = location_of(s, constructor)?;
     let script = script_label(&script_path_of_closure(s, constructor)?);
     Some(format!(
         "new {} (defined at {script}:{}:{})",
@@ -577,7 +587,7 @@ fn app_callback(s: &HeapSnapshot, v: u32) -> Option<String> {
             if path.starts_with("node:") || package_of(&path).is_some() {
                 return None;
             }
-            let location = g.locations.iter().find(|l| l.node == f)?;
+            let location = location_of(s, f)?;
             let name = s.display_name(f);
             let name = if name.is_empty() {
                 "(anonymous)"
@@ -593,24 +603,40 @@ fn app_callback(s: &HeapSnapshot, v: u32) -> Option<String> {
         })
 }
 
+/// A retaining path as printed, and the nodes it goes through (in the same
+/// order), for what else the report says about them.
+#[derive(Default)]
+pub struct PathTaken {
+    pub steps: Vec<Step>,
+    pub nodes: Vec<u32>,
+}
+
+impl PathTaken {
+    fn push(&mut self, s: &HeapSnapshot, edge: String, v: u32) {
+        self.steps.push(Step {
+            edge,
+            node: describe(s, v),
+            id: s.graph.node_id[v as usize],
+        });
+        self.nodes.push(v);
+    }
+
+    fn reverse(&mut self) {
+        self.steps.reverse();
+        self.nodes.reverse();
+    }
+}
+
 /// The retaining path from the GC roots down to `v`.
-pub fn path_from_root(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Vec<Step> {
+pub fn path_from_root(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> PathTaken {
     let path = s.retaining_path(index, v, 100);
     let start = path.last().map_or(v, |r| r.from);
-    let mut steps = vec![Step {
-        edge: String::new(),
-        node: describe(s, start),
-        id: s.graph.node_id[start as usize],
-    }];
+    let mut taken = PathTaken::default();
+    taken.push(s, String::new(), start);
     for r in path.iter().rev() {
-        let to = s.graph.edge_to(r.edge);
-        steps.push(Step {
-            edge: s.edge_label(r.edge),
-            node: describe(s, to),
-            id: s.graph.node_id[to as usize],
-        });
+        taken.push(s, s.edge_label(r.edge), s.graph.edge_to(r.edge));
     }
-    steps
+    taken
 }
 
 /// The path from `holder` down to `item` (through `top`), indexes blurred.
@@ -620,28 +646,140 @@ pub fn path_between(
     holder: u32,
     top: u32,
     item: u32,
-) -> Vec<Step> {
+) -> PathTaken {
     let up = |from: u32| {
-        let mut steps = Vec::new();
+        let mut taken = PathTaken::default();
         let mut v = from;
         let mut seen = HashSet::from([v]);
-        while v != holder && steps.len() < 30 {
+        while v != holder && taken.steps.len() < 30 {
             let r = s.retainers(index, v).first().copied()?;
-            steps.push(Step {
-                edge: blurred_label(s, r.edge),
-                node: describe(s, v),
-                id: s.graph.node_id[v as usize],
-            });
+            taken.push(s, blurred_label(s, r.edge), v);
             if !seen.insert(r.from) {
                 return None;
             }
             v = r.from;
         }
-        (v == holder).then_some(steps)
+        (v == holder).then_some(taken)
     };
-    let mut steps = up(item).or_else(|| up(top)).unwrap_or_default();
-    steps.reverse();
-    steps
+    let mut taken = up(item).or_else(|| up(top)).unwrap_or_default();
+    taken.reverse();
+    taken
+}
+
+/// Where a function the application defined (not Node, not a package) was
+/// defined, `app.js:12:5`, if it has no name: the one kind of function a
+/// developer can name, and the only one naming helps them find.
+fn unnamed_app_function(s: &HeapSnapshot, v: u32) -> Option<String> {
+    if s.graph.type_name(v) != "closure" || !s.display_name(v).is_empty() {
+        return None;
+    }
+    let path = script_path_of_closure(s, v)?;
+    if path.starts_with("node:") || package_of(&path).is_some() {
+        return None;
+    }
+    let location = location_of(s, v)?;
+    Some(format!(
+        "{}:{}:{}",
+        script_label(&path),
+        location.line + 1,
+        location.column + 1
+    ))
+}
+
+/// The application's unnamed functions that take part in a leak: on its
+/// retaining path (`path`), owning a scope on it (the function whose
+/// variables a context on the path holds is named by one of its closures),
+/// or being the leaked items themselves. One entry per definition.
+pub fn anonymous_functions(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    path: &[u32],
+    item: Option<u32>,
+) -> Vec<AnonymousFunction> {
+    let mut found: Vec<AnonymousFunction> = Vec::new();
+    let mut add = |v: u32, role: AnonymousRole| {
+        let Some(defined_at) = unnamed_app_function(s, v) else {
+            return;
+        };
+        if found.iter().any(|f| f.defined_at == defined_at) {
+            return;
+        }
+        found.push(AnonymousFunction {
+            advice: role.advice(&defined_at),
+            defined_at,
+            role,
+            id: s.graph.node_id[v as usize],
+        });
+    };
+    if let Some(item) = item {
+        add(item, AnonymousRole::LeakedItems);
+    }
+    // A module's scope is reached through any function of the module: the
+    // one on the path says nothing about the leak, so neither it nor that
+    // scope's functions are reported.
+    let is_context = |v: u32| s.class_name(v) == "system / Context";
+    let module_scope = |v: u32| is_context(v) && is_module_scope(s, v);
+    for (i, &v) in path.iter().enumerate() {
+        if Some(v) == item || module_scope(v) {
+            continue;
+        }
+        if is_context(v) {
+            if let Some((closure, _)) = context_closure(s, index, v) {
+                add(closure, AnonymousRole::Scope);
+            }
+        } else if !path.get(i + 1).is_some_and(|&next| module_scope(next)) {
+            add(v, AnonymousRole::RetainingPath);
+        }
+    }
+    found
+}
+
+/// How an unnamed function takes part in a leak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnonymousRole {
+    /// The leaked items are closures of it.
+    LeakedItems,
+    /// A closure of it is a link of the retaining path.
+    RetainingPath,
+    /// Its closures capture a scope on the retaining path.
+    Scope,
+}
+
+impl AnonymousRole {
+    fn advice(self, defined_at: &str) -> String {
+        let what = match self {
+            AnonymousRole::LeakedItems => "the leaked closures are instances of",
+            AnonymousRole::RetainingPath => "the retaining path goes through",
+            AnonymousRole::Scope => "the leak is held in a scope captured by",
+        };
+        format!(
+            "{what} the unnamed function at {defined_at}: give it a name (e.g. \
+             `function onRequest(…) {{…}}` or `const onRequest = (…) => …`) so heap \
+             snapshots, retaining paths and this report say which function it is"
+        )
+    }
+}
+
+/// An unnamed function of the application that takes part in a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnonymousFunction {
+    /// `app.js:12:5`.
+    pub defined_at: String,
+    pub role: AnonymousRole,
+    /// What to do about it, in one sentence.
+    pub advice: String,
+    /// Snapshot id of one closure of it.
+    pub id: u32,
+}
+
+/// The constructor location V8 recorded for `v` (functions: where defined).
+fn location_of(s: &HeapSnapshot, v: u32) -> Option<&leakscope_snapshot::graph::Location> {
+    let locations = &s.graph.locations[..];
+    locations
+        .binary_search_by_key(&v, |l| l.node)
+        .ok()
+        .map(|i| &locations[i])
 }
 
 /// Where `items` were allocated: the definition of leaked closures (where
@@ -661,7 +799,7 @@ pub fn allocation_site(
         .first()
         .filter(|&&v| s.graph.type_name(v) == "closure")
     {
-        if let Some(location) = s.graph.locations.iter().find(|l| l.node == first) {
+        if let Some(location) = location_of(s, first) {
             let script = script_path_of_closure(s, first)
                 .map(|p| script_label(&p))
                 .unwrap_or_default();

@@ -30,7 +30,7 @@ use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
 use serde::Serialize;
 
 use crate::digest::{counted_ids, Digest};
-use crate::naming::{self, Step, OLD};
+use crate::naming::{self, AnonymousFunction, Step, OLD};
 use crate::TracedSites;
 
 /// One round of load, as the hunt saw it.
@@ -130,6 +130,10 @@ pub struct Finding {
     pub allocation: Option<AllocationSite>,
     /// Snapshot id of one leaked item, for `leakscope retainers --id`.
     pub example_id: u32,
+    /// The application's unnamed functions on the path, holding the scope,
+    /// or making the items: naming them makes the report say which they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anonymous_functions: Vec<AnonymousFunction>,
     /// Too small to trust from these rounds alone: run more.
     #[serde(skip)]
     pub needs_more_rounds: bool,
@@ -618,18 +622,22 @@ impl Group {
             )
         };
         let name = naming::holder_name(s, cx.index, self.holder, variable);
+        let to_holder = naming::path_from_root(s, cx.index, self.holder);
+        let to_leaked = naming::path_between(s, cx.index, self.holder, self.example_top, example);
+        let path: Vec<u32> = to_holder
+            .nodes
+            .iter()
+            .chain(&to_leaked.nodes)
+            .copied()
+            .collect();
+        let anonymous_functions =
+            naming::anonymous_functions(s, cx.index, &path, headline.first().copied());
         Some(Finding {
             holder: name.text,
             holder_id: s.graph.node_id[self.holder as usize],
             package: name.package,
-            path_to_holder: naming::path_from_root(s, cx.index, self.holder),
-            path_to_leaked: naming::path_between(
-                s,
-                cx.index,
-                self.holder,
-                self.example_top,
-                example,
-            ),
+            path_to_holder: to_holder.steps,
+            path_to_leaked: to_leaked.steps,
             leaked_items: LeakedClass {
                 name: item_label,
                 count: item_count,
@@ -652,6 +660,7 @@ impl Group {
             evidence,
             allocation: naming::allocation_site(s, cx.traces, &headline),
             example_id: s.graph.node_id[example as usize],
+            anonymous_functions,
             needs_more_rounds,
         })
     }

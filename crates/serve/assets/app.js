@@ -599,6 +599,9 @@ async function showHunt() {
       f.allocation.stack.forEach((frame) => stack.append(el('div', '', frame)));
       card.append(stack);
     }
+    const unnamed = f.anonymous_functions || [];
+    if (unnamed.length) card.append(el('h3', '', 'Unnamed functions'));
+    for (const fn of unnamed) card.append(el('div', 'unnamed', fn.advice));
     card.append(table(['Class', 'New objects', 'Bytes', 'Per request'],
       f.classes.slice(0, 8).map((c) => [c.name, fmt(c.count), fmt(c.bytes), c.per_request.toFixed(2)]), (i) => i > 0));
     parts.push(card);

@@ -71,6 +71,9 @@ pub fn render(h: &Hunt) -> String {
                 esc(&site.source)
             );
         }
+        for function in &f.anonymous_functions {
+            let _ = write!(o, "<p class=unnamed>{}</p>", esc(&function.advice));
+        }
         o.push_str(
             "<table><tr><th>round</th><th>new objects alive at the end</th><th>bytes</th></tr>",
         );

@@ -148,6 +148,9 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
                 }
             )?,
         }
+        for function in &f.anonymous_functions {
+            outln!("  unnamed   {}", function.advice)?;
+        }
         let path: Vec<String> = f
             .path_to_holder
             .iter()
