@@ -175,6 +175,13 @@ pub struct Config {
     /// Forced GCs may take at most this share of the target's time: the
     /// next probe waits for its expected pause divided by this.
     pub probe_max_share: f64,
+    /// While full GCs find no growth, each doubles the wait for the next
+    /// probe, up to this: a full GC costs the target far more than its
+    /// pause (V8 drops optimized code that embeds objects the GC freed and
+    /// compiles it again: 100–150 ms of CPU per forced GC of a 5 MB server
+    /// heap), so a heap that stays flat is probed rarely. Growth of a
+    /// quarter of `min_growth` brings back the `probe_every_ms` pace.
+    pub probe_quiet_max_ms: f64,
 }
 
 impl Default for Config {
@@ -196,6 +203,7 @@ impl Default for Config {
             probe_every_ms: 5_000.0,
             probe_fast_ms: 1_000.0,
             probe_max_share: 0.10,
+            probe_quiet_max_ms: 60_000.0,
         }
     }
 }
@@ -237,6 +245,10 @@ pub struct Detector {
     /// When the rate rule last fired: its evidence is spent, so probing
     /// goes back to the slow pace.
     rate_fired_ms: Option<f64>,
+    /// The lowest heap after full GC since probing last went back to its
+    /// normal pace, and how many measurements since then found no growth.
+    quiet_since: Option<u64>,
+    quiet_measurements: u32,
 }
 
 /// Full GCs closer than this are one measurement.
@@ -264,6 +276,8 @@ impl Detector {
             last_two: [None; 2],
             forced_ms_per_byte: None,
             rate_fired_ms: None,
+            quiet_since: None,
+            quiet_measurements: 0,
         }
     }
 
@@ -304,7 +318,8 @@ impl Detector {
         let gap = if self.climbing_fast() {
             c.probe_fast_ms.min(c.probe_every_ms)
         } else {
-            c.probe_every_ms
+            let doubled = c.probe_every_ms * 2f64.powi(self.quiet_measurements.min(16) as i32);
+            doubled.min(c.probe_quiet_max_ms.max(c.probe_every_ms))
         };
         let heap = self.last_two[1].map_or(0, |m| m.1) as f64;
         let cost = self.forced_ms_per_byte.unwrap_or(0.0) * heap;
@@ -358,6 +373,7 @@ impl Detector {
         let measurement = (gc.at_ms, gc.heap_used);
         self.first.get_or_insert(measurement);
         self.last_two = [self.last_two[1], Some(measurement)];
+        self.pace_probes(gc.heap_used);
         let warm = gc.at_ms - first_at >= self.config.warmup_ms
             && self.stats.num_full_gc as usize > self.config.warmup_full_gcs;
         if !warm {
@@ -396,6 +412,22 @@ impl Detector {
             s.min.min(gc.heap_used)
         };
         s.max = s.max.max(gc.heap_used);
+    }
+
+    /// Counts measurements without growth since the lowest one; growth of
+    /// a quarter of `min_growth` over it resets the count.
+    fn pace_probes(&mut self, heap: u64) {
+        match self.quiet_since {
+            Some(low) if heap >= low.saturating_add(self.config.min_growth / 4) => {
+                self.quiet_measurements = 0;
+                self.quiet_since = Some(heap);
+            }
+            Some(low) => {
+                self.quiet_measurements += 1;
+                self.quiet_since = Some(low.min(heap));
+            }
+            None => self.quiet_since = Some(heap),
+        }
     }
 
     /// A second full GC right after another refines the same measurement.
@@ -850,7 +882,7 @@ mod tests {
         assert_eq!(d.probe_after_ms(), Some(5_000.0), "nothing measured yet");
         d.observe(&major(0.0, 50.0));
         d.observe(&major(5.0, 50.5));
-        assert_eq!(d.probe_after_ms(), Some(5_000.0), "flat");
+        assert_eq!(d.probe_after_ms(), Some(10_000.0), "flat: slower");
         // 10 MB/s on 50 MB: 200 MB over the rate window.
         d.observe(&major(7.0, 70.0));
         assert_eq!(d.probe_after_ms(), Some(1_000.0), "climbing");
@@ -870,6 +902,36 @@ mod tests {
             ..config
         });
         assert_eq!(d.probe_after_ms(), None);
+    }
+
+    #[test]
+    fn probes_back_off_while_the_heap_stays_flat_and_resume_when_it_grows() {
+        let mut d = Detector::new(Config::default());
+        let mut waits = Vec::new();
+        let mut t = 0.0;
+        // A flat heap (noise of 0.2 MB): 5, 10, 20, 40 s, then at most 60.
+        for i in 0..7 {
+            d.observe(&major(t, 50.0 + 0.2 * (i % 2) as f64));
+            waits.push(d.probe_after_ms().unwrap() / 1000.0);
+            t += waits[i];
+        }
+        assert_eq!(waits, [5.0, 10.0, 20.0, 40.0, 60.0, 60.0, 60.0]);
+        // A slow leak: 0.3 MB per minute adds up to half a MB (a quarter
+        // of min_growth) over the low point, and the pace is back.
+        d.observe(&major(t, 50.3));
+        assert_eq!(d.probe_after_ms(), Some(60_000.0));
+        d.observe(&major(t + 60.0, 50.6));
+        assert_eq!(d.probe_after_ms(), Some(5_000.0));
+        // A slow leak is still probed at least once a minute, so it grows
+        // by 0.5 MB per probe at most this slowly: the leak rules see it.
+        let mut leaks = Vec::new();
+        let (mut t, mut mb) = (t + 60.0, 50.6);
+        while t < 3600.0 {
+            t += d.probe_after_ms().unwrap() / 1000.0;
+            mb += 0.3 * d.probe_after_ms().unwrap() / 60_000.0;
+            leaks.extend(d.observe(&major(t, mb)).leaks);
+        }
+        assert!(!leaks.is_empty(), "0.3 MB/min over an hour is a leak");
     }
 
     #[test]

@@ -86,7 +86,9 @@ pub struct Args {
     /// one, force one so the leak rules see the live heap (0 = never).
     /// A leaking heap grows its GC limit, so full GCs get rare on their own.
     /// While the heap after full GC climbs fast, probes come every second,
-    /// and never so often that their pauses take over a tenth of the app's time
+    /// and never so often that their pauses take over a tenth of the app's
+    /// time; while full GCs find no growth, each doubles the wait, up to a
+    /// minute (a full GC makes V8 compile hot code again)
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub probe_every: Duration,
     /// Run the launched app with `node --trace-gc` and analyse its GC log
