@@ -82,19 +82,30 @@ pub struct LoadTarget {
     /// Requests to cycle through, `METHOD /path [BODY]` per line
     #[arg(long, value_name = "FILE")]
     pub request_file: Option<std::path::PathBuf>,
+    /// Concurrent keep-alive connections
+    #[arg(short = 'c', long, default_value_t = 20)]
+    pub concurrency: usize,
 }
 
 impl LoadTarget {
-    /// The requests of `--request-file`, if given.
-    pub fn requests(&self) -> anyhow::Result<Option<Vec<leakscope_load::RequestTemplate>>> {
-        let Some(file) = &self.request_file else {
-            return Ok(None);
+    /// The load these flags ask for, `--request-file` read and checked.
+    pub fn spec(&self) -> anyhow::Result<leakscope_load::LoadSpec> {
+        anyhow::ensure!(self.concurrency > 0, "-c must be at least 1");
+        let requests = match &self.request_file {
+            None => None,
+            Some(file) => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                let requests = leakscope_load::parse_request_file(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                Some(requests)
+            }
         };
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-        let requests = leakscope_load::parse_request_file(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-        Ok(Some(requests))
+        Ok(leakscope_load::LoadSpec {
+            url: self.url.clone(),
+            requests,
+            concurrency: self.concurrency,
+        })
     }
 }
 

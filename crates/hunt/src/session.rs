@@ -24,7 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leakscope_inspector::capture::{write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions};
 use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
-use leakscope_load::{Live, LoadError, Plan, Report, RequestTemplate, Stop};
+pub use leakscope_load::LoadSpec;
+use leakscope_load::{Live, LoadError, Report, Stop};
 use leakscope_profile::cpu::CpuProfile;
 use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
@@ -38,12 +39,7 @@ use crate::TracedSites;
 /// How to hunt.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where load goes: a URL, or a path on the one port the app listens
-    /// on; `None` is `/` there.
-    pub url: Option<String>,
-    /// Requests to cycle through instead of a GET of `url`'s path.
-    pub requests: Option<Vec<RequestTemplate>>,
-    pub concurrency: usize,
+    pub load: LoadSpec,
     /// Requests before the baseline (JIT, pools and bounded caches settle).
     pub warmup_requests: u64,
     /// Rounds the verdict needs at least (2 when snapshots are slow).
@@ -71,9 +67,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            url: None,
-            requests: None,
-            concurrency: 20,
+            load: LoadSpec::default(),
             warmup_requests: 1500,
             min_rounds: 3,
             max_rounds: 6,
@@ -317,7 +311,7 @@ impl Session<'_> {
     async fn hunt(&mut self, attached: &Attached) -> Result<Outcome> {
         let client = self.client;
         let config = self.config;
-        let url = attached.load_url(config.url.as_deref()).await?;
+        let url = attached.load_url(config.load.url.as_deref()).await?;
         GcWatch::install(client).await?;
         let out = &config.out;
 
@@ -694,10 +688,7 @@ impl Session<'_> {
             Stop::Duration(d) => (u64::MAX, Some(d)),
             Stop::Either(n, d) => (n, Some(d)),
         };
-        let mut plan = Plan::new(url, self.config.concurrency, Stop::Requests(limit)).await?;
-        if let Some(requests) = &self.config.requests {
-            plan.requests = requests.clone();
-        }
+        let mut plan = self.config.load.plan(url, Stop::Requests(limit)).await?;
         plan.first_seq = self.next_seq;
         let live = Arc::new(Live::default());
         let run = plan.run(&live);

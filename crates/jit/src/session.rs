@@ -6,19 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leakscope_inspector::{Attached, Client, InspectorError};
-use leakscope_load::{Live, LoadError, Plan, RequestTemplate, Stop};
+pub use leakscope_load::LoadSpec;
+use leakscope_load::{Live, LoadError, Stop};
 use leakscope_profile::cpu::CpuProfile;
 use leakscope_profile::SamplingProfile;
 use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where load goes: a URL, or a path on the one port the app listens
-    /// on; `None` is `/` there.
-    pub url: Option<String>,
-    /// Requests to cycle through instead of a GET of `url`'s path.
-    pub requests: Option<Vec<RequestTemplate>>,
-    pub concurrency: usize,
+    pub load: LoadSpec,
     /// Load before profiling starts.
     pub warmup: Duration,
     /// The profiled load.
@@ -30,9 +26,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            url: None,
-            requests: None,
-            concurrency: 20,
+            load: LoadSpec::default(),
             warmup: Duration::from_secs(3),
             duration: Duration::from_secs(20),
             sampling_interval: Duration::from_micros(250),
@@ -67,7 +61,7 @@ pub async fn record(
     config: &Config,
     observer: &mut dyn Observer,
 ) -> Result<Recording, JitError> {
-    let url = attached.load_url(config.url.as_deref()).await?;
+    let url = attached.load_url(config.load.url.as_deref()).await?;
     let client = &attached.client;
     if !config.warmup.is_zero() {
         observer.note(&format!(
@@ -134,10 +128,7 @@ async fn drive(
     phase: &str,
     observer: &mut dyn Observer,
 ) -> Result<leakscope_load::Report, JitError> {
-    let mut plan = Plan::new(url, config.concurrency, Stop::Duration(duration)).await?;
-    if let Some(requests) = &config.requests {
-        plan.requests = requests.clone();
-    }
+    let plan = config.load.plan(url, Stop::Duration(duration)).await?;
     let live = Arc::new(Live::default());
     let run = plan.run(&live);
     tokio::pin!(run);

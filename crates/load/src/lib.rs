@@ -124,6 +124,39 @@ impl Report {
     }
 }
 
+/// What a session that drives load at an app (a hunt, a JIT recording)
+/// sends: the same choices, `--url`, `--request-file` and `-c`, for each.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// A URL, or a path on the one HTTP port the app listens on, which the
+    /// session resolves once attached; `None` is `/` there.
+    pub url: Option<String>,
+    /// Requests to cycle through instead of a GET of the URL's path.
+    pub requests: Option<Vec<RequestTemplate>>,
+    pub concurrency: usize,
+}
+
+impl Default for LoadSpec {
+    fn default() -> Self {
+        LoadSpec {
+            url: None,
+            requests: None,
+            concurrency: 20,
+        }
+    }
+}
+
+impl LoadSpec {
+    /// The plan for one run against `url` (`self.url` resolved).
+    pub async fn plan(&self, url: &str, stop: Stop) -> Result<Plan, LoadError> {
+        let mut plan = Plan::new(url, self.concurrency, stop).await?;
+        if let Some(requests) = &self.requests {
+            plan.requests = requests.clone();
+        }
+        Ok(plan)
+    }
+}
+
 impl Plan {
     /// A plan sending `GET` to `url` (plain `http://` only) on `connections`
     /// keep-alive connections. Resolves the host once, here.

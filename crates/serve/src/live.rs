@@ -229,7 +229,10 @@ impl Live {
         let (dir, _) = self.next_path("hunt");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let config = Config {
-            url,
+            load: session::LoadSpec {
+                url,
+                ..Default::default()
+            },
             out: dir.clone(),
             ..Config::default()
         };
@@ -243,7 +246,7 @@ impl Live {
         let report = Report::new(
             outcome,
             format!("PID {}", self.attached.pid),
-            config.concurrency,
+            config.load.concurrency,
             true,
         );
         let path = dir.join("hunt.json");

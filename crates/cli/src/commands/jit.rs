@@ -40,9 +40,6 @@ pub struct Args {
     /// Load before profiling, so the JIT has settled
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub warmup: Duration,
-    /// Concurrent keep-alive connections
-    #[arg(short = 'c', long, default_value_t = 20)]
-    pub concurrency: usize,
     /// Hot functions to report at most
     #[arg(long, default_value_t = 15)]
     pub top: usize,
@@ -66,7 +63,6 @@ struct JitJson<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
     anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     // A report file that cannot be written fails now, not after the run.
     let report_file = args
@@ -74,11 +70,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let requests = args.load.requests()?;
     let config = Config {
-        url: args.load.url.clone(),
-        requests,
-        concurrency: args.concurrency,
+        load: args.load.spec()?,
         warmup: args.warmup,
         duration: args.duration,
         ..Config::default()

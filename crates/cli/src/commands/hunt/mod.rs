@@ -63,9 +63,6 @@ pub struct Args {
     /// settle); the warm-up also ends after 8 s
     #[arg(long, default_value_t = 1500)]
     pub warmup: u64,
-    /// Concurrent keep-alive connections
-    #[arg(short = 'c', long, default_value_t = 20)]
-    pub concurrency: usize,
     /// Keep the snapshots in this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -116,7 +113,6 @@ impl std::ops::Deref for Hunt {
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.requests > 0, "--requests must be at least 1");
-    anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
     let demo_dir = std::env::temp_dir().join(format!("leakscope-hunt-demo-{}", std::process::id()));
     let target_label = describe_target(&args.target);
     let is_demo = args.target.launch.is_empty()
@@ -139,7 +135,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let requests = args.load.requests()?;
+    let load = args.load.spec()?;
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
@@ -149,9 +145,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
     let out = out.canonicalize().unwrap_or(out);
     let config = Config {
-        url: args.load.url.clone(),
-        requests,
-        concurrency: args.concurrency,
+        load,
         warmup_requests: args.warmup,
         min_rounds: args.rounds as usize,
         max_rounds: (args.rounds as usize).max(Rules::default().confirm_rounds),
@@ -270,7 +264,7 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
         .map(|cpu| Findings::build(&cpu, log.as_ref(), None, 15));
     let baseline_ms = outcome.baseline_ms;
     Ok(Hunt {
-        report: Report::new(outcome, target, args.concurrency, args.keep),
+        report: Report::new(outcome, target, args.load.concurrency, args.keep),
         jit,
         gc_log: gc_log.map(|sink| {
             let lines = sink.lock().expect("not poisoned");
