@@ -4,6 +4,9 @@
 #   bench/fleet.sh                 # 10 watched + 10 control processes, 8 rounds of 10 s
 #   N=10 ROUNDS=10 SECS=15 bench/fleet.sh
 #   APP=http bench/fleet.sh        # examples/clean-server.js, each under its own `leakscope load -c 1`
+#   WARMUP=120 WINDOWS=4 ROUNDS=2 SECS=30 APP=http bench/fleet.sh
+#                                  # a long watch's steady cost: each watch runs 2 min
+#                                  # before 4 windows of 30 s are measured
 #
 # Starts 2×N copies of bench/busy.js (request-like work in 5 ms batches:
 # many GCs, an event loop that turns) without inspector flags, so SIGUSR1
@@ -11,7 +14,10 @@
 # round `leakscope watch --all --match` watches one half while the other
 # half, running at the same time on the same cores, is the control; the
 # halves swap every round. Comparing at the same moment cancels the drift
-# of a shared machine (±15 % from one 10 s window to the next here). The
+# of a shared machine (±15 % from one 10 s window to the next here). With
+# WARMUP the watch runs that long before its WINDOWS are measured, so its
+# one-off costs (SIGUSR1, injection, the first probes before they back
+# off) are left out: what a fleet watch left running costs. The
 # cost is the watched processes' work per CPU-second (from /proc) against
 # the control's, and the same for work per second. Checks that every watch
 # attached to its N processes and left no inspector open.
@@ -21,7 +27,7 @@ out=$root/target/bench/fleet
 mkdir -p "$out"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 L=$root/target/release/leakscope
-n=${N:-10}; rounds=${ROUNDS:-8}; secs=${SECS:-10}
+n=${N:-10}; rounds=${ROUNDS:-8}; secs=${SECS:-10}; warmup=${WARMUP:-0}; windows=${WINDOWS:-1}
 marker=leakscope-bench-fleet-$$
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
@@ -77,30 +83,32 @@ measure() { # → per process: half (0/1), work per second, work per CPU-second
 }
 
 listening_before=$(listening)
-echo "| round | watched half | work/s: watched (mean) | control | lost | work per CPU-second: watched | control | lost | leakscope CPU (% of a core) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| round | window | watched half | work/s: watched (mean) | control | lost | work per CPU-second: watched | control | lost | leakscope CPU (% of a core) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 : > "$out/lost"; : > "$out/lost-cpu"
 for r in $(seq "$rounds"); do
   half=$((r % 2))
   "$L" watch --all --match "$marker-$half\$" --json > "$out/watch.jsonl" 2> "$out/watch.err" &
   watch_pid=$!
-  sleep 2 # all attached
-  c0=$(cpu_ticks "$watch_pid")
-  measure > "$out/round"
-  c1=$(cpu_ticks "$watch_pid")
+  sleep $((2 + warmup)) # all attached, and past the warm-up
+  for win in $(seq "$windows"); do
+    c0=$(cpu_ticks "$watch_pid")
+    measure > "$out/round"
+    c1=$(cpu_ticks "$watch_pid")
+    awk -v h="$half" -v r="$r" -v win="$win" -v own="$(echo "($c1 - $c0) / $hz / $secs * 100" | bc -l)" -v lost="$out/lost" -v lostcpu="$out/lost-cpu" '
+      $1 == h {w += $2; wc += $3; nw++} $1 != h {c += $2; cc += $3; nc++}
+      END {
+        w /= nw; wc /= nw; c /= nc; cc /= nc
+        printf "%.4f\n", (c - w) / c * 100 >> lost; printf "%.4f\n", (cc - wc) / cc * 100 >> lostcpu
+        printf "| %s | %s | %s | %.0f | %.0f | %.1f %% | %.0f | %.0f | %.1f %% | %.1f |\n", r, win, h, w, c, (c - w) / c * 100, wc, cc, (cc - wc) / cc * 100, own
+      }' "$out/round"
+  done
   kill -INT "$watch_pid" # Ctrl-C: it closes the inspectors it opened
   wait "$watch_pid" || true
   attached=$(grep -c '"type":"attached"' "$out/watch.jsonl")
   [[ $attached == "$n" ]] || { echo "watch attached to $attached of $n processes" >&2; exit 1; }
   [[ $(listening) == "$listening_before" ]] || { echo "an inspector stayed open" >&2; exit 1; }
-  awk -v h="$half" -v r="$r" -v own="$(echo "($c1 - $c0) / $hz / $secs * 100" | bc -l)" -v lost="$out/lost" -v lostcpu="$out/lost-cpu" '
-    $1 == h {w += $2; wc += $3; nw++} $1 != h {c += $2; cc += $3; nc++}
-    END {
-      w /= nw; wc /= nw; c /= nc; cc /= nc
-      printf "%.4f\n", (c - w) / c * 100 >> lost; printf "%.4f\n", (cc - wc) / cc * 100 >> lostcpu
-      printf "| %s | %s | %.0f | %.0f | %.1f %% | %.0f | %.0f | %.1f %% | %.1f |\n", r, h, w, c, (c - w) / c * 100, wc, cc, (cc - wc) / cc * 100, own
-    }' "$out/round"
 done
 echo
-echo "median over $rounds rounds: work/s lost $(median "$out/lost") %, work per CPU-second lost $(median "$out/lost-cpu") % ($n watched beside $n control processes)"
-echo "GC events seen by the last watch: $(grep -c '"type":"gc"' "$out/watch.jsonl")"
+echo "median over $rounds rounds × $windows windows: work/s lost $(median "$out/lost") %, work per CPU-second lost $(median "$out/lost-cpu") % ($n watched beside $n control processes)"
+echo "GC events seen by the last watch: $(grep -c '"type":"gc"' "$out/watch.jsonl"); full GCs per process: $(grep '"type":"detached"' "$out/watch.jsonl" | grep -o '"num_full_gc":[0-9]*' | cut -d: -f2 | paste -sd' '), of them forced: $(grep '"type":"detached"' "$out/watch.jsonl" | grep -o '"heap_compactions":[0-9]*' | cut -d: -f2 | paste -sd' ')"

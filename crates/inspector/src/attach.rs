@@ -419,10 +419,12 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     // new listening socket tells its port (9229, or random with
     // --inspect-port=0). No new socket after a moment: it may have been
     // open already on a port of its own (SIGUSR1 then changes nothing), so
-    // ask the ports it had; then keep waiting for a slow one.
+    // ask the ports it had; then keep waiting for a slow one (seconds on a
+    // host whose cores are all busy: 1 of 60 attaches in bench/fleet.sh's
+    // 20 processes on 2 cores missed a 3 s wait).
     let start = Instant::now();
     let mut probed_existing = false;
-    while start.elapsed() < Duration::from_secs(3) {
+    while start.elapsed() < Duration::from_secs(10) {
         for &port in listening_ports(pid).difference(&before) {
             if inspector_version(loopback(port)).await.is_some() {
                 let url = first_target(loopback(port)).await?;

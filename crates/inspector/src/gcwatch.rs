@@ -15,17 +15,18 @@ use crate::protocol::BindingCalled;
 
 const BINDING: &str = "__leakscope_gc";
 
-/// GCs are reported in batches at most every 100 ms (and at once after a
+/// GCs are reported in batches at most once a second (and at once after a
 /// full GC): one binding call, one CDP message and one heap-space reading
 /// per batch instead of per GC keeps a target doing 50+ scavenges a second
-/// from paying for each. Every GC still gets its own entry.
+/// from paying for each. Every GC still gets its own entry. The event-loop
+/// delay is sampled every 20 ms: each sample wakes an idle process.
 const INSTALL: &str = r#"(() => {
   const g = globalThis, key = Symbol.for('leakscope.gcwatch');
   if (g[key]) return 'already installed';
   const req = typeof require === 'function' ? require : (m) => process.getBuiltinModule(m);
   const { PerformanceObserver, monitorEventLoopDelay } = req('perf_hooks');
   const v8 = req('v8');
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const delay = monitorEventLoopDelay({ resolution: 20 });
   delay.enable();
   let gcs = [], timer = null;
   const flush = () => {
@@ -47,7 +48,7 @@ const INSTALL: &str = r#"(() => {
       gcs.push([performance.timeOrigin + e.startTime, e.duration, kind, e.detail ? e.detail.flags : 0,
         h.used_heap_size, h.total_heap_size, h.heap_size_limit, h.external_memory]);
       if (kind === 4) { if (timer) clearTimeout(timer); flush(); }
-      else if (!timer) { timer = setTimeout(flush, 100); timer.unref(); }
+      else if (!timer) { timer = setTimeout(flush, 1000); timer.unref(); }
     }
   });
   observer.observe({ entryTypes: ['gc'] });

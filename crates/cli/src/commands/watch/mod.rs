@@ -82,13 +82,13 @@ pub struct Args {
     /// Growth below this (bytes, or e.g. 2MB) never makes a leak event
     #[arg(long, default_value = "2MB", value_parser = parse_size)]
     pub min_growth: u64,
-    /// When no full GC ran for this long and the heap grew since the last
-    /// one, force one so the leak rules see the live heap (0 = never).
-    /// A leaking heap grows its GC limit, so full GCs get rare on their own.
-    /// While the heap after full GC climbs fast, probes come every second,
-    /// and never so often that their pauses take over a tenth of the app's
-    /// time; while full GCs find no growth, each doubles the wait, up to a
-    /// minute (a full GC makes V8 compile hot code again)
+    /// Once V8's own full GCs find the heap grown, force one this long after
+    /// the last so the leak rules see the live heap sooner (0 = never): a
+    /// leaking heap grows its GC limit, so full GCs get rare on their own.
+    /// Probes go on while each finds more growth (every second while the
+    /// heap climbs fast, never taking over a tenth of the app's time) and
+    /// stop at the first that finds none; a flat heap is never probed
+    /// (a few forced GCs leave a server's hot code slower for minutes)
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub probe_every: Duration,
     /// Run the launched app with `node --trace-gc` and analyse its GC log

@@ -102,15 +102,25 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
                 outln!("{}", serde_json::to_string(&line)?)?;
             } else {
                 let s = summary.stats;
+                let heap = if s.num_full_gc < 2 {
+                    // Growth shows over full GCs, and V8 runs them only as
+                    // the heap fills: too few is no verdict, not a clean one.
+                    "too few full GCs to judge the heap (V8 runs them as it fills; watch longer)"
+                        .to_owned()
+                } else {
+                    format!(
+                        "heap after full GC {}, trend {}",
+                        summary.growth.map_or_else(
+                            || format!("{} .. {}", size(s.min), size(s.max)),
+                            |g| print::growth_text(&g)
+                        ),
+                        print::signed_size(s.usage_trend)
+                    )
+                };
                 outln!(
-                    "done: {} full and {} other GCs; heap after full GC {}, trend {}; {} leak event{}",
+                    "done: {} full and {} other GCs; {heap}; {} leak event{}",
                     s.num_full_gc,
                     s.num_inc_gc,
-                    summary.growth.map_or_else(
-                        || format!("{} .. {}", size(s.min), size(s.max)),
-                        |g| print::growth_text(&g)
-                    ),
-                    print::signed_size(s.usage_trend),
                     summary.leak_events,
                     if summary.leak_events == 1 { "" } else { "s" }
                 )?;
