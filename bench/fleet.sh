@@ -16,8 +16,8 @@
 # halves swap every round. Comparing at the same moment cancels the drift
 # of a shared machine (±15 % from one 10 s window to the next here). With
 # WARMUP the watch runs that long before its WINDOWS are measured, so its
-# one-off costs (SIGUSR1, injection, the first probes before they back
-# off) are left out: what a fleet watch left running costs. The
+# one-off costs (SIGUSR1, the observer's injection) are left out: what a
+# fleet watch left running costs. The
 # cost is the watched processes' work per CPU-second (from /proc) against
 # the control's, and the same for work per second. Checks that every watch
 # attached to its N processes and left no inspector open.
