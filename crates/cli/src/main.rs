@@ -6,6 +6,7 @@ mod output;
 mod atomic;
 mod capture;
 mod commands;
+mod finding_view;
 mod gc_report;
 mod jit_view;
 mod live;
@@ -30,6 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Hunt(commands::hunt::Args),
+    FindLeaks(commands::find_leaks::Args),
     Jit(commands::jit::Args),
     Summary(commands::summary::Args),
     Dominators(commands::dominators::Args),
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Load(a) => commands::load::run(a),
         Command::GcLog(a) => commands::gc_log::run(a),
         Command::Hunt(a) => commands::hunt::run(a),
+        Command::FindLeaks(a) => commands::find_leaks::run(a),
         Command::Jit(a) => commands::jit::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Cache(a) => commands::cache::run(a),

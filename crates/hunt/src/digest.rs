@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use leakscope_snapshot::HeapSnapshot;
 use serde::Serialize;
 
+use crate::verdict::Scale;
+
 /// One snapshot, digested.
 #[derive(Debug, Clone, Default)]
 pub struct Digest {
@@ -86,16 +88,21 @@ pub fn counted_ids(s: &HeapSnapshot) -> impl Fn(u32) -> bool + '_ {
 /// A class whose live count rose at every snapshot.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassGrowth {
+    /// The thread whose heap it is in: `main`, or `worker N (file)`.
+    pub thread: String,
     pub name: String,
     /// Live count in the baseline and after each round.
     pub counts: Vec<u64>,
     pub bytes: Vec<u64>,
-    pub per_request: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_request: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<f64>,
 }
 
 /// Classes whose live count rose at every snapshot (baseline first), by
 /// bytes grown.
-pub fn growing_classes(digests: &[Digest], requests: u64) -> Vec<ClassGrowth> {
+pub fn growing_classes(digests: &[Digest], scale: Scale) -> Vec<ClassGrowth> {
     let (Some(first), Some(last)) = (digests.first(), digests.last()) else {
         return Vec::new();
     };
@@ -110,8 +117,10 @@ pub fn growing_classes(digests: &[Digest], requests: u64) -> Vec<ClassGrowth> {
             let counts: Vec<u64> = digests.iter().map(|d| at(d).0).collect();
             let bytes: Vec<u64> = digests.iter().map(|d| at(d).1).collect();
             counts.windows(2).all(|w| w[1] > w[0]).then(|| ClassGrowth {
+                thread: "main".to_owned(),
                 name: name.clone(),
-                per_request: (counts[counts.len() - 1] - counts[0]) as f64 / requests.max(1) as f64,
+                per_request: scale.per_request(counts[counts.len() - 1] - counts[0]),
+                per_second: scale.per_second(counts[counts.len() - 1] - counts[0]),
                 counts,
                 bytes,
             })

@@ -11,6 +11,7 @@
 
 pub mod digest;
 pub mod naming;
+pub mod offline;
 pub mod report;
 pub mod session;
 pub mod verdict;
@@ -21,9 +22,11 @@ use leakscope_snapshot::{AllocationTraces, Frame, HeapSnapshot};
 
 pub use digest::{growing_classes, ClassGrowth, Digest};
 pub use naming::{AnonymousFunction, AnonymousRole, Step};
+pub use offline::{find_leaks, FindLeaksError, Judgement, SnapshotSummary};
 pub use report::Report;
 pub use verdict::{
     assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules,
+    Scale,
 };
 
 /// Allocation stacks from a snapshot taken with allocation tracking on,

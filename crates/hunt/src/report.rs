@@ -6,7 +6,7 @@
 use leakscope_inspector::{Client, GcWatch};
 use serde::Serialize;
 
-use crate::session::Outcome;
+use crate::session::{LoadMode, Outcome};
 use crate::verdict::Confidence;
 
 /// The verdict on a hunt, with what it rests on.
@@ -14,14 +14,14 @@ use crate::verdict::Confidence;
 pub struct Report {
     /// What was hunted in: a PID, a port, a command line.
     pub target: String,
-    pub concurrency: usize,
     /// `leak` or `no leak: …`.
     pub verdict: &'static str,
     /// How sure the verdict is, and why.
     pub confidence: Confidence,
     pub confidence_reason: String,
-    /// Over all rounds.
-    pub requests_per_second: f64,
+    /// Over all rounds, when the hunt's own load counted requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
     #[serde(flatten)]
     pub outcome: Outcome,
     pub snapshots_kept: bool,
@@ -37,21 +37,17 @@ impl std::ops::Deref for Report {
 impl Report {
     /// `outcome.snapshots` are dropped unless `snapshots_kept`: the caller
     /// deletes them.
-    pub fn new(
-        mut outcome: Outcome,
-        target: String,
-        concurrency: usize,
-        snapshots_kept: bool,
-    ) -> Self {
+    pub fn new(mut outcome: Outcome, target: String, snapshots_kept: bool) -> Self {
         if !snapshots_kept {
             outcome.snapshots.clear();
+            for thread in &mut outcome.threads {
+                thread.snapshots.clear();
+            }
         }
-        let total_requests: u64 = outcome.rounds.iter().map(|r| r.round.requests).sum();
-        let total_seconds: f64 = outcome.rounds.iter().map(|r| r.round.seconds).sum();
+        let scale = outcome.scale();
         let (confidence, confidence_reason) = confidence(&outcome);
         Report {
             target,
-            concurrency,
             verdict: if outcome.findings.is_empty() {
                 "no leak: nothing grew steadily round after round"
             } else {
@@ -59,7 +55,8 @@ impl Report {
             },
             confidence,
             confidence_reason,
-            requests_per_second: total_requests as f64 / total_seconds.max(1e-9),
+            requests_per_second: (scale.requests > 0 && scale.seconds > 0.0)
+                .then(|| scale.requests as f64 / scale.seconds),
             outcome,
             snapshots_kept,
         }
@@ -86,6 +83,9 @@ pub async fn close(client: &Client) {
     let _ = client
         .call::<_, serde_json::Value>("HeapProfiler.disable", serde_json::json!({}))
         .await;
+    let _ = client
+        .call::<_, serde_json::Value>("NodeWorker.disable", serde_json::json!({}))
+        .await;
     let _ = GcWatch::uninstall(client).await;
 }
 
@@ -109,15 +109,34 @@ fn confidence(o: &Outcome) -> (Confidence, String) {
     if !o.warnings.is_empty() {
         return (Confidence::Low, o.warnings[0].clone());
     }
-    let level = if o.rounds.len() >= 3 && requests >= 3000 {
-        Confidence::High
-    } else {
-        Confidence::Medium
+    let seconds: f64 = o.rounds.iter().map(|r| r.round.seconds).sum();
+    let (level, work) = match o.load {
+        LoadMode::Http => (
+            if o.rounds.len() >= 3 && requests >= 3000 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            format!("{requests} requests"),
+        ),
+        LoadMode::Command => (
+            if o.rounds.len() >= 3 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            format!("{seconds:.0} s under the load command"),
+        ),
+        // What the process happened to do in that time is all it saw.
+        LoadMode::None => (
+            Confidence::Medium,
+            format!("{seconds:.0} s of the process's own work"),
+        ),
     };
     (
         level,
         format!(
-            "{} rounds, {requests} requests: no group of objects grew in every round",
+            "{} rounds, {work}: no group of objects grew in every round",
             o.rounds.len()
         ),
     )

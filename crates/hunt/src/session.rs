@@ -1,6 +1,12 @@
 //! The hunt as a live session with one process: warm-up, a baseline
-//! snapshot, then rounds of load each followed by a forced GC and a
+//! snapshot, then rounds of work each followed by a forced GC and a
 //! snapshot, until the snapshots decide.
+//!
+//! The work in a round is the hunt's own HTTP load, the user's load command
+//! (run once per round), or nothing at all: the process's own work over a
+//! stretch of time (a queue consumer, a worker, a production process where
+//! nobody wants extra traffic). Every thread's heap is judged on its own: the
+//! main thread's and each worker thread's, reached through the main session.
 //!
 //! It adapts to the app instead of running a fixed script:
 //! - a round ends after its requests, its time, or when the heap grew by
@@ -16,15 +22,15 @@
 //!   a heap whose snapshots take long gets fewer rounds, and when the budget
 //!   stops the hunt the outcome says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leakscope_inspector::capture::{write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions};
-use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
-pub use leakscope_load::LoadSpec;
+use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError, WorkerInfo};
+pub use leakscope_load::{CommandRun, LoadCommand, LoadSpec};
 use leakscope_load::{Live, LoadError, Report, Stop};
 use leakscope_profile::cpu::CpuProfile;
 use leakscope_profile::{SampledStack, SamplingProfile};
@@ -33,22 +39,67 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::digest::{growing_classes, ClassGrowth, Digest};
-use crate::verdict::{assess, Confidence, Evidence, Finding, Round, Rules};
+use crate::verdict::{assess, Confidence, Evidence, Finding, Round, Rules, Scale};
 use crate::TracedSites;
+
+/// What drives the app during warm-up and rounds.
+#[derive(Debug, Clone)]
+pub enum Drive {
+    /// The hunt's own HTTP load.
+    Http(LoadSpec),
+    /// The user's load command, run once per round (warm-up included):
+    /// `url` (a URL or a path on the app's one HTTP port, else that port)
+    /// becomes `{url}` and `LEAKSCOPE_URL`.
+    Command {
+        command: LoadCommand,
+        url: Option<String>,
+    },
+    /// No load: rounds of time under the process's own work.
+    Idle,
+}
+
+impl Default for Drive {
+    fn default() -> Self {
+        Drive::Http(LoadSpec::default())
+    }
+}
+
+/// How the rounds were driven, as reports say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadMode {
+    /// leakscope's own HTTP load; rates per request.
+    Http,
+    /// The user's load command; rates per second.
+    Command,
+    /// The process's own work; rates per second.
+    None,
+}
+
+impl Drive {
+    pub fn mode(&self) -> LoadMode {
+        match self {
+            Drive::Http(_) => LoadMode::Http,
+            Drive::Command { .. } => LoadMode::Command,
+            Drive::Idle => LoadMode::None,
+        }
+    }
+}
 
 /// How to hunt.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub load: LoadSpec,
+    pub drive: Drive,
     /// Requests before the baseline (JIT, pools and bounded caches settle).
     pub warmup_requests: u64,
     /// Rounds the verdict needs at least (2 when snapshots are slow).
     pub min_rounds: usize,
     /// Rounds at most, confirmation rounds included.
     pub max_rounds: usize,
-    /// A round ends after this many requests…
+    /// A round of HTTP load ends after this many requests…
     pub round_requests: u64,
-    /// …or after this long, whichever comes first.
+    /// …or after this long, whichever comes first; other rounds last this
+    /// long (a load command is stopped then, if still running).
     pub round_time: Duration,
     /// The whole hunt, analysis included.
     pub budget: Duration,
@@ -62,12 +113,14 @@ pub struct Config {
     pub rules: Rules,
     /// Record a CPU profile over the first round's load (`hunt --jit`).
     pub cpu_profile: bool,
+    /// Judge the heaps of the process's worker threads too.
+    pub workers: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            load: LoadSpec::default(),
+            drive: Drive::default(),
             warmup_requests: 1500,
             min_rounds: 3,
             max_rounds: 6,
@@ -78,6 +131,7 @@ impl Default for Config {
             out: std::env::temp_dir(),
             rules: Rules::default(),
             cpu_profile: false,
+            workers: true,
         }
     }
 }
@@ -94,6 +148,24 @@ pub enum HuntError {
     Load(#[from] LoadError),
     #[error("{0}")]
     Target(String),
+    #[error("cannot start the load command: {0}")]
+    StartCommand(std::io::Error),
+    #[error("the load command failed in {during} ({}){}", .run.status, tail_text(&.run.tail))]
+    LoadCommand { during: String, run: CommandRun },
+    #[error("the target went away during {0}")]
+    TargetGone(String),
+    #[error("no verdict: {0} (a verdict needs two rounds); the hunt's time budget is too short")]
+    NoVerdict(String),
+}
+
+/// "; its last lines: …" for a failed command's output.
+fn tail_text(tail: &[String]) -> String {
+    let lines: Vec<&str> = tail.iter().rev().take(3).rev().map(|l| l.trim()).collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("; its last lines: {}", lines.join(" / "))
+    }
 }
 
 type Result<T, E = HuntError> = std::result::Result<T, E>;
@@ -122,11 +194,15 @@ pub struct RoundReport {
     /// Heap used after the forced GC that preceded the snapshot.
     pub heap_used: u64,
     pub memory: Memory,
-    /// `requests`, `time`, `heap growth` or `tracking slowdown`.
+    /// `requests`, `time`, `heap growth`, `tracking slowdown` or `command
+    /// exited`.
     pub ended_by: &'static str,
     pub tracked: bool,
     /// How long the snapshot stopped the app.
     pub snapshot_seconds: f64,
+    /// The load command's run (`--load-cmd`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_command: Option<CommandRun>,
 }
 
 /// The load before the baseline.
@@ -162,10 +238,39 @@ pub struct Tracking {
     pub why: String,
 }
 
+/// A worker thread's heap through the hunt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadHeap {
+    /// `worker N (file)`.
+    pub thread: String,
+    /// Heap used after the forced GC before each snapshot, baseline first.
+    pub heap_used: Vec<u64>,
+    /// Its heap was judged (it lived from the baseline to the end).
+    pub judged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Its snapshots, baseline first (kept only with the report's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<PathBuf>,
+    /// Where what it still holds was allocated after the baseline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sampled_allocations: Vec<SampledStack>,
+}
+
 /// Everything the hunt measured and concluded.
 #[derive(Debug, Serialize)]
 pub struct Outcome {
-    pub url: String,
+    /// How the rounds were driven.
+    pub load: LoadMode,
+    /// Where the HTTP load went, or the app's URL the load command got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Connections of the hunt's own HTTP load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// The user's load command (`--load-cmd`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_command: Option<String>,
     pub pid: u32,
     pub warmup: Warmup,
     pub baseline_memory: Memory,
@@ -176,11 +281,14 @@ pub struct Outcome {
     /// Where the memory still alive at the end was allocated after the
     /// baseline (sampling heap profiler, application frames).
     pub sampled_allocations: Vec<SampledStack>,
-    /// Every GC the target ran during the hunt.
+    /// Every GC the target's main thread ran during the hunt.
     pub gcs: Vec<GcPoint>,
     /// Milliseconds from the start to the baseline snapshot.
     pub baseline_ms: f64,
     pub tracking: Tracking,
+    /// The process's worker threads, each judged on its own heap.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub threads: Vec<ThreadHeap>,
     /// Decisions the hunt took on the way (rounds cut short, more rounds).
     pub notes: Vec<String>,
     /// Reasons to doubt a clean verdict, or to read a finding with care.
@@ -193,6 +301,14 @@ pub struct Outcome {
     /// The CPU profile of the first round's load, when asked for.
     #[serde(skip)]
     pub cpu_profile: Option<CpuProfile>,
+}
+
+impl Outcome {
+    /// What the rates of this hunt are counted in.
+    pub fn scale(&self) -> Scale {
+        let rounds: Vec<Round> = self.rounds.iter().map(|r| r.round.clone()).collect();
+        Scale::of(&rounds)
+    }
 }
 
 /// Allocation tracking costs a full GC every 50 ms: never on heaps above
@@ -234,6 +350,8 @@ pub async fn run(
         analysis_seconds: 1.0,
         timeline: Vec::new(),
         cpu_profile: None,
+        known_workers: HashSet::new(),
+        snapshot_done: Instant::now(),
     };
     session.hunt(attached).await
 }
@@ -249,10 +367,15 @@ struct Session<'a> {
     /// The next request's `{seq}`, so URLs stay unique across rounds.
     next_seq: u64,
     snapshot_cost: SnapshotCost,
-    /// The last full analysis of a snapshot took this long.
+    /// The last full analyses of a round's snapshots took this long.
     analysis_seconds: f64,
     timeline: Vec<Phase>,
     cpu_profile: Option<CpuProfile>,
+    /// Worker sessions seen so far (a worker started later is noted once).
+    known_workers: HashSet<String>,
+    /// When the main thread's last snapshot ended: without load, a round
+    /// lasts from there to the next one (the process works on meanwhile).
+    snapshot_done: Instant,
 }
 
 /// Seconds a snapshot took per byte of heap, to plan the next one.
@@ -270,12 +393,87 @@ impl SnapshotCost {
     }
 }
 
-/// What stops a stretch of load besides its own request count and time.
+/// What stops a stretch of work besides its own request count and time.
 struct Guard {
     /// End when the heap holds more than this.
     heap_limit: u64,
     /// With tracking on: end when the rate falls below a third of this.
     untracked_rate: Option<f64>,
+}
+
+/// One stretch of work: a warm-up or a round.
+enum Work<'u> {
+    Http {
+        url: &'u str,
+        stop: Stop,
+    },
+    Command {
+        url: Option<&'u str>,
+        time: Duration,
+    },
+    Idle {
+        time: Duration,
+    },
+}
+
+/// How a stretch of work went.
+struct Stretch {
+    /// The hunt's HTTP load.
+    load: Option<Report>,
+    /// The user's load command.
+    command: Option<CommandRun>,
+    seconds: f64,
+    ended_by: &'static str,
+}
+
+impl Stretch {
+    fn requests(&self) -> u64 {
+        self.load
+            .as_ref()
+            .map_or(0, |r| r.completed + r.error_count)
+    }
+}
+
+/// One thread's heap, judged on its own: the main thread's, or a worker's.
+struct Heap {
+    thread: String,
+    /// `None` for the main thread (the attached session itself).
+    worker: Option<(WorkerInfo, Client)>,
+    digests: Vec<Digest>,
+    latest: Option<Arc<HeapSnapshot>>,
+    heap_used: Vec<u64>,
+    snapshots: Vec<PathBuf>,
+    /// Why it is no longer judged (its worker exited).
+    gone: Option<String>,
+}
+
+impl Heap {
+    fn main() -> Heap {
+        Heap {
+            thread: "main".to_owned(),
+            worker: None,
+            digests: Vec::new(),
+            latest: None,
+            heap_used: Vec::new(),
+            snapshots: Vec::new(),
+            gone: None,
+        }
+    }
+
+    fn judged(&self, rounds: usize) -> bool {
+        self.gone.is_none() && self.digests.len() == rounds + 1
+    }
+
+    fn report(&self, rounds: usize) -> ThreadHeap {
+        ThreadHeap {
+            thread: self.thread.clone(),
+            heap_used: self.heap_used.clone(),
+            judged: self.judged(rounds),
+            note: self.gone.clone(),
+            snapshots: self.snapshots.clone(),
+            sampled_allocations: Vec::new(),
+        }
+    }
 }
 
 impl Session<'_> {
@@ -311,121 +509,43 @@ impl Session<'_> {
     async fn hunt(&mut self, attached: &Attached) -> Result<Outcome> {
         let client = self.client;
         let config = self.config;
-        let url = attached.load_url(config.load.url.as_deref()).await?;
-        GcWatch::install(client).await?;
         let out = &config.out;
-
-        // Warm-up, bounded in time and heap growth like every stretch of load.
-        let warm_budget = (self.remaining() * 0.1).clamp(2.0, 8.0);
-        self.observer.note(&format!(
-            "leakscope hunt: PID {}, load at {url}; warming up with {} requests (at most {warm_budget:.0} s)",
-            attached.pid, config.warmup_requests
-        ));
-        let heap = client.get_heap_usage().await?.used_size as u64;
-        let (report, ended_by) = self
-            .drive(
-                &url,
-                Stop::Either(
-                    config.warmup_requests.max(1),
-                    Duration::from_secs_f64(warm_budget),
-                ),
-                heap_guard(heap),
-                "the warm-up",
-            )
-            .await?;
-        if report.completed == 0 {
-            return Err(HuntError::Target(format!(
-                "the app answered no request at {url} ({}); give --url",
-                report.main_error()
-            )));
-        }
-        let warmup = Warmup {
-            requests: report.completed + report.error_count,
-            seconds: report.seconds,
-            requests_per_second: report.requests_per_second,
-            ended_by,
-        };
-        if ended_by != "requests" {
-            self.note(format!(
-                "warm-up ended after {} requests ({ended_by}): the app ran {:.0} req/s",
-                warmup.requests, warmup.requests_per_second
-            ));
+        let url = self.app_url(attached).await?;
+        GcWatch::install(client).await?;
+        let mut heaps = vec![Heap::main()];
+        let workers = config.workers && self.enable_workers().await;
+        let warmup = self.warm_up(attached, url.as_deref()).await?;
+        if workers {
+            // Those running at the baseline (a launched app's start late).
+            self.adopt_workers(&mut heaps);
         }
 
-        // Baseline, through a short allocation-tracking probe when allowed.
-        let heap = client.get_heap_usage().await?.used_size as u64;
-        let baseline_path = snapshot_path(out, 0);
-        let mut tracking = Tracking {
-            used: false,
-            why: String::new(),
-        };
-        let mut track_round = None;
-        let baseline_seconds;
-        if !config.tracking {
-            tracking.why = "off: sites come from closure definitions, constructors and the sampling profiler (--tracking probes for it)".into();
-            baseline_seconds = self.snapshot(&baseline_path).await?;
-        } else if heap > TRACKING_HEAP_LIMIT {
-            tracking.why = format!(
-                "off: the heap holds {} MB, and tracking runs a full GC every 50 ms",
-                heap >> 20
-            );
-            baseline_seconds = self.snapshot(&baseline_path).await?;
-        } else {
-            client.start_tracking_heap_objects().await?;
-            let probe = self
-                .drive(
-                    &url,
-                    Stop::Either(
-                        (warmup.requests_per_second as u64).clamp(50, 2000),
-                        Duration::from_millis(1500),
-                    ),
-                    heap_guard(heap),
-                    "the tracking probe",
-                )
-                .await;
-            settle().await;
-            client.collect_garbage().await?;
-            baseline_seconds = self.tracked_snapshot(&baseline_path).await?;
-            let probe = probe?.0;
-            let slowdown = warmup.requests_per_second / probe.requests_per_second.max(1e-3);
-            // Stricter than the 3× that cuts a tracked round short: the
-            // probe runs on a small, fresh heap and tracking's cost grows
-            // with what it tracks.
-            if slowdown <= 2.0 {
-                track_round = Some(config.min_rounds);
-                tracking.why = format!(
-                    "allocation tracking in round {}: a probe ran at {:.0} req/s with it, {:.0} without",
-                    config.min_rounds, probe.requests_per_second, warmup.requests_per_second
-                );
-            } else {
-                tracking.why = format!(
-                    "off: with it a probe ran at {:.0} req/s against {:.0} without ({slowdown:.0}× slower); allocation sites come from the sampling profiler",
-                    probe.requests_per_second, warmup.requests_per_second
-                );
-            }
-        }
+        let (baseline_seconds, mut tracking, track_round) =
+            self.baseline(url.as_deref(), &warmup).await?;
+        self.snapshot_done = Instant::now();
         let baseline_ms = self.elapsed() * 1e3;
-        let baseline_memory = self.memory().await?;
+        let baseline_memory = self.memory(client).await?;
         self.snapshot_cost
             .record(baseline_seconds, baseline_memory.heap_used);
         self.drain_gcs().await;
-        let (baseline, _, mut latest) = self.digest(&baseline_path).await?;
-        let mut digests = vec![baseline];
-        // Fewer, longer rounds when snapshots (and their analysis) would
-        // leave too little of the budget for load.
-        let mut min_rounds = config.min_rounds.max(2);
-        let per_round = baseline_seconds * 1.3 + self.analysis_seconds + MIN_ROUND_LOAD_SECONDS;
-        let fits = |rounds: usize| {
-            rounds as f64 * per_round + 2.0 * self.analysis_seconds <= self.remaining()
-        };
-        if min_rounds > 2 && !fits(min_rounds) {
-            min_rounds = 2;
-            self.note(format!(
-                "each snapshot stops the app for about {baseline_seconds:.0} s and takes {:.0} s to analyse: 2 rounds instead of {}",
-                self.analysis_seconds, config.min_rounds
-            ));
+        self.analysis_seconds = 0.0;
+        self.take_digest(
+            &mut heaps[0],
+            snapshot_path(out, 0),
+            baseline_memory.heap_used,
+        )
+        .await?;
+        let mut worker_seconds = self.snapshot_workers(&mut heaps, 0).await?;
+        let min_rounds = self.fit_rounds(baseline_seconds + worker_seconds);
+        for heap in &heaps {
+            // A worker's sampling is a bonus: its snapshots are the evidence.
+            let started = heap_client(client, heap)
+                .start_sampling(SAMPLING_INTERVAL, false)
+                .await;
+            if heap.worker.is_none() {
+                started?;
+            }
         }
-        client.start_sampling(SAMPLING_INTERVAL, false).await?;
 
         let mut rounds: Vec<RoundReport> = Vec::new();
         let mut traces: Option<Arc<TracedSites>> = None;
@@ -436,7 +556,7 @@ impl Session<'_> {
         let mut assessed = 0;
         loop {
             let r = rounds.len() + 1;
-            let Some(time) = self.round_time(&rounds, wanted) else {
+            let Some(time) = self.round_time(&rounds, wanted, worker_seconds) else {
                 stopped_by = Some(format!(
                     "the time budget ({} s) ran out before round {r} (time went to: {})",
                     config.budget.as_secs(),
@@ -446,7 +566,7 @@ impl Session<'_> {
             };
             let tracked = track_round == Some(r);
             let round = self
-                .round(&url, r, wanted, time, tracked, rounds.last())
+                .round(url.as_deref(), r, wanted, time, tracked, rounds.last())
                 .await?;
             if tracked {
                 tracking.used = round.tracked;
@@ -459,20 +579,20 @@ impl Session<'_> {
                     );
                 }
             }
-            let path = snapshot_path(out, r);
-            let (digest, traced, snapshot) = self.digest(&path).await?;
+            self.analysis_seconds = 0.0;
+            let traced = self
+                .take_digest(&mut heaps[0], snapshot_path(out, r), round.memory.heap_used)
+                .await?;
             if tracked {
                 traces = traced.map(Arc::new);
             }
-            digests.push(digest);
-            latest = snapshot;
+            worker_seconds = self.snapshot_workers(&mut heaps, r).await?;
             rounds.push(round);
+            self.notice_new_workers(r);
             if rounds.len() < wanted {
                 continue;
             }
-            (findings, growing) = self
-                .assess(latest.clone(), &digests, &rounds, traces.clone())
-                .await;
+            (findings, growing) = self.assess_all(&heaps, &rounds, traces.clone()).await;
             assessed = rounds.len();
             let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
             // Beside a clear leak ten times their size, small suspects are
@@ -499,22 +619,32 @@ impl Session<'_> {
             ));
         }
         if rounds.len() < 2 {
-            return Err(HuntError::Target(format!(
-                "no verdict: {} (a verdict needs two rounds); give more --budget",
-                stopped_by.unwrap_or_else(|| "the hunt ended early".into())
-            )));
+            return Err(HuntError::NoVerdict(
+                stopped_by.unwrap_or_else(|| "the hunt ended early".into()),
+            ));
         }
         if assessed != rounds.len() {
-            (findings, growing) = self.assess(latest, &digests, &rounds, traces).await;
+            (findings, growing) = self.assess_all(&heaps, &rounds, traces).await;
         }
-        let profile = client.stop_sampling().await?;
-        let mut sampled = serde_json::from_value::<SamplingProfile>(profile)
-            .map(|p| p.application_stacks(4))
-            .unwrap_or_default();
-        sampled.truncate(8);
+        let sampled = sampled_stacks(client.stop_sampling().await?);
+        let mut threads = Vec::new();
+        for heap in heaps.iter().skip(1) {
+            let mut thread = heap.report(rounds.len());
+            if heap.gone.is_none() {
+                if let Ok(profile) = heap_client(client, heap).stop_sampling().await {
+                    thread.sampled_allocations = sampled_stacks(profile);
+                }
+            }
+            threads.push(thread);
+        }
         self.drain_gcs().await;
 
-        let mut warnings = load_warnings(&rounds);
+        let mut warnings = match config.drive {
+            Drive::Http(_) => load_warnings(&rounds),
+            Drive::Command { .. } => command_warnings(&rounds),
+            Drive::Idle => Vec::new(),
+        };
+        warnings.extend(self.idle_warning(baseline_ms));
         warnings.extend(growth_warnings(&baseline_memory, &rounds, &findings));
         if findings.iter().any(|f| f.confidence == Confidence::Low) {
             warnings.push(format!(
@@ -522,13 +652,21 @@ impl Session<'_> {
                 rounds.len()
             ));
         }
+        let (concurrency, load_command) = match &config.drive {
+            Drive::Http(spec) => (Some(spec.concurrency), None),
+            Drive::Command { command, .. } => (None, Some(command.command.clone())),
+            Drive::Idle => (None, None),
+        };
         Ok(Outcome {
+            load: config.drive.mode(),
             url,
+            concurrency,
+            load_command,
             pid: attached.pid,
             warmup,
             baseline_memory,
             baseline_snapshot_seconds: baseline_seconds,
-            snapshots: (0..=rounds.len()).map(|r| snapshot_path(out, r)).collect(),
+            snapshots: heaps[0].snapshots.clone(),
             rounds,
             findings,
             growing_classes: growing,
@@ -536,6 +674,7 @@ impl Session<'_> {
             gcs: std::mem::take(&mut self.gcs),
             baseline_ms,
             tracking,
+            threads,
             notes: std::mem::take(&mut self.notes),
             warnings,
             stopped_by,
@@ -545,16 +684,286 @@ impl Session<'_> {
         })
     }
 
+    /// The app's URL: where HTTP load goes, or what a load command gets as
+    /// `{url}` (required only when it uses it); none without load.
+    async fn app_url(&self, attached: &Attached) -> Result<Option<String>> {
+        Ok(match &self.config.drive {
+            Drive::Http(spec) => Some(attached.load_url(spec.url.as_deref()).await?),
+            Drive::Command { command, url } => {
+                let found = match url {
+                    Some(given) => attached.load_url(Some(given)).await,
+                    // Not named by the command: only a port open already.
+                    None if !command.uses_url() => {
+                        attached.http_url_within(Duration::from_secs(1)).await
+                    }
+                    None => attached.http_url().await,
+                };
+                match found {
+                    Ok(url) if url.ends_with("/") && url.matches('/').count() == 3 => {
+                        Some(url.trim_end_matches('/').to_owned())
+                    }
+                    Ok(url) => Some(url),
+                    Err(e) if command.uses_url() || url.is_some() => return Err(e.into()),
+                    Err(_) => None,
+                }
+            }
+            Drive::Idle => None,
+        })
+    }
+
+    /// Attaches to the process's worker threads; a process whose workers
+    /// cannot be reached is hunted in its main thread alone.
+    async fn enable_workers(&mut self) -> bool {
+        match self.client.enable_workers().await {
+            Ok(()) => true,
+            Err(e) => {
+                self.note(format!(
+                    "the worker threads cannot be reached ({e}): only the main thread's heap is judged"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Opens a session with each worker thread running now, to judge its
+    /// heap on its own.
+    fn adopt_workers(&mut self, heaps: &mut Vec<Heap>) {
+        for info in self.client.workers() {
+            self.known_workers.insert(info.session_id.clone());
+            match self.client.worker(&info) {
+                Ok(worker) => heaps.push(Heap {
+                    thread: info.label(),
+                    worker: Some((info, worker)),
+                    ..Heap::main()
+                }),
+                Err(e) => self.note(format!("{}: {e}", info.label())),
+            }
+        }
+        if heaps.len() > 1 {
+            let names: Vec<&str> = heaps[1..].iter().map(|h| h.thread.as_str()).collect();
+            self.note(format!(
+                "{} worker thread{} besides the main thread, each judged on its own heap: {}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ));
+        }
+    }
+
+    /// Notes worker threads that started after the baseline: a heap is
+    /// judged only from a baseline on.
+    fn notice_new_workers(&mut self, r: usize) {
+        let new: Vec<String> = self
+            .client
+            .workers()
+            .into_iter()
+            .filter(|w| self.known_workers.insert(w.session_id.clone()))
+            .map(|w| w.label())
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        let shown: Vec<&str> = new.iter().take(3).map(String::as_str).collect();
+        self.note(format!(
+            "{} worker thread{} started during round {r} ({}{}): a thread's heap is judged only when it runs from the baseline to the end; what a short-lived worker leaves behind shows in the main thread",
+            new.len(),
+            if new.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if new.len() > 3 { ", …" } else { "" }
+        ));
+    }
+
+    /// The warm-up: JIT, pools and bounded caches settle before the
+    /// baseline, under the same work as the rounds.
+    async fn warm_up(&mut self, attached: &Attached, url: Option<&str>) -> Result<Warmup> {
+        let client = self.client;
+        let config = self.config;
+        let warm_budget = (self.remaining() * 0.1).clamp(2.0, 8.0);
+        let work = match &config.drive {
+            Drive::Http(_) => {
+                let url = url.expect("HTTP load has a URL");
+                self.observer.note(&format!(
+                    "leakscope hunt: PID {}, load at {url}; warming up with {} requests (at most {warm_budget:.0} s)",
+                    attached.pid, config.warmup_requests
+                ));
+                Work::Http {
+                    url,
+                    stop: Stop::Either(
+                        config.warmup_requests.max(1),
+                        Duration::from_secs_f64(warm_budget),
+                    ),
+                }
+            }
+            Drive::Command { command, .. } => {
+                self.observer.note(&format!(
+                    "leakscope hunt: PID {}, load by `{}`{}; warming up with one run (at most {:.0} s)",
+                    attached.pid,
+                    command.command,
+                    url.map(|u| format!(" ({{url}} = {u})")).unwrap_or_default(),
+                    config.round_time.as_secs_f64()
+                ));
+                Work::Command {
+                    url,
+                    time: config.round_time,
+                }
+            }
+            Drive::Idle => {
+                // A process that was running already has warmed up.
+                let time = if attached.launched() {
+                    warm_budget
+                } else {
+                    1.0
+                };
+                self.observer.note(&format!(
+                    "leakscope hunt: PID {}, no load: rounds of the process's own work; warming up for {time:.0} s",
+                    attached.pid
+                ));
+                Work::Idle {
+                    time: Duration::from_secs_f64(time),
+                }
+            }
+        };
+        let heap = client.get_heap_usage().await?.used_size as u64;
+        let stretch = self.drive(work, heap_guard(heap), "the warm-up").await?;
+        if let Some(report) = &stretch.load {
+            if report.completed == 0 {
+                return Err(HuntError::Target(format!(
+                    "the app answered no request at {} ({}); give --url",
+                    url.unwrap_or_default(),
+                    report.main_error()
+                )));
+            }
+        }
+        if let Some(run) = &stretch.command {
+            if run.failed {
+                return Err(HuntError::LoadCommand {
+                    during: "the warm-up".into(),
+                    run: run.clone(),
+                });
+            }
+        }
+        let requests = stretch.requests();
+        let warmup = Warmup {
+            requests,
+            seconds: stretch.seconds,
+            requests_per_second: requests as f64 / stretch.seconds.max(1e-9),
+            ended_by: stretch.ended_by,
+        };
+        if matches!(config.drive, Drive::Http(_)) && warmup.ended_by != "requests" {
+            self.note(format!(
+                "warm-up ended after {} requests ({}): the app ran {:.0} req/s",
+                warmup.requests, warmup.ended_by, warmup.requests_per_second
+            ));
+        }
+        Ok(warmup)
+    }
+
+    /// The baseline snapshot, through a short allocation-tracking probe when
+    /// allowed; returns its pause, what became of tracking and the round to
+    /// track.
+    async fn baseline(
+        &mut self,
+        url: Option<&str>,
+        warmup: &Warmup,
+    ) -> Result<(f64, Tracking, Option<usize>)> {
+        let client = self.client;
+        let config = self.config;
+        let heap = client.get_heap_usage().await?.used_size as u64;
+        let baseline_path = snapshot_path(&config.out, 0);
+        let mut tracking = Tracking {
+            used: false,
+            why: String::new(),
+        };
+        let http_url = match config.drive {
+            Drive::Http(_) => url,
+            _ => None,
+        };
+        let Some(url) = http_url.filter(|_| config.tracking && heap <= TRACKING_HEAP_LIMIT) else {
+            tracking.why = if !config.tracking {
+                "off: sites come from closure definitions, constructors and the sampling profiler (--tracking probes for it)".into()
+            } else if http_url.is_none() {
+                "off: its cost is measured on the hunt's own HTTP load; sites come from closure definitions, constructors and the sampling profiler".into()
+            } else {
+                format!(
+                    "off: the heap holds {} MB, and tracking runs a full GC every 50 ms",
+                    heap >> 20
+                )
+            };
+            let seconds = self.snapshot(client, &baseline_path).await?;
+            return Ok((seconds, tracking, None));
+        };
+        client.start_tracking_heap_objects().await?;
+        let probe = self
+            .drive(
+                Work::Http {
+                    url,
+                    stop: Stop::Either(
+                        (warmup.requests_per_second as u64).clamp(50, 2000),
+                        Duration::from_millis(1500),
+                    ),
+                },
+                heap_guard(heap),
+                "the tracking probe",
+            )
+            .await;
+        settle().await;
+        client.collect_garbage().await?;
+        let seconds = self.tracked_snapshot(&baseline_path).await?;
+        let probe_rate = probe?.load.map_or(0.0, |r| r.requests_per_second);
+        let slowdown = warmup.requests_per_second / probe_rate.max(1e-3);
+        // Stricter than the 3× that cuts a tracked round short: the probe
+        // runs on a small, fresh heap and tracking's cost grows with what
+        // it tracks.
+        let track_round = if slowdown <= 2.0 {
+            tracking.why = format!(
+                "allocation tracking in round {}: a probe ran at {probe_rate:.0} req/s with it, {:.0} without",
+                config.min_rounds, warmup.requests_per_second
+            );
+            Some(config.min_rounds)
+        } else {
+            tracking.why = format!(
+                "off: with it a probe ran at {probe_rate:.0} req/s against {:.0} without ({slowdown:.0}× slower); allocation sites come from the sampling profiler",
+                warmup.requests_per_second
+            );
+            None
+        };
+        Ok((seconds, tracking, track_round))
+    }
+
+    /// Fewer, longer rounds when snapshots (and their analysis) would leave
+    /// too little of the budget for work.
+    fn fit_rounds(&mut self, snapshot_seconds: f64) -> usize {
+        let config = self.config;
+        let mut min_rounds = config.min_rounds.max(2);
+        let per_round = snapshot_seconds * 1.3 + self.analysis_seconds + MIN_ROUND_LOAD_SECONDS;
+        let fits = |rounds: usize| {
+            rounds as f64 * per_round + 2.0 * self.analysis_seconds <= self.remaining()
+        };
+        if min_rounds > 2 && !fits(min_rounds) {
+            min_rounds = 2;
+            self.note(format!(
+                "each snapshot stops the app for about {snapshot_seconds:.0} s and takes {:.0} s to analyse: 2 rounds instead of {}",
+                self.analysis_seconds, config.min_rounds
+            ));
+        }
+        min_rounds
+    }
+
     /// How long the next round may run: the budget left, less the final
-    /// analysis, shared by the rounds still wanted, each less its snapshot;
-    /// `None` when the budget has no room for another round.
-    fn round_time(&self, rounds: &[RoundReport], wanted: usize) -> Option<Duration> {
+    /// analysis, shared by the rounds still wanted, each less its
+    /// snapshots; `None` when the budget has no room for another round.
+    fn round_time(
+        &self,
+        rounds: &[RoundReport],
+        wanted: usize,
+        worker_seconds: f64,
+    ) -> Option<Duration> {
         let heap = rounds.last().map_or(0, |r| r.memory.heap_used);
         let growth = match rounds {
             [.., a, b] => b.memory.heap_used.saturating_sub(a.memory.heap_used),
             _ => 0,
         };
-        let snapshot = self.snapshot_cost.estimate(heap + growth) * 1.3 + 0.5;
+        let snapshot = self.snapshot_cost.estimate(heap + growth) * 1.3 + worker_seconds + 0.5;
         let left = wanted.saturating_sub(rounds.len()).max(1) as f64;
         let share = (self.remaining() - 2.0 * self.analysis_seconds - 1.0) / left - snapshot;
         (share >= 0.5)
@@ -563,7 +972,7 @@ impl Session<'_> {
 
     async fn round(
         &mut self,
-        url: &str,
+        url: Option<&str>,
         r: usize,
         wanted: usize,
         time: Duration,
@@ -572,16 +981,38 @@ impl Session<'_> {
     ) -> Result<RoundReport> {
         let client = self.client;
         let config = self.config;
-        self.observer.note(&format!(
-            "round {r}/{wanted}: {} requests (at most {:.0} s){}",
-            config.round_requests,
-            time.as_secs_f64(),
-            if tracked {
-                " with allocation tracking"
-            } else {
-                ""
+        let work = match &config.drive {
+            Drive::Http(_) => {
+                self.observer.note(&format!(
+                    "round {r}/{wanted}: {} requests (at most {:.0} s){}",
+                    config.round_requests,
+                    time.as_secs_f64(),
+                    if tracked {
+                        " with allocation tracking"
+                    } else {
+                        ""
+                    }
+                ));
+                Work::Http {
+                    url: url.expect("HTTP load has a URL"),
+                    stop: Stop::Either(config.round_requests, time),
+                }
             }
-        ));
+            Drive::Command { .. } => {
+                self.observer.note(&format!(
+                    "round {r}/{wanted}: the load command (at most {:.0} s)",
+                    time.as_secs_f64()
+                ));
+                Work::Command { url, time }
+            }
+            Drive::Idle => {
+                self.observer.note(&format!(
+                    "round {r}/{wanted}: {:.0} s of the process's own work",
+                    time.as_secs_f64()
+                ));
+                Work::Idle { time }
+            }
+        };
         if tracked {
             client.start_tracking_heap_objects().await?;
         }
@@ -603,154 +1034,222 @@ impl Session<'_> {
             ..heap_guard(heap)
         };
         let phase = format!("round {r}");
-        let (report, ended_by) = self
-            .drive(
-                url,
-                Stop::Either(config.round_requests, time),
-                guard,
-                &phase,
-            )
-            .await?;
+        let stretch = self.drive(work, guard, &phase).await?;
         if profiling {
             let profile: Value = client.call("Profiler.stop", json!({})).await?;
             self.cpu_profile = serde_json::from_value(profile["profile"].clone()).ok();
             let _ = client.call::<_, Value>("Profiler.disable", json!({})).await;
         }
-        if report.completed == 0 {
-            return Err(HuntError::Target(format!(
-                "the app stopped answering at {url} in round {r} ({})",
-                report.main_error()
-            )));
+        if let Some(report) = &stretch.load {
+            if report.completed == 0 {
+                return Err(HuntError::Target(format!(
+                    "the app stopped answering at {} in round {r} ({})",
+                    url.unwrap_or_default(),
+                    report.main_error()
+                )));
+            }
+        }
+        if let Some(run) = stretch.command.as_ref().filter(|run| run.failed) {
+            self.note(format!(
+                "the load command failed in round {r} ({}){}",
+                run.status,
+                tail_text(&run.tail)
+            ));
         }
         settle().await;
         let path = snapshot_path(&config.out, r);
+        let since_last_snapshot = self.snapshot_done.elapsed().as_secs_f64();
         let snapshot_seconds = if tracked {
             client.collect_garbage().await?;
             self.tracked_snapshot(&path).await?
         } else {
-            self.snapshot(&path).await?
+            self.snapshot(client, &path).await?
         };
-        let memory = self.memory().await?;
+        self.snapshot_done = Instant::now();
+        let memory = self.memory(client).await?;
         self.snapshot_cost
             .record(snapshot_seconds, memory.heap_used);
         self.drain_gcs().await;
+        let requests = stretch.requests();
+        // The process's own work goes on between rounds too.
+        let seconds = match config.drive {
+            Drive::Idle => since_last_snapshot,
+            _ => stretch.seconds,
+        };
+        let what = match (&stretch.load, &stretch.command) {
+            (Some(report), _) => format!(
+                "{requests} requests in {:.1} s ({:.0} req/s{})",
+                report.seconds,
+                report.requests_per_second,
+                match stretch.ended_by {
+                    "requests" => String::new(),
+                    other => format!("; ended by {other}"),
+                }
+            ),
+            (None, Some(run)) => format!("load command ran {:.1} s ({})", run.seconds, run.status),
+            (None, None) => format!("{:.1} s", stretch.seconds),
+        };
         let line = format!(
-            "  {} requests in {:.1} s ({:.0} req/s{}), heap after GC {:.1} MB, snapshot {:.1} s",
-            report.completed + report.error_count,
-            report.seconds,
-            report.requests_per_second,
-            match ended_by {
-                "requests" => String::new(),
-                other => format!("; ended by {other}"),
-            },
+            "  {what}, heap after GC {:.1} MB, snapshot {:.1} s",
             memory.heap_used as f64 / 1e6,
             snapshot_seconds
         );
-        if ended_by == "requests" || ended_by == "time" {
+        if matches!(stretch.ended_by, "requests" | "time" | "command exited") {
             self.observer.note(&line);
         } else {
             self.note(format!(
-                "round {r} ended early ({ended_by}): {}",
+                "round {r} ended early ({}): {}",
+                stretch.ended_by,
                 line.trim()
             ));
         }
+        let report = stretch.load.as_ref();
         Ok(RoundReport {
             round: Round {
-                requests: report.completed + report.error_count,
-                seconds: report.seconds,
-                connections: report.connections_opened,
+                requests,
+                seconds,
+                connections: report.map_or(0, |r| r.connections_opened),
             },
-            errors: report.error_count,
-            status_counts: report.status_counts.clone(),
-            requests_per_second: report.requests_per_second,
-            p99_ms: report.latency.p99_ms,
+            errors: report.map_or(0, |r| r.error_count),
+            status_counts: report.map(|r| r.status_counts.clone()).unwrap_or_default(),
+            requests_per_second: report.map_or(0.0, |r| r.requests_per_second),
+            p99_ms: report.map_or(0.0, |r| r.latency.p99_ms),
             heap_used: memory.heap_used,
             memory,
-            ended_by,
+            ended_by: stretch.ended_by,
             tracked,
             snapshot_seconds,
+            load_command: stretch.command,
         })
     }
 
-    /// Drives load until its stop, a guard, or the target going away (an
-    /// exiting Node app still accepts connections it never answers).
-    async fn drive(
-        &mut self,
-        url: &str,
-        stop: Stop,
-        guard: Guard,
-        phase: &str,
-    ) -> Result<(Report, &'static str)> {
-        // A time limit ends the run as Ctrl-C ends `load`: in-flight
-        // requests finish and count, since the app handles them anyway.
-        let (limit, deadline) = match stop {
-            Stop::Requests(n) => (n, None),
-            Stop::Duration(d) => (u64::MAX, Some(d)),
-            Stop::Either(n, d) => (n, Some(d)),
-        };
-        let mut plan = self.config.load.plan(url, Stop::Requests(limit)).await?;
-        plan.first_seq = self.next_seq;
-        let live = Arc::new(Live::default());
-        let run = plan.run(&live);
-        tokio::pin!(run);
+    /// Runs a stretch of work until its own end, a guard, or the target
+    /// going away (an exiting Node app still accepts connections it never
+    /// answers).
+    async fn drive(&mut self, work: Work<'_>, guard: Guard, phase: &str) -> Result<Stretch> {
         let start = Instant::now();
-        let mut last_gc: Option<Instant> = None;
+        let mut watch = Watch {
+            start,
+            last_gc: None,
+            guard,
+        };
         let mut tick = tokio::time::interval(Duration::from_millis(250));
-        let mut ended_by = None;
-        let report = loop {
-            tokio::select! {
-                report = &mut run => break report,
-                () = self.client.closed() => {
-                    return Err(HuntError::Target(format!("the target went away during {phase}")));
-                }
-                _ = tick.tick() => {
-                    let done = live.completed.load(Ordering::Relaxed);
-                    self.observer.progress(&format!(
-                        "{phase}: {done} requests, {} errors",
-                        live.errors.load(Ordering::Relaxed)
-                    ));
-                    if ended_by.is_some() {
-                        continue;
-                    }
-                    let mut used = self.client.get_heap_usage().await?.used_size as u64;
-                    // Garbage counts in the heap until a GC: only what
-                    // survives one ends a round.
-                    if used > guard.heap_limit
-                        && last_gc.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
-                    {
-                        self.client.collect_garbage().await?;
-                        last_gc = Some(Instant::now());
-                        used = self.client.get_heap_usage().await?.used_size as u64;
-                    }
-                    let seconds = start.elapsed().as_secs_f64();
-                    if deadline.is_some_and(|d| start.elapsed() >= d) {
-                        ended_by = Some("time");
-                    } else if used > guard.heap_limit {
-                        ended_by = Some("heap growth");
-                    } else if let Some(rate) = guard.untracked_rate {
-                        if seconds >= 1.0 && (done as f64 / seconds) * 3.0 < rate {
-                            ended_by = Some("tracking slowdown");
+        let client = self.client;
+        let gone = || HuntError::TargetGone(phase.to_owned());
+        let mut stretch = match work {
+            Work::Http { url, stop } => {
+                // A time limit ends the run as Ctrl-C ends `load`: in-flight
+                // requests finish and count, since the app handles them anyway.
+                let (limit, deadline) = match stop {
+                    Stop::Requests(n) => (n, None),
+                    Stop::Duration(d) => (u64::MAX, Some(d)),
+                    Stop::Either(n, d) => (n, Some(d)),
+                };
+                let Drive::Http(spec) = &self.config.drive else {
+                    unreachable!("HTTP work comes from HTTP load")
+                };
+                let mut plan = spec.plan(url, Stop::Requests(limit)).await?;
+                plan.first_seq = self.next_seq;
+                let live = Arc::new(Live::default());
+                let run = plan.run(&live);
+                tokio::pin!(run);
+                let mut ended_by = None;
+                let report = loop {
+                    tokio::select! {
+                        report = &mut run => break report,
+                        () = client.closed() => return Err(gone()),
+                        _ = tick.tick() => {
+                            let done = live.completed.load(Ordering::Relaxed);
+                            self.observer.progress(&format!(
+                                "{phase}: {done} requests, {} errors",
+                                live.errors.load(Ordering::Relaxed)
+                            ));
+                            if ended_by.is_some() {
+                                continue;
+                            }
+                            ended_by = watch.check(client, deadline, Some(done)).await?;
+                            if ended_by.is_some() {
+                                live.cancel.store(true, Ordering::Relaxed);
+                            }
                         }
                     }
-                    if ended_by.is_some() {
-                        live.cancel.store(true, Ordering::Relaxed);
+                };
+                self.next_seq += report.completed + report.error_count;
+                Stretch {
+                    seconds: report.seconds,
+                    load: Some(report),
+                    command: None,
+                    ended_by: ended_by.unwrap_or("requests"),
+                }
+            }
+            Work::Command { url, time } => {
+                let Drive::Command { command, .. } = &self.config.drive else {
+                    unreachable!("command work comes from a load command")
+                };
+                let mut running = command.start(url).map_err(HuntError::StartCommand)?;
+                let (run, ended_by) = loop {
+                    tokio::select! {
+                        status = running.wait() => {
+                            let status = status.map_err(HuntError::StartCommand)?;
+                            break (running.exited(status).await, "command exited");
+                        }
+                        () = client.closed() => {
+                            running.stop().await;
+                            return Err(gone());
+                        }
+                        _ = tick.tick() => {
+                            self.observer.progress(&format!(
+                                "{phase}: the load command has run {:.0} s",
+                                start.elapsed().as_secs_f64()
+                            ));
+                            if let Some(ended_by) = watch.check(client, Some(time), None).await? {
+                                break (running.stop().await, ended_by);
+                            }
+                        }
                     }
+                };
+                Stretch {
+                    seconds: run.seconds,
+                    load: None,
+                    command: Some(run),
+                    ended_by,
+                }
+            }
+            Work::Idle { time } => {
+                let ended_by = loop {
+                    tokio::select! {
+                        () = client.closed() => return Err(gone()),
+                        _ = tick.tick() => {
+                            self.observer.progress(&format!(
+                                "{phase}: {:.0} s of {:.0} s",
+                                start.elapsed().as_secs_f64(),
+                                time.as_secs_f64()
+                            ));
+                            if let Some(ended_by) = watch.check(client, Some(time), None).await? {
+                                break ended_by;
+                            }
+                        }
+                    }
+                };
+                Stretch {
+                    seconds: start.elapsed().as_secs_f64(),
+                    load: None,
+                    command: None,
+                    ended_by,
                 }
             }
         };
-        let sent = report.completed + report.error_count;
-        self.next_seq += sent;
+        stretch.seconds = stretch.seconds.max(1e-3);
         self.phase(phase, start);
-        let ended_by = ended_by.unwrap_or("requests");
-        Ok((report, ended_by))
+        Ok(stretch)
     }
 
     /// A snapshot after a forced GC; returns how long it stopped the app.
-    async fn snapshot(&mut self, path: &Path) -> Result<f64> {
+    async fn snapshot(&mut self, client: &Client, path: &Path) -> Result<f64> {
         let start = Instant::now();
         let observer = &mut *self.observer;
         let captured = write_snapshot(
-            self.client,
+            client,
             path,
             SnapshotOptions {
                 gc: true,
@@ -778,8 +1277,60 @@ impl Session<'_> {
         Ok(start.elapsed().as_secs_f64())
     }
 
-    async fn memory(&self) -> Result<Memory> {
-        Ok(self.client.eval_value("process.memoryUsage()").await?)
+    async fn memory(&self, client: &Client) -> Result<Memory> {
+        Ok(client.eval_value("process.memoryUsage()").await?)
+    }
+
+    /// Snapshots every worker thread's heap after round `r` (0: the
+    /// baseline) and digests it; returns the pauses' total. A worker that
+    /// exited is no longer judged.
+    async fn snapshot_workers(&mut self, heaps: &mut [Heap], r: usize) -> Result<f64> {
+        let mut seconds = 0.0;
+        for heap in heaps.iter_mut().skip(1).filter(|h| h.gone.is_none()) {
+            let (path, taken) = {
+                let (info, worker) = heap.worker.as_ref().expect("a worker's heap");
+                let path = worker_snapshot_path(&self.config.out, r, info);
+                let taken = async {
+                    let pause = self.snapshot(worker, &path).await?;
+                    Ok::<_, HuntError>((pause, self.memory(worker).await?))
+                }
+                .await;
+                (path, taken)
+            };
+            match taken {
+                Ok((pause, memory)) => {
+                    seconds += pause;
+                    self.take_digest(heap, path, memory.heap_used).await?;
+                }
+                Err(e) => {
+                    let during = if r == 0 {
+                        "the baseline".to_owned()
+                    } else {
+                        format!("round {r}")
+                    };
+                    let why = format!("it went away during {during} ({e}); its heap is not judged");
+                    self.note(format!("{}: {why}", heap.thread));
+                    heap.gone = Some(why);
+                }
+            }
+        }
+        Ok(seconds)
+    }
+
+    /// Reads and analyses one heap's snapshot at `path` into its series;
+    /// returns its allocation stacks, if it has them.
+    async fn take_digest(
+        &mut self,
+        heap: &mut Heap,
+        path: PathBuf,
+        heap_used: u64,
+    ) -> Result<Option<TracedSites>> {
+        let (digest, traced, snapshot) = self.digest(&path).await?;
+        heap.digests.push(digest);
+        heap.latest = Some(snapshot);
+        heap.heap_used.push(heap_used);
+        heap.snapshots.push(path);
+        Ok(traced)
     }
 
     /// Reads and analyses a snapshot, off the async thread: its digest, its
@@ -798,12 +1349,48 @@ impl Session<'_> {
         })
         .await
         .expect("analysis thread");
-        self.analysis_seconds = start.elapsed().as_secs_f64();
+        self.analysis_seconds += start.elapsed().as_secs_f64();
         self.phase("analysis", start);
         Ok(result?)
     }
 
-    /// The verdict on the rounds so far, from the last snapshot.
+    /// The verdict on the rounds so far, thread by thread, from each heap's
+    /// last snapshot.
+    async fn assess_all(
+        &mut self,
+        heaps: &[Heap],
+        rounds: &[RoundReport],
+        traces: Option<Arc<TracedSites>>,
+    ) -> (Vec<Finding>, Vec<ClassGrowth>) {
+        let mut findings = Vec::new();
+        let mut growing = Vec::new();
+        for heap in heaps.iter().filter(|h| h.judged(rounds.len())) {
+            let Some(last) = heap.latest.clone() else {
+                continue;
+            };
+            let traces = if heap.worker.is_none() {
+                traces.clone()
+            } else {
+                None
+            };
+            let (mut found, mut grew) = self.assess(last, &heap.digests, rounds, traces).await;
+            for f in &mut found {
+                f.thread.clone_from(&heap.thread);
+            }
+            for c in &mut grew {
+                c.thread.clone_from(&heap.thread);
+            }
+            findings.extend(found);
+            growing.extend(grew);
+        }
+        findings.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+        let grown = |c: &ClassGrowth| c.bytes[c.bytes.len() - 1].saturating_sub(c.bytes[0]);
+        growing.sort_by_key(|c| std::cmp::Reverse(grown(c)));
+        growing.truncate(15);
+        (findings, growing)
+    }
+
+    /// The verdict on one heap's rounds so far, from its last snapshot.
     async fn assess(
         &mut self,
         last: Arc<HeapSnapshot>,
@@ -826,8 +1413,7 @@ impl Session<'_> {
                 },
                 &rules,
             );
-            let requests = rounds.iter().map(|r| r.requests).sum();
-            let mut growing = growing_classes(&digests, requests);
+            let mut growing = growing_classes(&digests, Scale::of(&rounds));
             growing.truncate(15);
             (findings, growing)
         })
@@ -844,6 +1430,79 @@ impl Session<'_> {
                 self.gcs.push(point(&gc, self.epoch_ms));
             }
         }
+    }
+
+    /// A process that collected no garbage during the rounds allocated
+    /// little: a leak slower than the rounds could not show.
+    fn idle_warning(&self, baseline_ms: f64) -> Option<String> {
+        let scavenges = self
+            .gcs
+            .iter()
+            .filter(|g| g.seconds * 1e3 > baseline_ms && g.kind == "scavenge")
+            .count();
+        (scavenges == 0 && !matches!(self.config.drive, Drive::Http(_))).then(|| {
+            "the main thread collected no garbage during the rounds: it allocated little (a few MB at most), so a slow leak needs longer rounds (--round-time) or more --budget".to_owned()
+        })
+    }
+}
+
+/// The client of a heap's thread.
+fn heap_client<'c>(main: &'c Client, heap: &'c Heap) -> &'c Client {
+    heap.worker.as_ref().map_or(main, |(_, worker)| worker)
+}
+
+/// The application's stacks that allocated what is still alive, from a
+/// sampling profile.
+fn sampled_stacks(profile: Value) -> Vec<SampledStack> {
+    let mut sampled = serde_json::from_value::<SamplingProfile>(profile)
+        .map(|p| p.application_stacks(4))
+        .unwrap_or_default();
+    sampled.truncate(8);
+    sampled
+}
+
+/// Checks a stretch's guards every tick.
+struct Watch {
+    start: Instant,
+    last_gc: Option<Instant>,
+    guard: Guard,
+}
+
+impl Watch {
+    /// Why the stretch should end now, if it should: its time, the heap's
+    /// growth (after a GC, since garbage counts until collected), or the
+    /// slowdown allocation tracking caused (`done` requests so far).
+    async fn check(
+        &mut self,
+        client: &Client,
+        deadline: Option<Duration>,
+        done: Option<u64>,
+    ) -> Result<Option<&'static str>> {
+        let mut used = client.get_heap_usage().await?.used_size as u64;
+        if used > self.guard.heap_limit
+            && self
+                .last_gc
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            client.collect_garbage().await?;
+            self.last_gc = Some(Instant::now());
+            used = client.get_heap_usage().await?.used_size as u64;
+        }
+        let seconds = self.start.elapsed().as_secs_f64();
+        Ok(if deadline.is_some_and(|d| self.start.elapsed() >= d) {
+            Some("time")
+        } else if used > self.guard.heap_limit {
+            Some("heap growth")
+        } else {
+            match (self.guard.untracked_rate, done) {
+                (Some(rate), Some(done))
+                    if seconds >= 1.0 && (done as f64 / seconds) * 3.0 < rate =>
+                {
+                    Some("tracking slowdown")
+                }
+                _ => None,
+            }
+        })
     }
 }
 
@@ -862,6 +1521,17 @@ fn snapshot_path(out: &Path, round: usize) -> PathBuf {
     }
 }
 
+fn worker_snapshot_path(out: &Path, round: usize, worker: &WorkerInfo) -> PathBuf {
+    let thread = worker
+        .thread_id()
+        .map_or_else(|| format!("s{}", worker.session_id), |id| id.to_string());
+    if round == 0 {
+        out.join(format!("hunt-0-baseline-worker{thread}.heapsnapshot"))
+    } else {
+        out.join(format!("hunt-{round}-worker{thread}.heapsnapshot"))
+    }
+}
+
 /// Lets the server see the closed connections before the snapshot.
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -874,6 +1544,32 @@ fn point(gc: &GcReport, epoch_ms: f64) -> GcPoint {
         pause_ms: gc.duration_ms,
         heap_used: gc.used,
     }
+}
+
+/// A load command that failed in some rounds drove less than the rounds
+/// say.
+fn command_warnings(rounds: &[RoundReport]) -> Vec<String> {
+    let failed: Vec<(usize, &CommandRun)> = rounds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.load_command
+                .as_ref()
+                .filter(|c| c.failed)
+                .map(|c| (i + 1, c))
+        })
+        .collect();
+    let Some((_, last)) = failed.last() else {
+        return Vec::new();
+    };
+    let which: Vec<String> = failed.iter().map(|(r, _)| r.to_string()).collect();
+    vec![format!(
+        "the load command failed in round{} {} ({}){}: those rounds drove less load than the others",
+        if failed.len() == 1 { "" } else { "s" },
+        which.join(", "),
+        last.status,
+        tail_text(&last.tail)
+    )]
 }
 
 /// A hunt whose requests mostly failed or were turned away (404 on `/`)
@@ -909,30 +1605,35 @@ fn load_warnings(rounds: &[RoundReport]) -> Vec<String> {
 /// even when no holder was found.
 fn growth_warnings(baseline: &Memory, rounds: &[RoundReport], findings: &[Finding]) -> Vec<String> {
     let explained: u64 = findings.iter().map(|f| f.bytes).sum();
-    let mut warnings = Vec::new();
     let series = |f: fn(&Memory) -> u64| -> Vec<u64> {
         std::iter::once(f(baseline))
             .chain(rounds.iter().map(|r| f(&r.memory)))
             .collect()
     };
-    for (what, values) in [
+    [
         ("heap after GC", series(|m| m.heap_used)),
         ("external memory", series(|m| m.external)),
-    ] {
-        let first = values[0];
-        let last = values[values.len() - 1];
-        let grew = last.saturating_sub(first);
-        let steady = values.windows(2).all(|w| w[1] > w[0]);
-        if steady && grew > (1 << 20).max(first / 10) && grew > 2 * explained {
-            let mb: Vec<String> = values
-                .iter()
-                .map(|&v| format!("{:.1}", v as f64 / 1e6))
-                .collect();
-            warnings.push(format!(
-                "{what} grew at every round ({} MB) and the findings explain less than half of it",
-                mb.join(" → ")
-            ));
-        }
-    }
-    warnings
+    ]
+    .into_iter()
+    .filter_map(|(what, values)| unexplained_growth(what, &values, explained))
+    .collect()
+}
+
+/// A warning when `values` (one per snapshot) rose at every step, by more
+/// than 1 MB and a tenth, and `explained` bytes of findings account for
+/// less than half of it.
+pub(crate) fn unexplained_growth(what: &str, values: &[u64], explained: u64) -> Option<String> {
+    let (&first, &last) = (values.first()?, values.last()?);
+    let grew = last.saturating_sub(first);
+    let steady = values.windows(2).all(|w| w[1] > w[0]);
+    (steady && grew > (1 << 20).max(first / 10) && grew > 2 * explained).then(|| {
+        let mb: Vec<String> = values
+            .iter()
+            .map(|&v| format!("{:.1}", v as f64 / 1e6))
+            .collect();
+        format!(
+            "{what} grew at every snapshot ({} MB) and the findings explain less than half of it",
+            mb.join(" → ")
+        )
+    })
 }

@@ -36,10 +36,56 @@ use crate::TracedSites;
 /// One round of load, as the hunt saw it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Round {
+    /// Requests the hunt's own load sent; 0 when it did not count them (the
+    /// process's own work, or the user's load command).
     pub requests: u64,
+    /// How long the round ran; 0 when unknown (snapshots whose times are
+    /// not known).
     pub seconds: f64,
     /// TCP connections the load opened.
     pub connections: u64,
+}
+
+/// Turns amounts over all rounds into rates: per request when every round
+/// counted its requests, per second when every round has a duration.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// 0 when some round did not count requests.
+    pub requests: u64,
+    /// 0 when some round's duration is unknown.
+    pub seconds: f64,
+}
+
+impl Scale {
+    pub fn of(rounds: &[Round]) -> Scale {
+        let counted = !rounds.is_empty() && rounds.iter().all(|r| r.requests > 0);
+        let timed = !rounds.is_empty() && rounds.iter().all(|r| r.seconds > 0.0);
+        Scale {
+            requests: if counted {
+                rounds.iter().map(|r| r.requests).sum()
+            } else {
+                0
+            },
+            seconds: if timed {
+                rounds.iter().map(|r| r.seconds).sum()
+            } else {
+                0.0
+            },
+        }
+    }
+
+    pub fn per_request(&self, amount: u64) -> Option<f64> {
+        (self.requests > 0).then(|| amount as f64 / self.requests as f64)
+    }
+
+    pub fn per_second(&self, amount: u64) -> Option<f64> {
+        (self.seconds > 0.0).then(|| amount as f64 / self.seconds)
+    }
+
+    /// Bytes over all rounds as MB an hour.
+    pub fn mb_per_hour(&self, bytes: u64) -> Option<f64> {
+        self.per_second(bytes).map(|b| b * 3600.0 / 1e6)
+    }
 }
 
 /// What one round added to a group (and is still alive at the end).
@@ -58,7 +104,12 @@ pub struct LeakedClass {
     pub count: u64,
     /// Shallow bytes of these objects (for the items: with all they hold).
     pub bytes: u64,
-    pub per_request: f64,
+    /// Absent when the rounds did not count requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_request: Option<f64>,
+    /// Absent when the rounds' durations are unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<f64>,
     /// One of them, e.g. a string's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
@@ -89,6 +140,8 @@ pub enum Confidence {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// The thread whose heap holds it: `main`, or `worker N (file)`.
+    pub thread: String,
     /// What a developer would call the holder, e.g. "Array `pending` (module
     /// scope of app.js)".
     pub holder: String,
@@ -117,12 +170,24 @@ pub struct Finding {
     /// table, dictionary) from the baseline to the end.
     pub storage_bytes: u64,
     pub per_round: Vec<RoundGrowth>,
-    pub objects_per_request: f64,
-    pub bytes_per_request: f64,
-    /// At the request rate the hunt measured.
-    pub mb_per_hour: f64,
+    /// Absent when the rounds did not count requests (no load, or the
+    /// user's own load command): the rates are then per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects_per_request: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_request: Option<f64>,
+    /// Absent when the rounds' durations are unknown (snapshots without
+    /// times).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<f64>,
+    /// At the rate the hunt measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mb_per_hour: Option<f64>,
     /// The slowest round's items per request over the fastest's (per
-    /// connection when that is steadier): 1.0 is perfectly steady.
+    /// connection when that is steadier; per second or per round when no
+    /// requests were counted): 1.0 is perfectly steady.
     pub steadiness: f64,
     pub confidence: Confidence,
     /// Why the hunt believes it, in one line.
@@ -307,13 +372,35 @@ fn dominates(s: &HeapSnapshot, a: u32, b: u32) -> bool {
     false
 }
 
-/// The slowest round's amount per unit (request, connection) over the
-/// fastest's: 1.0 is perfectly steady, 0.0 when some round added nothing.
-fn steadiness(amounts: &[u64], rounds: &[Round], unit: fn(&Round) -> u64) -> f64 {
+/// How steady `amounts` (one per round) are, by the steadiest unit the
+/// rounds allow: per request or per connection when requests were counted,
+/// otherwise per second or per round (each round the same work: a timed
+/// stretch, one run of the user's load command).
+fn steadiness(amounts: &[u64], rounds: &[Round]) -> f64 {
+    let scale = Scale::of(rounds);
+    if scale.requests > 0 {
+        steadiness_by(amounts, rounds, |r| r.requests as f64).max(steadiness_by(
+            amounts,
+            rounds,
+            |r| r.connections.max(1) as f64,
+        ))
+    } else {
+        let by_round = steadiness_by(amounts, rounds, |_| 1.0);
+        if scale.seconds > 0.0 {
+            steadiness_by(amounts, rounds, |r| r.seconds).max(by_round)
+        } else {
+            by_round
+        }
+    }
+}
+
+/// The slowest round's amount per unit over the fastest's: 1.0 is perfectly
+/// steady, 0.0 when some round added nothing.
+fn steadiness_by(amounts: &[u64], rounds: &[Round], unit: fn(&Round) -> f64) -> f64 {
     let rates: Vec<f64> = amounts
         .iter()
         .zip(rounds)
-        .map(|(&c, r)| c as f64 / unit(r).max(1) as f64)
+        .map(|(&c, r)| c as f64 / unit(r).max(1e-9))
         .collect();
     let max = rates.iter().copied().fold(0.0, f64::max);
     let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
@@ -483,9 +570,7 @@ impl Group {
         if fewest < rules.min_objects_per_round.max(1) || self.total_bytes() < rules.min_bytes {
             return None;
         }
-        let steadiness =
-            steadiness(&counts, rounds, |r| r.requests)
-                .max(steadiness(&counts, rounds, |r| r.connections));
+        let steadiness = steadiness(&counts, rounds);
         if steadiness < rules.steadiness {
             return None;
         }
@@ -522,7 +607,7 @@ impl Group {
             return None;
         }
         let growth: Vec<u64> = deltas.iter().map(|&d| d.max(0) as u64).collect();
-        let steadiness = steadiness(&growth, rounds, |r| r.requests);
+        let steadiness = steadiness(&growth, rounds);
         let clear = grew == deltas.len() && steadiness >= 0.5 && total >= rules.clear_bytes;
         Some(Strength {
             steadiness,
@@ -538,9 +623,7 @@ impl Group {
         strength: Strength,
     ) -> Option<Finding> {
         let s = cx.s;
-        let total_requests: u64 = cx.rounds.iter().map(|r| r.requests.max(1)).sum();
-        let total_seconds: f64 = cx.rounds.iter().map(|r| r.seconds).sum();
-        let per = |x: u64| x as f64 / total_requests as f64;
+        let scale = Scale::of(cx.rounds);
         // The items: the commonest first non-internal new objects below the
         // holder, or, when V8 keeps them unboxed (numbers in an array's
         // storage), the storage itself.
@@ -579,7 +662,8 @@ impl Group {
                 name: name.clone(),
                 count,
                 bytes,
-                per_request: per(count),
+                per_request: scale.per_request(count),
+                per_second: scale.per_second(count),
                 example: None,
             })
             .collect();
@@ -594,7 +678,6 @@ impl Group {
             }
         }
         let bytes: u64 = per_round.iter().map(|r| r.bytes).sum();
-        let rate = total_requests as f64 / total_seconds.max(1e-9);
         let rounds = cx.rounds.len();
         let (confidence, needs_more_rounds) = if strength.clear {
             (Confidence::High, false)
@@ -633,6 +716,7 @@ impl Group {
         let anonymous_functions =
             naming::anonymous_functions(s, cx.index, &path, headline.first().copied());
         Some(Finding {
+            thread: "main".to_owned(),
             holder: name.text,
             holder_id: s.graph.node_id[self.holder as usize],
             package: name.package,
@@ -642,7 +726,8 @@ impl Group {
                 name: item_label,
                 count: item_count,
                 bytes: item_bytes,
-                per_request: per(item_count),
+                per_request: scale.per_request(item_count),
+                per_second: scale.per_second(item_count),
                 example: naming::preview(s, example),
             },
             chain,
@@ -652,9 +737,11 @@ impl Group {
             external_bytes: self.external_bytes,
             storage_bytes: self.storage_bytes,
             per_round,
-            objects_per_request: per(objects),
-            bytes_per_request: per(bytes),
-            mb_per_hour: per(bytes) * rate * 3600.0 / 1e6,
+            objects_per_request: scale.per_request(objects),
+            bytes_per_request: scale.per_request(bytes),
+            objects_per_second: scale.per_second(objects),
+            bytes_per_second: scale.per_second(bytes),
+            mb_per_hour: scale.mb_per_hour(bytes),
             steadiness: strength.steadiness,
             confidence,
             evidence,

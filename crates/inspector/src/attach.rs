@@ -80,16 +80,26 @@ impl Attached {
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
 
+    /// Whether leakscope launched the app (and stops it when done).
+    pub fn launched(&self) -> bool {
+        self.launched.is_some()
+    }
+
     /// The app's HTTP address: the one TCP port it listens on besides the
     /// inspector, waited for up to 10 s after a launch.
     pub async fn http_url(&self) -> Result<String> {
+        self.http_url_within(Duration::from_secs(10)).await
+    }
+
+    /// [`Attached::http_url`], waiting at most `wait` for a port to open.
+    pub async fn http_url_within(&self, wait: Duration) -> Result<String> {
         let inspector: Option<u16> = self
             .ws_url
             .split("://")
             .nth(1)
             .and_then(|rest| rest.split(['/', ':']).nth(1))
             .and_then(|p| p.parse().ok());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let ports: Vec<u16> = crate::listening_ports(self.pid)
                 .into_iter()
@@ -413,6 +423,15 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     if before.contains(&DEFAULT_PORT) && inspector_version(loopback(DEFAULT_PORT)).await.is_some() {
         return Ok((first_target(loopback(DEFAULT_PORT)).await?, false));
     }
+    if let Some(refusal) = sigusr1_refused(pid).await {
+        // It may still run an inspector of its own (`--inspect=0`).
+        for port in &before {
+            if inspector_version(loopback(*port)).await.is_some() {
+                return Ok((first_target(loopback(*port)).await?, false));
+            }
+        }
+        return Err(InspectorError::Target(refusal));
+    }
     kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
         .map_err(|e| InspectorError::Target(format!("cannot send SIGUSR1 to PID {pid}: {e}")))?;
     // The inspector opens within ~10 ms, even under a busy main thread; the
@@ -457,6 +476,59 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     )))
 }
 
+/// Why `pid` will not open its inspector on SIGUSR1, when its signal
+/// dispositions say so: Node catches SIGUSR1 to open it, unless started
+/// with `--disable-sigusr1` or under the permission model (which turns the
+/// inspector off). Such a process either ignores the signal or, with no
+/// handler, is killed by it, so it is never sent. `None` when it catches
+/// SIGUSR1 (or `/proc` cannot tell). A process still starting up has no
+/// handler yet either: one without those flags gets 2 s to install it.
+async fn sigusr1_refused(pid: u32) -> Option<String> {
+    let catches_usr1 = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())?;
+        Some(caught & (1u64 << (Signal::SIGUSR1 as i32 - 1)) != 0)
+    };
+    if catches_usr1() != Some(false) {
+        return None;
+    }
+    let args = node_args(pid);
+    let has = |flag: &str| {
+        args.iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let flagged =
+        has("--permission") || has("--experimental-permission") || has("--disable-sigusr1");
+    if !flagged {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if catches_usr1() != Some(false) {
+                return None;
+            }
+        }
+    }
+    let snapshots = format!(
+        "restart it with --heapsnapshot-signal=SIGUSR2, send `kill -USR2 {pid}` three times a few minutes apart and run `leakscope find-leaks` on the Heap.*.heapsnapshot files it writes"
+    );
+    Some(if has("--permission") || has("--experimental-permission") {
+        format!(
+            "PID {pid} runs under Node's permission model, which turns off its inspector and SIGUSR1: {snapshots} (it needs --allow-fs-write for its working directory)"
+        )
+    } else if has("--disable-sigusr1") {
+        format!(
+            "PID {pid} was started with --disable-sigusr1, so SIGUSR1 cannot open its inspector: {snapshots}, or restart it with --inspect=127.0.0.1:0 and use --port"
+        )
+    } else {
+        format!(
+            "PID {pid} does not handle SIGUSR1, so it cannot open its inspector (and the signal could kill it): {snapshots}, or restart it with --inspect=127.0.0.1:0 and use --port"
+        )
+    })
+}
+
 /// Reopens the inspector at `url` on a random loopback port (see
 /// [`MOVE_TO_RANDOM_PORT`]) and returns its new URL; `skip` are the ports
 /// that are not it.
@@ -496,24 +568,8 @@ async fn move_to_random_port(
 /// NODE_OPTIONS say `--inspect-port=N` (or `--inspect=[host:]N`); 0 means a
 /// random port, which is never taken.
 fn configured_port(pid: u32) -> u16 {
-    let read = |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
-    let cmdline = read("cmdline");
-    let environ = read("environ");
-    let mut args: Vec<String> = cmdline
-        .split(|&b| b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    for var in environ.split(|&b| b == 0) {
-        if let Some(options) = var.strip_prefix(b"NODE_OPTIONS=") {
-            args.extend(
-                String::from_utf8_lossy(options)
-                    .split_whitespace()
-                    .map(str::to_owned),
-            );
-        }
-    }
     let mut port = DEFAULT_PORT;
-    for arg in &args {
+    for arg in &node_args(pid) {
         let value = [
             "--inspect-port=",
             "--debug-port=",
@@ -530,6 +586,27 @@ fn configured_port(pid: u32) -> u16 {
         }
     }
     port
+}
+
+/// The process's command line followed by the words of its NODE_OPTIONS.
+fn node_args(pid: u32) -> Vec<String> {
+    let read = |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+    let cmdline = read("cmdline");
+    let environ = read("environ");
+    let mut args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    for var in environ.split(|&b| b == 0) {
+        if let Some(options) = var.strip_prefix(b"NODE_OPTIONS=") {
+            args.extend(
+                String::from_utf8_lossy(options)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    args
 }
 
 /// Starts the app with the inspector on a free loopback port. Its stdout and

@@ -24,7 +24,7 @@ pub trait Observer {
     /// What is happening right now (a spinner's message).
     fn progress(&mut self, what: &str);
 }
-pub use cdp::{Client, Event};
+pub use cdp::{Client, Event, WorkerInfo};
 pub use discovery::{inspector_version, list_targets, listening_ports, TargetInfo};
 pub use error::{InspectorError, Result};
 pub use gcwatch::{GcReport, GcWatch};

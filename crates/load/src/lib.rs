@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod command;
 mod request;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
+pub use command::{CommandRun, LoadCommand, RunningCommand};
 pub use request::{parse_request_file, RequestTemplate};
 
 #[derive(Debug, thiserror::Error)]

@@ -564,6 +564,23 @@ function pathLine(steps, snapshot) {
   return line;
 }
 
+// "865 bytes/request" or "1,204 bytes/s": a rate as the hunt counted it
+// (per request under its own HTTP load, per second otherwise).
+function rate(perRequest, perSecond, unit, digits = 0) {
+  const n = (x) => (digits ? x.toFixed(digits) : fmt(Math.round(x)));
+  const u = unit ? ` ${unit}` : '';
+  if (perRequest !== undefined) return `${n(perRequest)}${u}/request`;
+  if (perSecond !== undefined) return `${n(perSecond)}${u}/s`;
+  return '';
+}
+
+// How the hunt's rounds were driven, in a few words.
+function driven(h) {
+  if (h.load === 'command') return `load by \`${h.load_command}\``;
+  if (h.load === 'none') return 'no load (the process\'s own work)';
+  return `load on ${h.url}: ${fmt(Math.round(h.requests_per_second || 0))} req/s (${h.concurrency} connections)`;
+}
+
 async function showHunt() {
   const { report: h, snapshots } = await api(`${base()}/hunt`);
   const last = snapshots.length ? snapshots[snapshots.length - 1] : undefined;
@@ -573,7 +590,10 @@ async function showHunt() {
   verdict.id = 'hunt-verdict';
   const parts = [verdict,
     el('div', 'muted', `Confidence ${h.confidence}: ${h.confidence_reason}`),
-    el('div', 'muted', `${h.target}, PID ${h.pid}, load on ${h.url}: ${h.rounds.length} rounds at ${fmt(Math.round(h.requests_per_second))} req/s (${h.concurrency} connections) in ${h.seconds.toFixed(1)} s`)];
+    el('div', 'muted', `${h.target}, PID ${h.pid}, ${driven(h)}: ${h.rounds.length} rounds in ${h.seconds.toFixed(1)} s`)];
+  for (const t of h.threads || []) {
+    parts.push(el('div', 'muted', `Heap of ${t.thread} after GC: ${t.heap_used.map(mb).join(' → ')}${t.judged ? '' : ' (not judged)'}`));
+  }
   if (h.stopped_by) parts.push(el('div', 'error', `Stopped by ${h.stopped_by}`));
   for (const w of h.warnings) parts.push(el('div', 'error', `Warning: ${w}`));
   if (last === undefined) {
@@ -582,8 +602,9 @@ async function showHunt() {
   h.findings.forEach((f, n) => {
     const card = el('div', 'finding');
     card.dataset.holder = f.holder;
-    card.append(el('h3', '', `${n + 1}. ${f.holder}${f.package ? ` — package ${f.package}` : ''}`));
-    card.append(el('div', 'figures', `${fmt(f.leaked_items.count)} × ${f.leaked_items.name} added, ${fmt(Math.round(f.bytes_per_request))} bytes/request (${f.objects_per_request.toFixed(2)} objects/request), ${f.mb_per_hour.toFixed(1)} MB/hour at ${fmt(Math.round(h.requests_per_second))} req/s; ${fmt(f.bytes)} bytes in all${f.external_bytes ? `, ${fmt(f.external_bytes)} outside the JS heap` : ''}`));
+    card.append(el('h3', '', `${n + 1}. ${f.holder}${f.package ? ` — package ${f.package}` : ''}${f.thread && f.thread !== 'main' ? ` — in ${f.thread}` : ''}`));
+    const hourly = f.mb_per_hour === undefined ? '' : `, ${f.mb_per_hour.toFixed(1)} MB/hour${h.requests_per_second ? ` at ${fmt(Math.round(h.requests_per_second))} req/s` : ''}`;
+    card.append(el('div', 'figures', `${fmt(f.leaked_items.count)} × ${f.leaked_items.name} added, ${rate(f.bytes_per_request, f.bytes_per_second, 'bytes')} (${rate(f.objects_per_request, f.objects_per_second, 'objects', 2)})${hourly}; ${fmt(f.bytes)} bytes in all${f.external_bytes ? `, ${fmt(f.external_bytes)} outside the JS heap` : ''}`));
     card.append(el('div', 'muted', `Confidence ${f.confidence}: ${f.evidence}`));
     card.append(el('h3', '', 'Retaining path (from the GC roots to the holder, then to one leaked item)'));
     card.append(pathLine(f.path_to_holder, last), pathLine(f.path_to_leaked, last));
@@ -602,8 +623,8 @@ async function showHunt() {
     const unnamed = f.anonymous_functions || [];
     if (unnamed.length) card.append(el('h3', '', 'Unnamed functions'));
     for (const fn of unnamed) card.append(el('div', 'unnamed', fn.advice));
-    card.append(table(['Class', 'New objects', 'Bytes', 'Per request'],
-      f.classes.slice(0, 8).map((c) => [c.name, fmt(c.count), fmt(c.bytes), c.per_request.toFixed(2)]), (i) => i > 0));
+    card.append(table(['Class', 'New objects', 'Bytes', 'Rate'],
+      f.classes.slice(0, 8).map((c) => [c.name, fmt(c.count), fmt(c.bytes), rate(c.per_request, c.per_second, '', 2)]), (i) => i > 0));
     parts.push(card);
   });
   const labels = ['baseline', ...h.rounds.map((_, i) => `round ${i + 1}`)];
@@ -619,7 +640,7 @@ async function showHunt() {
   parts.push(el('h3', '', 'Rounds'), rounds);
   if (h.growing_classes.length) {
     parts.push(el('h3', '', 'Classes whose count rose at every snapshot'),
-      table(['Class', 'Counts', 'Per request'], h.growing_classes.slice(0, 20).map((c) => [c.name, c.counts.map(fmt).join(' → '), c.per_request.toFixed(2)]), (i) => i === 2));
+      table(['Class', 'Thread', 'Counts', 'Rate'], h.growing_classes.slice(0, 20).map((c) => [c.name, c.thread || 'main', c.counts.map(fmt).join(' → '), rate(c.per_request, c.per_second, '', 2)]), (i) => i === 3));
   }
   if (h.notes.length) {
     const notes = el('ul');

@@ -229,10 +229,10 @@ impl Live {
         let (dir, _) = self.next_path("hunt");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let config = Config {
-            load: session::LoadSpec {
+            drive: session::Drive::Http(session::LoadSpec {
                 url,
                 ..Default::default()
-            },
+            }),
             out: dir.clone(),
             ..Config::default()
         };
@@ -243,12 +243,7 @@ impl Live {
         self.hunted.store(true, Ordering::Relaxed);
         self.set_activity(None);
         let outcome = outcome.map_err(|e| e.to_string())?;
-        let report = Report::new(
-            outcome,
-            format!("PID {}", self.attached.pid),
-            config.load.concurrency,
-            true,
-        );
+        let report = Report::new(outcome, format!("PID {}", self.attached.pid), true);
         let path = dir.join("hunt.json");
         let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;

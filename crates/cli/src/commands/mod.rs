@@ -5,6 +5,7 @@ pub mod clear;
 pub mod diff;
 pub mod dominators;
 pub mod eval;
+pub mod find_leaks;
 pub mod gc;
 pub mod gc_log;
 pub mod hunt;

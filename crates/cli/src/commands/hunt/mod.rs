@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_gclog::ProcessReport;
-use leakscope_hunt::session::{self, Config};
+use leakscope_hunt::session::{self, Config, Drive, LoadCommand};
 use leakscope_hunt::{Report, Rules};
 use leakscope_jit::Findings;
 use serde::Serialize;
@@ -26,9 +26,10 @@ pub const SAVED_REPORT: &str = "hunt.json";
 /// The bundled leaky server the hunt runs when given no target.
 const DEMO_SERVER: &str = include_str!("../../../../../examples/leaky-server.js");
 
-/// Find a memory leak in a Node server, end to end: launch it (or attach),
-/// drive HTTP load in rounds, snapshot the heap after a GC each round, and
-/// name what grows, who holds it and which code allocated it.
+/// Find a memory leak in a Node process, end to end: launch it (or attach),
+/// drive HTTP load in rounds (or run your own load command, or let it do its
+/// own work), snapshot every thread's heap after a GC each round, and name
+/// what grows, who holds it and which code allocated it.
 #[derive(clap::Args)]
 #[command(
     // `--url` is where the load goes, as in `leakscope load`.
@@ -37,22 +38,40 @@ const DEMO_SERVER: &str = include_str!("../../../../../examples/leaky-server.js"
 when it finds that leak).\nExit status: 0 no leak, 1 leak found, 2 usage or target error.\n\n\
 Examples:\n  leakscope hunt\n  leakscope hunt -- node server.js\n  \
 leakscope hunt --pid 4242 --url http://127.0.0.1:3000/api/items\n  \
-leakscope hunt --request-file requests.txt --report hunt.html -- node app.js"
+leakscope hunt --request-file requests.txt --report hunt.html -- node app.js\n  \
+leakscope hunt --no-load --round-time 30s --budget 5m --pid 4242     # a queue consumer, no traffic added\n  \
+leakscope hunt --load-cmd 'node ws-client.js {url}' -- node ws-server.js\n  \
+leakscope hunt --load-cmd 'k6 run -d 10s load.js' -- node server.js  # k6 reads LEAKSCOPE_URL"
 )]
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
     pub load: LoadTarget,
+    /// Add no traffic: each round is --round-time of the process's own work
+    /// (a queue consumer, a worker, a production process); rates are per
+    /// second and per hour
+    #[arg(long, conflicts_with_all = ["load_cmd", "load_url", "request_file", "concurrency", "requests", "warmup"])]
+    pub no_load: bool,
+    /// Your own load, run through `sh -c` once per round (and once to warm
+    /// up): a round ends when it exits, or at --round-time when it is
+    /// stopped. `{url}` in it becomes the app's base URL
+    /// (http://127.0.0.1:PORT, or --url), also in LEAKSCOPE_URL
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["request_file", "concurrency", "requests", "warmup"])]
+    pub load_cmd: Option<String>,
+    /// Judge the main thread's heap only (every worker thread's heap is
+    /// judged on its own by default)
+    #[arg(long)]
+    pub no_workers: bool,
     /// Rounds of load, each followed by GC and a snapshot (more run when a
     /// small suspect needs confirming)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
     pub rounds: u32,
     /// Requests per round (a round also ends after --round-time, or when
-    /// the heap grew by 40 MB)
+    /// the heap grew by 32 MB)
     #[arg(long, default_value_t = 3000)]
     pub requests: u64,
-    /// Longest round
+    /// Longest round (with --no-load, each round's length)
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub round_time: Duration,
     /// The whole hunt, analysis included: rounds shrink to fit, and the
@@ -121,8 +140,11 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         && args.target.url.is_none();
     if is_demo {
         anyhow::ensure!(
-            args.load.url.is_none() && args.load.request_file.is_none(),
-            "--url and --request-file need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
+            args.load.url.is_none()
+                && args.load.request_file.is_none()
+                && args.load_cmd.is_none()
+                && !args.no_load,
+            "--url, --request-file, --load-cmd and --no-load need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
         );
         std::fs::create_dir_all(&demo_dir)?;
         let script = demo_dir.join("leaky-server.js");
@@ -135,7 +157,19 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(crate::atomic::AtomicFile::create)
         .transpose()?;
-    let load = args.load.spec()?;
+    let drive = if args.no_load {
+        Drive::Idle
+    } else if let Some(command) = &args.load_cmd {
+        anyhow::ensure!(!command.trim().is_empty(), "--load-cmd is empty");
+        Drive::Command {
+            command: LoadCommand {
+                command: command.clone(),
+            },
+            url: args.load.url.clone(),
+        }
+    } else {
+        Drive::Http(args.load.spec()?)
+    };
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
@@ -145,7 +179,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
     let out = out.canonicalize().unwrap_or(out);
     let config = Config {
-        load,
+        drive,
         warmup_requests: args.warmup,
         min_rounds: args.rounds as usize,
         max_rounds: (args.rounds as usize).max(Rules::default().confirm_rounds),
@@ -156,6 +190,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         out: out.clone(),
         rules: Rules::default(),
         cpu_profile: args.jit,
+        workers: !args.no_workers,
     };
     let result = hunt(
         &args,
@@ -264,7 +299,7 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
         .map(|cpu| Findings::build(&cpu, log.as_ref(), None, 15));
     let baseline_ms = outcome.baseline_ms;
     Ok(Hunt {
-        report: Report::new(outcome, target, args.load.concurrency, args.keep),
+        report: Report::new(outcome, target, args.keep),
         jit,
         gc_log: gc_log.map(|sink| {
             let lines = sink.lock().expect("not poisoned");

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use leakscope_hunt::session::Memory;
+use leakscope_hunt::session::{LoadMode, Memory};
 
 use super::Hunt;
+use crate::finding_view;
 use crate::output::{ellipsize, size};
 
 /// "5.5 MB → 6.3 MB → 6.9 MB" for one measure, baseline first.
@@ -16,22 +17,55 @@ fn series(h: &Hunt, measure: fn(&Memory) -> u64) -> String {
         .join(" → ")
 }
 
+/// "at http://…: 1500 warm-up requests, then 3 rounds (3000, 3000, 3000
+/// requests) …", as the rounds were driven.
+fn how_driven(h: &Hunt) -> String {
+    let seconds = |h: &Hunt| -> Vec<String> {
+        h.rounds
+            .iter()
+            .map(|r| format!("{:.1} s", r.round.seconds))
+            .collect()
+    };
+    match h.load {
+        LoadMode::Http => {
+            let per_round: Vec<String> = h
+                .rounds
+                .iter()
+                .map(|r| r.round.requests.to_string())
+                .collect();
+            format!(
+                "{} warm-up requests, then {} rounds ({} requests) at {}, {:.0} req/s",
+                h.warmup.requests,
+                h.rounds.len(),
+                per_round.join(", "),
+                h.url.as_deref().unwrap_or_default(),
+                h.requests_per_second.unwrap_or_default()
+            )
+        }
+        LoadMode::Command => format!(
+            "load by `{}`{}: one warm-up run, then {} rounds ({})",
+            h.load_command.as_deref().unwrap_or_default(),
+            h.url
+                .as_deref()
+                .map(|u| format!(" ({{url}} = {u})"))
+                .unwrap_or_default(),
+            h.rounds.len(),
+            seconds(h).join(", ")
+        ),
+        LoadMode::None => format!(
+            "no load: {} rounds of the process's own work ({})",
+            h.rounds.len(),
+            seconds(h).join(", ")
+        ),
+    }
+}
+
 pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
-    let requests: u64 = h.rounds.iter().map(|r| r.round.requests).sum();
-    let per_round: Vec<String> = h
-        .rounds
-        .iter()
-        .map(|r| r.round.requests.to_string())
-        .collect();
     outln!(
-        "\nHunted in {} (PID {}): {} warm-up requests, then {} rounds ({} requests) at {}, {:.0} req/s, in {:.0} s",
+        "\nHunted in {} (PID {}): {}, in {:.0} s",
         h.target,
         h.pid,
-        h.warmup.requests,
-        h.rounds.len(),
-        per_round.join(", "),
-        h.url,
-        h.requests_per_second,
+        how_driven(h),
         h.seconds
     )?;
     outln!(
@@ -43,9 +77,18 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         series(h, |m| m.external),
         series(h, |m| m.rss)
     )?;
+    for t in &h.threads {
+        let heaps: Vec<String> = t.heap_used.iter().map(|&b| size(b)).collect();
+        outln!(
+            "Heap of {} after GC: {}{}",
+            t.thread,
+            heaps.join(" → "),
+            if t.judged { "" } else { " (not judged)" }
+        )?;
+    }
     let rates: Vec<f64> = h.rounds.iter().map(|r| r.requests_per_second).collect();
     if let (Some(&first), Some(&last)) = (rates.first(), rates.last()) {
-        if last < first * 0.5 && !h.findings.is_empty() {
+        if h.load == LoadMode::Http && last < first * 0.5 && !h.findings.is_empty() {
             outln!(
                 "The app slowed down as it leaked: {:.0} → {:.0} req/s from the first round to the last",
                 first,
@@ -63,7 +106,19 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         outln!("stopped: {stopped}")?;
     }
     if h.findings.is_empty() {
-        outln!("\nNo leak: nothing grew steadily round after round ({requests} requests).")?;
+        let requests: u64 = h.rounds.iter().map(|r| r.round.requests).sum();
+        let seconds: f64 = h.rounds.iter().map(|r| r.round.seconds).sum();
+        let work = if h.load == LoadMode::Http {
+            format!("{requests} requests")
+        } else {
+            format!("{seconds:.0} s")
+        };
+        let threads = if h.threads.iter().any(|t| t.judged) {
+            " in any thread"
+        } else {
+            ""
+        };
+        outln!("\nNo leak: nothing grew steadily round after round{threads} ({work}).")?;
     }
     outln!(
         "Confidence: {} ({})",
@@ -72,103 +127,16 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             .unwrap_or_default(),
         h.confidence_reason
     )?;
+    let cx = finding_view::Context {
+        rate: h
+            .requests_per_second
+            .map(|rate| format!("at {rate:.0} req/s")),
+        tracking: &h.tracking.why,
+        sampled_below: !h.sampled_allocations.is_empty(),
+        retainers_hint: "leakscope retainers SNAPSHOT --id {id}, with --keep".to_owned(),
+    };
     for (i, f) in h.findings.iter().enumerate() {
-        outln!(
-            "\nLEAK {}: {} grows by {} per request ({:.0} MB/hour at {:.0} req/s)",
-            i + 1,
-            f.holder,
-            size(f.bytes_per_request.round() as u64),
-            f.mb_per_hour,
-            h.requests_per_second
-        )?;
-        if f.leaked_items.count == 0 {
-            outln!("  holds     {}, {}", f.leaked_items.name, size(f.bytes))?;
-        } else {
-            outln!(
-                "  holds     {}{} {} (≈{:.2} per request), {} in {} new objects",
-                if f.chain { "a chain of " } else { "" },
-                f.leaked_items.count,
-                f.leaked_items.name,
-                f.leaked_items.per_request,
-                size(f.bytes),
-                f.objects
-            )?;
-        }
-        if let Some(example) = &f.leaked_items.example {
-            outln!("  e.g.      {}", ellipsize(example, 100))?;
-        }
-        let mut parts = Vec::new();
-        if f.external_bytes > 0 {
-            parts.push(format!(
-                "{} outside the JS heap (ArrayBuffer backing stores)",
-                size(f.external_bytes)
-            ));
-        }
-        if f.storage_bytes > 0 {
-            parts.push(format!(
-                "{} the holder's own storage",
-                size(f.storage_bytes)
-            ));
-        }
-        if !parts.is_empty() {
-            outln!("  of which  {}", parts.join(", "))?;
-        }
-        let retained: Vec<String> = f
-            .classes
-            .iter()
-            .filter(|c| c.name != f.leaked_items.name)
-            .take(4)
-            .map(|c| format!("{} ≈{:.2}/request", c.name, c.per_request))
-            .collect();
-        if !retained.is_empty() {
-            outln!("  retaining {}", retained.join(", "))?;
-        }
-        let per_round: Vec<String> = f
-            .per_round
-            .iter()
-            .map(|r| format!("+{}", size(r.bytes)))
-            .collect();
-        outln!("  by round  {}", per_round.join(", "))?;
-        outln!(
-            "  evidence  {} (confidence {})",
-            f.evidence,
-            serde_json::to_value(f.confidence)?
-                .as_str()
-                .unwrap_or_default()
-        )?;
-        match &f.allocation {
-            Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,
-            None => outln!(
-                "  allocated unknown: no frame of the application's code (allocation tracking {}){}",
-                h.tracking.why,
-                if h.sampled_allocations.is_empty() {
-                    ""
-                } else {
-                    "; see the sampled allocations below"
-                }
-            )?,
-        }
-        for function in &f.anonymous_functions {
-            outln!("  unnamed   {}", function.advice)?;
-        }
-        let path: Vec<String> = f
-            .path_to_holder
-            .iter()
-            .chain(&f.path_to_leaked)
-            .map(|s| {
-                if s.edge.is_empty() {
-                    s.node.clone()
-                } else {
-                    format!("{} {}", s.edge, s.node)
-                }
-            })
-            .collect();
-        outln!("  path      {}", ellipsize(&path.join(" → "), 400))?;
-        outln!(
-            "  example   @{} (leakscope retainers SNAPSHOT --id {}, with --keep)",
-            f.example_id,
-            f.example_id
-        )?;
+        finding_view::print(i, f, &cx)?;
     }
     // Without a leak, what the sampler kept is noise (in-flight requests,
     // caches): only shown next to findings.
@@ -182,15 +150,36 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             )?;
         }
     }
+    for t in &h.threads {
+        if !h.findings.iter().any(|f| f.thread == t.thread) || t.sampled_allocations.is_empty() {
+            continue;
+        }
+        outln!(
+            "\nAllocated in {} since the baseline and still alive:",
+            t.thread
+        )?;
+        for s in t.sampled_allocations.iter().take(4) {
+            outln!(
+                "  {:>10}  {}",
+                size(s.bytes),
+                ellipsize(&s.frames.join(" ← "), 200)
+            )?;
+        }
+    }
     if !h.growing_classes.is_empty() {
         outln!("\nClasses whose count rose at every snapshot:")?;
         for c in h.growing_classes.iter().take(8) {
             let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
+            let name = if c.thread == "main" {
+                c.name.clone()
+            } else {
+                format!("{} [{}]", c.name, c.thread)
+            };
             outln!(
-                "  {:<40} {}  (≈{:.2}/request)",
-                ellipsize(&c.name, 40),
+                "  {:<40} {}  ({})",
+                ellipsize(&name, 40),
                 counts.join(" → "),
-                c.per_request
+                finding_view::count_rate(c.per_request, c.per_second, true)
             )?;
         }
     }

@@ -1,0 +1,39 @@
+// expect: clean
+// thread: worker
+// url: /jobs/{seq}
+//
+// Control for worker-jobs.js: the same HTTP server handing every request to
+// one long-lived worker_threads Worker (worker-jobs-worker.js with
+// keepJobs: false). The worker builds the same Job per request but only
+// counts it and lets it go, so neither the worker's heap nor the main
+// thread's grows.
+'use strict';
+const http = require('node:http');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+
+const worker = new Worker(path.join(__dirname, 'worker-jobs-worker.js'), {
+  workerData: { keepJobs: false },
+});
+const waiting = new Map();
+let nextId = 0;
+
+worker.on('message', ({ id, result }) => {
+  const res = waiting.get(id);
+  waiting.delete(id);
+  if (res) res.end(`${result}\n`);
+});
+worker.on('error', (err) => {
+  console.error(`worker failed: ${err.stack || err}`);
+  process.exit(1);
+});
+
+const server = http.createServer((req, res) => {
+  const id = ++nextId;
+  waiting.set(id, res);
+  worker.postMessage({ id, url: req.url });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+});
