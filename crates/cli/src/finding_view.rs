@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use leakscope_hunt::Finding;
+use leakscope_hunt::{ClassGrowth, Finding};
 
 use crate::output::{ellipsize, html_escape as esc, size};
 
@@ -274,4 +274,44 @@ pub fn html(o: &mut String, i: usize, f: &Finding, rate: Option<&str>) {
         );
     }
     o.push_str("</ol></div>");
+}
+
+/// "Classes whose count rose at every snapshot", the first eight.
+pub fn print_growing_classes(classes: &[ClassGrowth]) -> anyhow::Result<()> {
+    if classes.is_empty() {
+        return Ok(());
+    }
+    outln!("\nClasses whose count rose at every snapshot:")?;
+    for c in classes.iter().take(8) {
+        let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
+        let name = if c.thread == "main" {
+            c.name.clone()
+        } else {
+            format!("{} [{}]", c.name, c.thread)
+        };
+        outln!(
+            "  {:<40} {}  ({})",
+            ellipsize(&name, 40),
+            counts.join(" → "),
+            count_rate(c.per_request, c.per_second, true)
+        )?;
+    }
+    Ok(())
+}
+
+/// The growing classes as an HTML table.
+pub fn growing_classes_html(o: &mut String, classes: &[ClassGrowth]) {
+    o.push_str("<table><tr><th>class</th><th>thread</th><th>live count at each snapshot</th><th>rate</th></tr>");
+    for c in classes {
+        let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
+            esc(&c.name),
+            esc(&c.thread),
+            counts.join(" → "),
+            count_rate(c.per_request, c.per_second, true)
+        );
+    }
+    o.push_str("</table>");
 }

@@ -107,9 +107,10 @@ fn assert_consumer_leak(h: &serde_json::Value) {
     assert!(text(&f["allocation"]["stack"][0]).contains("queue-consumer.js:"));
 }
 
-#[test]
-fn no_load_names_a_queue_consumers_leak_per_second() {
-    let (status, h, stderr) = run_json(&[
+/// `hunt --json --no-load` with 4 s rounds, on `target` (`--pid P` or
+/// `-- node app.js`).
+fn hunt_without_load(target: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args = vec![
         "hunt",
         "--json",
         "--no-load",
@@ -117,10 +118,15 @@ fn no_load_names_a_queue_consumers_leak_per_second() {
         "4s",
         "--budget",
         "60s",
-        "--",
-        "node",
-        workload("queue-consumer.js").to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(target);
+    run_json(&args)
+}
+
+#[test]
+fn no_load_names_a_queue_consumers_leak_per_second() {
+    let script = workload("queue-consumer.js");
+    let (status, h, stderr) = hunt_without_load(&["--", "node", script.to_str().unwrap()]);
     assert_eq!(status, 1, "{stderr}\n{h:#}");
     assert_consumer_leak(&h);
     assert_eq!(text(&h["confidence"]), "high");
@@ -128,18 +134,8 @@ fn no_load_names_a_queue_consumers_leak_per_second() {
 
 #[test]
 fn no_load_stays_quiet_on_a_clean_consumer() {
-    let (status, h, stderr) = run_json(&[
-        "hunt",
-        "--json",
-        "--no-load",
-        "--round-time",
-        "4s",
-        "--budget",
-        "60s",
-        "--",
-        "node",
-        workload("clean-queue-consumer.js").to_str().unwrap(),
-    ]);
+    let script = workload("clean-queue-consumer.js");
+    let (status, h, stderr) = hunt_without_load(&["--", "node", script.to_str().unwrap()]);
     assert_eq!(status, 0, "{stderr}\n{h:#}");
     assert_eq!(h["findings"].as_array().unwrap().len(), 0);
     assert_eq!(h["rounds"].as_array().unwrap().len(), 3);
@@ -156,17 +152,7 @@ fn no_load_by_pid_adds_no_traffic_and_leaves_the_process_as_it_was() {
         before.is_empty(),
         "a consumer listens on nothing: {before:?}"
     );
-    let (status, h, stderr) = run_json(&[
-        "hunt",
-        "--json",
-        "--no-load",
-        "--pid",
-        &consumer.pid(),
-        "--round-time",
-        "4s",
-        "--budget",
-        "60s",
-    ]);
+    let (status, h, stderr) = hunt_without_load(&["--pid", &consumer.pid()]);
     assert_eq!(status, 1, "{stderr}\n{h:#}");
     assert_consumer_leak(&h);
     assert!(consumer.alive());

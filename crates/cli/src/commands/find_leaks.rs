@@ -138,18 +138,7 @@ fn print(j: &Judgement, report: Option<&std::path::Path>) -> anyhow::Result<()> 
     for (i, f) in j.findings.iter().enumerate() {
         finding_view::print(i, f, &cx)?;
     }
-    if !j.growing_classes.is_empty() {
-        outln!("\nClasses whose count rose at every snapshot:")?;
-        for c in j.growing_classes.iter().take(8) {
-            let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
-            outln!(
-                "  {:<40} {}  {}",
-                ellipsize(&c.name, 40),
-                counts.join(" → "),
-                finding_view::count_rate(c.per_request, c.per_second, true)
-            )?;
-        }
-    }
+    finding_view::print_growing_classes(&j.growing_classes)?;
     if let Some(report) = report {
         outln!("\nreport: {}", report.display())?;
     }
@@ -203,18 +192,8 @@ fn render_html(j: &Judgement) -> String {
         finding_view::html(&mut o, i, f, None);
     }
     if !j.growing_classes.is_empty() {
-        o.push_str("<h2>Growing classes</h2><table><tr><th>class</th><th>live count at each snapshot</th><th>rate</th></tr>");
-        for c in &j.growing_classes {
-            let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
-                esc(&c.name),
-                counts.join(" → "),
-                finding_view::count_rate(c.per_request, c.per_second, true)
-            );
-        }
-        o.push_str("</table>");
+        o.push_str("<h2>Growing classes</h2>");
+        finding_view::growing_classes_html(&mut o, &j.growing_classes);
     }
     o.push_str("<p><small>Made by leakscope. Objects count as leaked when every interval between snapshots added to them at a steady rate.</small></p></body></html>\n");
     o

@@ -112,19 +112,7 @@ pub fn render(h: &Hunt) -> String {
             "<h2>Growing classes</h2><figure id=plot-classes>{}</figure>",
             plots::class_growth(h)
         );
-        o.push_str("<table><tr><th>class</th><th>thread</th><th>live count at each snapshot</th><th>rate</th></tr>");
-        for c in &h.growing_classes {
-            let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
-                esc(&c.name),
-                esc(&c.thread),
-                counts.join(" → "),
-                finding_view::count_rate(c.per_request, c.per_second, true)
-            );
-        }
-        o.push_str("</table>");
+        finding_view::growing_classes_html(&mut o, &h.growing_classes);
     }
     if let Some(processes) = &h.gc_log {
         o.push_str("<h2>The app's --trace-gc log</h2>");

@@ -166,23 +166,7 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             )?;
         }
     }
-    if !h.growing_classes.is_empty() {
-        outln!("\nClasses whose count rose at every snapshot:")?;
-        for c in h.growing_classes.iter().take(8) {
-            let counts: Vec<String> = c.counts.iter().map(u64::to_string).collect();
-            let name = if c.thread == "main" {
-                c.name.clone()
-            } else {
-                format!("{} [{}]", c.name, c.thread)
-            };
-            outln!(
-                "  {:<40} {}  ({})",
-                ellipsize(&name, 40),
-                counts.join(" → "),
-                finding_view::count_rate(c.per_request, c.per_second, true)
-            )?;
-        }
-    }
+    finding_view::print_growing_classes(&h.growing_classes)?;
     if let Some(processes) = &h.gc_log {
         outln!("\nThe app's --trace-gc log:")?;
         for p in processes {
