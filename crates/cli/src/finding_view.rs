@@ -76,6 +76,9 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
         f.holder,
         growth_rate(f)
     )?;
+    for other in &f.held_together_with {
+        outln!("  and       {other} (each keeps it alive: none alone would free it)")?;
+    }
     if f.leaked_items.count == 0 {
         outln!("  holds     {}, {}", f.leaked_items.name, size(f.bytes))?;
     } else {
@@ -192,6 +195,13 @@ pub fn html(o: &mut String, i: usize, f: &Finding, rate: Option<&str>) {
             o,
             "<p class=thread>In the heap of <b>{}</b>.</p>",
             esc(&f.thread)
+        );
+    }
+    for other in &f.held_together_with {
+        let _ = write!(
+            o,
+            "<p class=together>Also kept by <b>{}</b>: each holder keeps it alive, none alone would free it.</p>",
+            esc(other)
         );
     }
     let objects = match (f.objects_per_request, f.objects_per_second) {

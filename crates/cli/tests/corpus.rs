@@ -98,6 +98,27 @@ fn eventemitter3_listener_per_request() {
     judge("npm/eventemitter3-orders.js");
 }
 
+/// Each MessagePort is kept open by its own native handle, not by any
+/// JavaScript object.
+#[test]
+fn ports_kept_open_by_native_handles() {
+    judge("own/native-port-leak.js");
+}
+
+/// Each user's array grows by less than an entry a round: the arrays are
+/// judged together.
+#[test]
+fn a_leak_spread_over_thousands_of_holders() {
+    judge("own/per-user-history.js");
+}
+
+/// Two caches from two packages share their values, so what each retains
+/// creeps as the other evicts, while the heap stays flat.
+#[test]
+fn two_full_lru_caches_sharing_values_are_clean() {
+    judge("npm/clean-two-lru.js");
+}
+
 #[test]
 fn express_session_with_cookies_is_clean() {
     judge("npm/clean-express-session.js");

@@ -542,12 +542,18 @@ fn bad_hunt_arguments_fail_before_any_load() {
         "leakscope: error: cannot write /nonexistent-dir/hunt.html: No such file or directory (os error 2)"
     );
     // No target: `--url` is where load goes, so it needs a target to load.
-    let (status, _, stderr) = leakscope_status(&["hunt", "--url", "http://127.0.0.1:1/"]);
-    assert_eq!(status, 2);
-    assert!(
-        stderr.contains("--url and --request-file need a target"),
-        "{stderr}"
-    );
+    for args in [
+        &["hunt", "--url", "http://127.0.0.1:1/"][..],
+        &["hunt", "--no-load"],
+        &["hunt", "--load-cmd", "true"],
+    ] {
+        let (status, _, stderr) = leakscope_status(args);
+        assert_eq!(status, 2);
+        assert!(
+            stderr.contains("--url, --request-file, --load-cmd and --no-load need a target"),
+            "{args:?}: {stderr}"
+        );
+    }
     let (status, _, stderr) = leakscope_status(&["hunt", "--requests", "0", "--", "node", app]);
     assert_eq!(status, 2);
     assert!(stderr.contains("--requests must be at least 1"), "{stderr}");
@@ -809,4 +815,44 @@ fn no_test_reads_outside_the_repository() {
         }
     }
     assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+/// Per-request stats kept alive by two unref'd intervals at once: no single
+/// timer list dominates them, so both are named, and the bytes account for
+/// the heap's growth.
+#[test]
+fn objects_two_timer_lists_keep_together_are_one_finding() {
+    let (status, h) = hunt(&corpus_app("two-interval-stats.js"), &[]);
+    assert_eq!(status, 1, "{h:#}");
+    let findings = h["findings"].as_array().unwrap();
+    let f = &findings[0];
+    assert_eq!(f["leaked_items"]["name"], "RequestStats", "{f:#}");
+    let per_request = f["leaked_items"]["per_request"].as_f64().unwrap();
+    assert!((per_request - 1.0).abs() < 0.05, "{per_request}");
+    let holders: Vec<String> = std::iter::once(&f["holder"])
+        .chain(f["held_together_with"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        holders
+            .iter()
+            .any(|h| h.contains("the 10000 ms timer list"))
+            && holders
+                .iter()
+                .any(|h| h.contains("the 30000 ms timer list")),
+        "{holders:?}"
+    );
+    // One finding for the stats, however the lists share them.
+    assert!(findings
+        .iter()
+        .skip(1)
+        .all(|f| f["leaked_items"]["name"] != "RequestStats"));
+    // Its bytes are most of the heap's growth.
+    let heap: Vec<u64> = std::iter::once(&h["baseline_memory"])
+        .chain(h["rounds"].as_array().unwrap().iter().map(|r| &r["memory"]))
+        .map(|m| m["heap_used"].as_u64().unwrap())
+        .collect();
+    let grew = heap[heap.len() - 1] - heap[0];
+    let bytes = f["bytes"].as_u64().unwrap();
+    assert!(bytes * 10 >= grew * 7, "{bytes} of {grew}");
 }

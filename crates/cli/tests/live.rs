@@ -977,3 +977,109 @@ fn watch_all_follows_a_changing_set_of_processes() {
         );
     }
 }
+
+/// A memory cgroup holding one process, removed on drop (v1 or v2).
+struct MemoryLimit {
+    dir: std::path::PathBuf,
+}
+
+impl MemoryLimit {
+    fn new(name: &str, bytes: u64) -> MemoryLimit {
+        let v1 = std::path::Path::new("/sys/fs/cgroup/memory");
+        let (dir, file) = if v1.is_dir() {
+            (v1.join(name), "memory.limit_in_bytes")
+        } else {
+            (
+                std::path::Path::new("/sys/fs/cgroup").join(name),
+                "memory.max",
+            )
+        };
+        let _ = std::fs::create_dir(&dir);
+        std::fs::write(dir.join(file), bytes.to_string())
+            .expect("the tests run as root with a writable memory cgroup");
+        MemoryLimit { dir }
+    }
+
+    /// `sh -c` that moves itself into the cgroup, then runs `node args`.
+    fn node(&self, args: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "echo $$ > {}/cgroup.procs && exec node {args}",
+            self.dir.display()
+        ));
+        command
+    }
+}
+
+impl Drop for MemoryLimit {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn a_snapshot_the_target_cannot_afford_is_refused_unless_forced() {
+    let dir = test_dir("live-unaffordable");
+    let limit = MemoryLimit::new(
+        &format!("leakscope-test-{}", std::process::id()),
+        1_200 << 20,
+    );
+    let script = workspace_root().join("bench/bigheap.js");
+    let mut big = limit
+        .node(&format!("--max-old-space-size=2000 {}", script.display()))
+        .env("MB", "120")
+        .env("NODE_OPTIONS", "--inspect-port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(big.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("ready"), "{line}");
+    let pid = big.id().to_string();
+    let out = dir.join("big.heapsnapshot");
+    let (status, _, stderr) =
+        leakscope_status(&["snapshot", "--pid", &pid, "-o", out.to_str().unwrap()]);
+    assert_eq!(status, 2, "{stderr}");
+    let last = stderr.lines().last().unwrap();
+    assert!(last.contains("a snapshot now would need about"), "{stderr}");
+    assert!(
+        last.contains("available to it") && last.contains("--force-snapshot"),
+        "{last}"
+    );
+    // Announced before it was refused, and nothing written.
+    assert!(stderr.contains("snapshot: about"), "{stderr}");
+    assert!(!out.exists() && no_partial_files(&dir));
+    assert!(big.try_wait().unwrap().is_none(), "the target is untouched");
+    // The same process without the limit's pressure: a small heap passes.
+    let _ = big.kill();
+    let _ = big.wait();
+    let mut small = limit
+        .node("-e \"globalThis.keep = Array.from({length: 1000}, (_, i) => ({i})); console.log('ready'); setInterval(() => {}, 1000)\"")
+        .env("NODE_OPTIONS", "--inspect-port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(small.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let (status, _, stderr) = leakscope_status(&[
+        "snapshot",
+        "--pid",
+        &small.id().to_string(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(out.exists());
+    let _ = small.kill();
+    let _ = small.wait();
+}

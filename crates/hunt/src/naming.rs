@@ -51,6 +51,13 @@ fn is_value(s: &HeapSnapshot, v: u32) -> bool {
     )
 }
 
+/// A synthetic node Node's embedder graph makes for one object's native
+/// handle ("Node / MessagePort"), as opposed to a GC root category
+/// ("(Global handles)").
+pub fn is_native_handle(s: &HeapSnapshot, v: u32) -> bool {
+    s.graph.type_name(v) == "synthetic" && !s.display_name(v).starts_with('(')
+}
+
 /// An object a developer could name as holding others.
 fn can_hold(s: &HeapSnapshot, v: u32) -> bool {
     !is_internal(s, v) && !is_value(s, v)
@@ -139,6 +146,10 @@ impl<'a> HolderResolver<'a> {
         let mut chain: Vec<u32> = Vec::new();
         let mut seen = HashSet::new();
         let mut v = top;
+        // A native node Node made for one object (an open MessagePort's
+        // handle) keeps it from outside the JS graph: the holder when the
+        // walk finds nothing nameable above.
+        let mut native: Option<u32> = None;
         let holder = loop {
             if let Some(&known) = self.memo.get(&v) {
                 break known;
@@ -162,6 +173,9 @@ impl<'a> HolderResolver<'a> {
                 };
             };
             chain.push(v);
+            if native.is_none() && is_native_handle(s, from) {
+                native = Some(from);
+            }
             if g.edge_type_name(edge) == "context"
                 && self.age[from as usize] == OLD
                 && s.class_name(from) == "system / Context"
@@ -174,7 +188,7 @@ impl<'a> HolderResolver<'a> {
             let d = s.distances[from as usize];
             // Linked lists of new objects make long paths; `seen` ends cycles.
             if d >= BASE_UNREACHABLE_DISTANCE || !seen.insert(from) {
-                break u32::MAX;
+                break native.unwrap_or(u32::MAX);
             }
             v = from;
         };
@@ -182,6 +196,29 @@ impl<'a> HolderResolver<'a> {
             self.memo.insert(node, holder);
         }
         holder
+    }
+
+    /// The retainer index the resolver walks.
+    pub fn index(&self) -> &'a RetainerIndex {
+        self.index
+    }
+
+    /// The holder an old object `from` makes when it retains a new object
+    /// through `edge`: itself when a developer could name it, the function
+    /// context whose variable `edge` is, else whatever holds `from`.
+    pub fn holder_through(&mut self, from: u32, edge: usize) -> u32 {
+        let s = self.s;
+        let g = &s.graph;
+        if can_hold(s, from) {
+            return from;
+        }
+        if g.edge_type_name(edge) == "context" && s.class_name(from) == "system / Context" {
+            self.variables
+                .entry(from)
+                .or_insert_with(|| g.edge_name_text(edge, &s.strings));
+            return from;
+        }
+        self.resolve(from)
     }
 
     /// The variable through which a context holder holds its group.
@@ -224,6 +261,15 @@ pub fn holder_name(
         return with_package(text, package);
     }
     let class = label(s, holder);
+    if is_native_handle(s, holder) {
+        return HolderName {
+            text: format!(
+                "the native handles `{}` (one per object, kept open from native code until closed)",
+                s.display_name(holder)
+            ),
+            package: None,
+        };
+    }
     if s.graph.type_name(holder) == "synthetic" {
         return HolderName {
             text: format!(
@@ -307,6 +353,61 @@ fn with_package(mut text: String, package: Option<String>) -> HolderName {
         text.push_str(&format!(" from package {p}"));
     }
     HolderName { text, package }
+}
+
+/// What makes holders alike: the holder's kind, the property it sits in
+/// and its owner's kind (every User's `history` Array); `None` for holders
+/// that hang off a scope or a root, which are one of a kind.
+pub fn holder_shape(s: &HeapSnapshot, index: &RetainerIndex, holder: u32) -> Option<String> {
+    if is_native_handle(s, holder) || !can_hold(s, holder) {
+        return None;
+    }
+    let (name, _) = incoming(s, index, holder)?;
+    let owner = owner_object(s, index, holder)?;
+    let name = if name.parse::<u64>().is_ok() {
+        "[]".to_owned()
+    } else {
+        name
+    };
+    Some(format!(
+        "{}\u{0}{name}\u{0}{}",
+        label(s, holder),
+        label(s, owner)
+    ))
+}
+
+/// "the `history` Arrays of 4998 User objects (each grows a little; e.g.
+/// Array `history` of User `user-12` …)": many holders alike, each adding
+/// too little to stand out alone.
+pub fn alike_holders_name(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    example: u32,
+    count: usize,
+) -> HolderName {
+    let one = holder_name(s, index, example, None);
+    let class = label(s, example);
+    let text = match (incoming(s, index, example), owner_object(s, index, example)) {
+        (Some((name, _)), Some(owner)) => {
+            let where_ = owner_object(s, index, owner)
+                .map(|o| format!(" in {}", named_object(s, index, o)))
+                .or_else(|| {
+                    incoming(s, index, owner)
+                        .map(|(n, from)| format!(" in {}", named(&n, &label(s, from))))
+                })
+                .unwrap_or_default();
+            format!(
+                "the `{name}` {class}s of {count} {} objects{where_}, each growing a little (e.g. {})",
+                label(s, owner),
+                one.text
+            )
+        }
+        _ => format!("{count} {class}s like {}, each growing a little", one.text),
+    };
+    HolderName {
+        text,
+        package: one.package,
+    }
 }
 
 /// "Map `sessions`", "Array [3]".

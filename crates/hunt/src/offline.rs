@@ -202,6 +202,7 @@ pub fn find_leaks(
             digests: &digests,
             rounds: &intervals,
             traces: None,
+            heap: &summaries.iter().map(|s| s.heap_bytes).collect::<Vec<_>>(),
         },
         rules,
     );

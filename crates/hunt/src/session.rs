@@ -115,6 +115,9 @@ pub struct Config {
     pub cpu_profile: bool,
     /// Judge the heaps of the process's worker threads too.
     pub workers: bool,
+    /// Take snapshots even when the target lacks the memory V8 needs to
+    /// build them.
+    pub force_snapshot: bool,
 }
 
 impl Default for Config {
@@ -132,6 +135,7 @@ impl Default for Config {
             rules: Rules::default(),
             cpu_profile: false,
             workers: true,
+            force_snapshot: false,
         }
     }
 }
@@ -627,6 +631,20 @@ impl Session<'_> {
             (findings, growing) = self.assess_all(&heaps, &rounds, traces).await;
         }
         let sampled = sampled_stacks(client.stop_sampling().await?);
+        // What no holder keeps has no constructor or closure to date it by:
+        // the sampled allocations still alive say where it came from.
+        if let Some(top) = sampled.first() {
+            for f in findings
+                .iter_mut()
+                .filter(|f| f.holder_id == 0 && f.thread == "main" && f.allocation.is_none())
+            {
+                f.allocation = Some(crate::verdict::AllocationSite {
+                    stack: top.frames.clone(),
+                    objects: 0,
+                    source: "sampling heap profiler, live allocations".to_owned(),
+                });
+            }
+        }
         let mut threads = Vec::new();
         for heap in heaps.iter().skip(1) {
             let mut thread = heap.report(rounds.len());
@@ -889,7 +907,7 @@ impl Session<'_> {
                     heap >> 20
                 )
             };
-            let seconds = self.snapshot(client, &baseline_path).await?;
+            let seconds = self.snapshot(client, &baseline_path, true).await?;
             return Ok((seconds, tracking, None));
         };
         client.start_tracking_heap_objects().await?;
@@ -1063,7 +1081,7 @@ impl Session<'_> {
             client.collect_garbage().await?;
             self.tracked_snapshot(&path).await?
         } else {
-            self.snapshot(client, &path).await?
+            self.snapshot(client, &path, false).await?
         };
         self.snapshot_done = Instant::now();
         let memory = self.memory(client).await?;
@@ -1245,7 +1263,9 @@ impl Session<'_> {
     }
 
     /// A snapshot after a forced GC; returns how long it stopped the app.
-    async fn snapshot(&mut self, client: &Client, path: &Path) -> Result<f64> {
+    /// Only a heap's first snapshot may count its objects for the estimate
+    /// (counting forgets the ids that date objects across snapshots).
+    async fn snapshot(&mut self, client: &Client, path: &Path, first: bool) -> Result<f64> {
         let start = Instant::now();
         let observer = &mut *self.observer;
         let captured = write_snapshot(
@@ -1254,6 +1274,8 @@ impl Session<'_> {
             SnapshotOptions {
                 gc: true,
                 stream: false,
+                force: self.config.force_snapshot,
+                may_count: first,
             },
             &mut |p| observer.progress(&p.to_string()),
         )
@@ -1291,7 +1313,7 @@ impl Session<'_> {
                 let (info, worker) = heap.worker.as_ref().expect("a worker's heap");
                 let path = worker_snapshot_path(&self.config.out, r, info);
                 let taken = async {
-                    let pause = self.snapshot(worker, &path).await?;
+                    let pause = self.snapshot(worker, &path, r == 0).await?;
                     Ok::<_, HuntError>((pause, self.memory(worker).await?))
                 }
                 .await;
@@ -1373,7 +1395,9 @@ impl Session<'_> {
             } else {
                 None
             };
-            let (mut found, mut grew) = self.assess(last, &heap.digests, rounds, traces).await;
+            let (mut found, mut grew) = self
+                .assess(last, &heap.digests, rounds, traces, heap.heap_used.clone())
+                .await;
             for f in &mut found {
                 f.thread.clone_from(&heap.thread);
             }
@@ -1397,6 +1421,7 @@ impl Session<'_> {
         digests: &[Digest],
         rounds: &[RoundReport],
         traces: Option<Arc<TracedSites>>,
+        heap: Vec<u64>,
     ) -> (Vec<Finding>, Vec<ClassGrowth>) {
         self.observer.progress("Comparing the snapshots");
         let start = Instant::now();
@@ -1410,6 +1435,7 @@ impl Session<'_> {
                     digests: &digests,
                     rounds: &rounds,
                     traces: traces.as_deref(),
+                    heap: &heap,
                 },
                 &rules,
             );

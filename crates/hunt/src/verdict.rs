@@ -149,6 +149,10 @@ pub struct Finding {
     /// The npm package whose code owns the holder.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    /// Other holders that keep the leaked objects alive together with
+    /// `holder` (none of them alone would free them), e.g. two timer lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held_together_with: Vec<String>,
     /// From the GC roots down to the holder.
     pub path_to_holder: Vec<Step>,
     /// From the holder down to a leaked object, indexes blurred.
@@ -243,6 +247,11 @@ pub struct Evidence<'a> {
     pub rounds: &'a [Round],
     /// Allocation stacks from a snapshot taken with tracking on.
     pub traces: Option<&'a TracedSites>,
+    /// The heap after GC at each snapshot, baseline first (empty when
+    /// unknown): a holder's retained size that creeps while the heap stays
+    /// flat is a cache's churn, and a heap that grows steadily is never
+    /// clean.
+    pub heap: &'a [u64],
 }
 
 /// Finds the leaks: groups of new objects, by holder, to which every round
@@ -253,6 +262,7 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
         digests,
         rounds,
         traces,
+        ..
     } = *evidence;
     if rounds.len() < 2 || digests.len() != rounds.len() + 1 || !last.is_full() {
         return Vec::new();
@@ -266,16 +276,16 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
     let mut resolver = naming::HolderResolver::new(last, &index, &age);
     let mut group_of_top: HashMap<u32, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
-    let mut group_index: HashMap<u32, usize> = HashMap::new();
+    let mut group_index: HashMap<HolderKey, usize> = HashMap::new();
     for v in 0..g.node_count() as u32 {
         let t = top[v as usize];
         if t == NONE {
             continue;
         }
         let gi = *group_of_top.entry(t).or_insert_with(|| {
-            let holder = resolver.resolve(t);
-            *group_index.entry(holder).or_insert_with(|| {
-                groups.push(Group::new(holder, t, rounds.len()));
+            let (key, holders) = holder_key(last, &mut resolver, &age, t);
+            *group_index.entry(key).or_insert_with(|| {
+                groups.push(Group::new(holders, t, rounds.len()));
                 groups.len() - 1
             })
         });
@@ -320,13 +330,22 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
         rounds,
         rules,
     };
-    let judged: Vec<(Group, Strength)> = groups
-        .into_iter()
-        .filter_map(|group| {
-            let strength = group.judge(rounds, rules)?;
-            Some((group, strength))
-        })
-        .collect();
+    let heap_growth = match (evidence.heap.first(), evidence.heap.last()) {
+        (Some(&a), Some(&b)) if evidence.heap.len() == rounds.len() + 1 => {
+            Some(b.saturating_sub(a))
+        }
+        _ => None,
+    };
+    let mut judged: Vec<(Group, Strength)> = Vec::new();
+    let mut rejected: Vec<Group> = Vec::new();
+    for group in groups {
+        match group.judge(rounds, rules, heap_growth) {
+            Some(strength) => judged.push((group, strength)),
+            None => rejected.push(group),
+        }
+    }
+    judged.extend(alike_groups(last, &index, rejected, rounds, rules));
+    let judged = merge_held_together(judged);
     // A holder judged by what it retains also retains every leak below it
     // in the dominator tree: it is the culprit only if those do not explain
     // most of its growth.
@@ -347,12 +366,244 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
         .zip(keep)
         .filter(|(_, keep)| *keep)
         .filter_map(|((group, strength), _)| {
-            let variable = resolver.variable(group.holder).map(str::to_owned);
-            group.into_finding(&context, variable.as_deref(), strength)
+            let variables: Vec<Option<String>> = group
+                .holders
+                .iter()
+                .map(|&h| resolver.variable(h).map(str::to_owned))
+                .collect();
+            group.into_finding(&context, &variables, strength)
         })
         .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+    findings.extend(heap_finding(evidence, rules, &findings));
     findings
+}
+
+/// When the heap after GC grew at a steady rate round after round and the
+/// findings explain less than half of it, the growth itself is a finding:
+/// what grew is kept by no single holder the snapshots could name (or V8
+/// could not date it). A steadily growing heap is never called clean.
+fn heap_finding(evidence: &Evidence, rules: &Rules, findings: &[Finding]) -> Option<Finding> {
+    let Evidence {
+        digests,
+        rounds,
+        heap,
+        ..
+    } = *evidence;
+    if heap.len() != rounds.len() + 1 || rounds.len() < 2 {
+        return None;
+    }
+    let (first, last) = (heap[0], heap[heap.len() - 1]);
+    if heap.windows(2).any(|w| w[1] <= w[0]) {
+        return None;
+    }
+    let total = last - first;
+    let steps: Vec<u64> = heap.windows(2).map(|w| w[1] - w[0]).collect();
+    let steadiness = steadiness(&steps, rounds);
+    let explained: u64 = findings.iter().map(|f| f.bytes).sum();
+    if steadiness < 0.5 || total < (1 << 20).max(rules.min_bytes) || explained * 2 >= total {
+        return None;
+    }
+    let scale = Scale::of(rounds);
+    let mut classes: Vec<LeakedClass> = crate::digest::growing_classes(digests, scale)
+        .into_iter()
+        .map(|c| {
+            let count = c.counts[c.counts.len() - 1] - c.counts[0];
+            LeakedClass {
+                name: c.name,
+                count,
+                bytes: c.bytes[c.bytes.len() - 1].saturating_sub(c.bytes[0]),
+                per_request: scale.per_request(count),
+                per_second: scale.per_second(count),
+                example: None,
+            }
+        })
+        .collect();
+    classes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
+    let items = classes.first().cloned().unwrap_or(LeakedClass {
+        name: "(objects V8 could not date)".to_owned(),
+        count: 0,
+        bytes: total,
+        per_request: None,
+        per_second: None,
+        example: None,
+    });
+    let smallest = steps.iter().copied().min().unwrap_or(0);
+    let clear = smallest >= rules.clear_bytes && rounds.len() >= 3;
+    // Never more than medium: no holder to point at.
+    let (confidence, needs_more_rounds) = if clear || rounds.len() >= rules.confirm_rounds {
+        (Confidence::Medium, false)
+    } else {
+        (Confidence::Low, true)
+    };
+    let mb: Vec<String> = heap
+        .iter()
+        .map(|&b| format!("{:.1}", b as f64 / 1e6))
+        .collect();
+    let per_round: Vec<RoundGrowth> = steps
+        .iter()
+        .map(|&bytes| RoundGrowth { objects: 0, bytes })
+        .collect();
+    let objects: u64 = classes.iter().map(|c| c.count).sum();
+    Some(Finding {
+        thread: "main".to_owned(),
+        holder: "no single holder: the heap after GC grew steadily and no object the snapshots show keeps most of it".to_owned(),
+        holder_id: 0,
+        package: None,
+        held_together_with: Vec::new(),
+        path_to_holder: Vec::new(),
+        path_to_leaked: Vec::new(),
+        leaked_items: items,
+        chain: false,
+        classes,
+        objects,
+        bytes: total,
+        external_bytes: 0,
+        storage_bytes: 0,
+        per_round,
+        objects_per_request: scale.per_request(objects),
+        bytes_per_request: scale.per_request(total),
+        objects_per_second: scale.per_second(objects),
+        bytes_per_second: scale.per_second(total),
+        mb_per_hour: scale.mb_per_hour(total),
+        steadiness,
+        confidence,
+        evidence: format!(
+            "the heap after GC grew in each of {} rounds ({} MB), steady within {:.0} %, and the findings explain {:.0} % of it",
+            rounds.len(),
+            mb.join(" → "),
+            ((1.0 - steadiness) * 100.0).max(1.0),
+            explained as f64 * 100.0 / total as f64
+        ),
+        allocation: None,
+        example_id: 0,
+        anonymous_functions: Vec::new(),
+        needs_more_rounds,
+    })
+}
+
+/// Holders alike (every User's `history` Array) that each added too little
+/// to judge alone, judged together: a leak spread over many holders.
+const ALIKE_MIN_HOLDERS: usize = 8;
+
+fn alike_groups(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    rejected: Vec<Group>,
+    rounds: &[Round],
+    rules: &Rules,
+) -> Vec<(Group, Strength)> {
+    let mut by_shape: HashMap<String, Vec<Group>> = HashMap::new();
+    for group in rejected {
+        if group.holder == NONE || group.holders.len() > 1 {
+            continue;
+        }
+        if let Some(shape) = naming::holder_shape(s, index, group.holder) {
+            by_shape.entry(shape).or_default().push(group);
+        }
+    }
+    by_shape
+        .into_values()
+        .filter(|groups| groups.len() >= ALIKE_MIN_HOLDERS)
+        .filter_map(|groups| {
+            let mut groups = groups.into_iter();
+            let mut merged = groups.next()?;
+            for other in groups {
+                merged.absorb_alike(other);
+            }
+            let strength = merged.judge_items(rounds, rules)?;
+            Some((merged, strength))
+        })
+        .collect()
+}
+
+/// How new objects are grouped: by the one holder that keeps them, by the
+/// kind of native handle that keeps each of them (one handle per object,
+/// like an open MessagePort), or by the set of holders that keep them
+/// together when none alone does (two timer lists, say).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum HolderKey {
+    One(u32),
+    NativeKind(String),
+    Together(Vec<u32>),
+}
+
+/// At most this many retainers of a top are followed to find the holders
+/// that keep it together.
+const TOGETHER_RETAINERS: usize = 8;
+
+/// The key of `top`'s group and its holders (the first one names it).
+fn holder_key(
+    s: &HeapSnapshot,
+    resolver: &mut naming::HolderResolver,
+    age: &[u8],
+    top: u32,
+) -> (HolderKey, Vec<u32>) {
+    let holder = resolver.resolve(top);
+    if holder == NONE {
+        return (HolderKey::One(NONE), vec![NONE]);
+    }
+    // A native handle node made for this object alone (its wrapper) holds
+    // one object each: group by the handle's kind.
+    if naming::is_native_handle(s, holder) {
+        return (HolderKey::NativeKind(s.display_name(holder)), vec![holder]);
+    }
+    if dominates(s, holder, top) {
+        return (HolderKey::One(holder), vec![holder]);
+    }
+    // Not dominated by its holder: something else keeps it too.
+    let mut holders = vec![holder];
+    for r in s
+        .retainers(resolver.index(), top)
+        .into_iter()
+        .take(TOGETHER_RETAINERS)
+    {
+        let h = if age[r.from as usize] == naming::OLD {
+            resolver.holder_through(r.from, r.edge)
+        } else {
+            resolver.resolve(r.from)
+        };
+        if h != NONE && !holders.contains(&h) {
+            holders.push(h);
+        }
+    }
+    if holders.len() == 1 {
+        return (HolderKey::One(holder), holders);
+    }
+    let mut key = holders.clone();
+    key.sort_unstable();
+    (HolderKey::Together(key), holders)
+}
+
+/// Groups judged leaks that share a holder with a group held together by
+/// several: together they are one leak, every holder keeping part of it.
+fn merge_held_together(judged: Vec<(Group, Strength)>) -> Vec<(Group, Strength)> {
+    let mut out: Vec<(Group, Strength)> = Vec::new();
+    let (together, single): (Vec<_>, Vec<_>) =
+        judged.into_iter().partition(|(g, _)| g.holders.len() > 1);
+    for item in together {
+        let overlapping = out
+            .iter()
+            .position(|(g, _)| g.holders.iter().any(|h| item.0.holders.contains(h)));
+        match overlapping {
+            Some(i) => out[i].0.absorb(item.0),
+            None => out.push(item),
+        }
+    }
+    for item in single {
+        let overlapping = out.iter().position(|(g, s)| {
+            !s.by_retained && !item.1.by_retained && g.holders.contains(&item.0.holders[0])
+        });
+        match overlapping {
+            Some(i) => out[i].0.absorb(item.0),
+            None => out.push(item),
+        }
+    }
+    // The holder that kept the most names the merged leak.
+    for (g, _) in &mut out {
+        g.order_holders();
+    }
+    out
 }
 
 const NONE: u32 = u32::MAX;
@@ -482,6 +733,14 @@ struct Strength {
 
 /// New objects held the same way, while they are being counted.
 struct Group {
+    /// The holder that names the group first, then any others that keep
+    /// its objects together with it.
+    holders: Vec<u32>,
+    /// Bytes each holder's part brought (merged groups), by holder.
+    bytes_by_holder: HashMap<u32, u64>,
+    /// How many holders alike (the same property of objects of the same
+    /// kind) the group stands for, when more than one.
+    alike: usize,
     holder: u32,
     example_top: u32,
     per_round: Vec<RoundGrowth>,
@@ -505,9 +764,12 @@ struct FindingContext<'a> {
 }
 
 impl Group {
-    fn new(holder: u32, example_top: u32, rounds: usize) -> Group {
+    fn new(holders: Vec<u32>, example_top: u32, rounds: usize) -> Group {
         Group {
-            holder,
+            holder: holders[0],
+            holders,
+            bytes_by_holder: HashMap::new(),
+            alike: 1,
             example_top,
             per_round: vec![RoundGrowth::default(); rounds],
             external_bytes: 0,
@@ -541,6 +803,59 @@ impl Group {
         self.storage_bytes = sizes[sizes.len() - 1].saturating_sub(sizes[0]);
     }
 
+    /// Takes in `other`'s objects: a part of the same leak kept by one of
+    /// this group's holders.
+    fn absorb(&mut self, other: Group) {
+        let own = self.total_bytes();
+        *self.bytes_by_holder.entry(self.holder).or_default() += own;
+        *self.bytes_by_holder.entry(other.holder).or_default() += other.total_bytes();
+        for h in other.holders {
+            if !self.holders.contains(&h) {
+                self.holders.push(h);
+            }
+        }
+        for (mine, theirs) in self.per_round.iter_mut().zip(other.per_round) {
+            mine.objects += theirs.objects;
+            mine.bytes += theirs.bytes;
+        }
+        self.external_bytes += other.external_bytes;
+        self.storage_bytes += other.storage_bytes;
+        self.retained = None;
+        for (name, (count, bytes)) in other.classes {
+            let c = self.classes.entry(name).or_default();
+            c.0 += count;
+            c.1 += bytes;
+        }
+        for (name, (count, bytes)) in other.item_bytes {
+            let c = self.item_bytes.entry(name).or_default();
+            c.0 += count;
+            c.1 += bytes;
+        }
+        self.items.extend(other.items);
+    }
+
+    /// Takes in another holder alike's objects (its holder is not kept:
+    /// the group stands for every one of them).
+    fn absorb_alike(&mut self, other: Group) {
+        let alike = self.alike + other.alike;
+        let holders = std::mem::take(&mut self.holders);
+        self.absorb(other);
+        self.holders = holders;
+        self.bytes_by_holder.clear();
+        self.alike = alike;
+    }
+
+    /// Puts the holder whose part is largest first.
+    fn order_holders(&mut self) {
+        if self.bytes_by_holder.is_empty() {
+            return;
+        }
+        let bytes = &self.bytes_by_holder;
+        self.holders
+            .sort_by_key(|h| std::cmp::Reverse(bytes.get(h).copied().unwrap_or(0)));
+        self.holder = self.holders[0];
+    }
+
     /// What the group grew by, as its strength measured it.
     fn growth(&self, strength: &Strength) -> u64 {
         match (&self.retained, strength.by_retained) {
@@ -556,12 +871,12 @@ impl Group {
     /// Every round added items, at a steady rate per request (or per
     /// connection), and enough of them; or, for items no snapshot can date
     /// one by one, the holder's retained size kept rising.
-    fn judge(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
+    fn judge(&self, rounds: &[Round], rules: &Rules, heap_growth: Option<u64>) -> Option<Strength> {
         if self.holder == NONE {
             return None;
         }
         self.judge_items(rounds, rules)
-            .or_else(|| self.judge_retained(rounds, rules))
+            .or_else(|| self.judge_retained(rounds, rules, heap_growth))
     }
 
     fn judge_items(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
@@ -587,11 +902,21 @@ impl Group {
     /// The holder's retained size rose in every round but at most one (an
     /// array's capacity grows in steps), never fell, did not level off, and
     /// by enough.
-    fn judge_retained(&self, rounds: &[Round], rules: &Rules) -> Option<Strength> {
+    fn judge_retained(
+        &self,
+        rounds: &[Round],
+        rules: &Rules,
+        heap_growth: Option<u64>,
+    ) -> Option<Strength> {
         let series = self.retained.as_ref()?;
         let (first, last) = (*series.first()?, *series.last()?);
         let total = last.checked_sub(first)?;
         if total < rules.clear_bytes / 4 {
+            return None;
+        }
+        // What a holder retains can creep while the heap stays flat: a full
+        // cache's entries move to it as another holder lets go of them.
+        if heap_growth.is_some_and(|heap| heap < total / 2) {
             return None;
         }
         let deltas: Vec<i64> = series
@@ -619,7 +944,7 @@ impl Group {
     fn into_finding(
         self,
         cx: &FindingContext,
-        variable: Option<&str>,
+        variables: &[Option<String>],
         strength: Strength,
     ) -> Option<Finding> {
         let s = cx.s;
@@ -704,7 +1029,18 @@ impl Group {
                 ((1.0 - strength.steadiness) * 100.0).max(1.0)
             )
         };
-        let name = naming::holder_name(s, cx.index, self.holder, variable);
+        // `holders[0]` is the holder; `variables` follow `holders`.
+        let variable = |i: usize| variables.get(i).cloned().flatten();
+        let name = if self.alike > 1 {
+            naming::alike_holders_name(s, cx.index, self.holder, self.alike)
+        } else {
+            naming::holder_name(s, cx.index, self.holder, variable(0).as_deref())
+        };
+        let held_together_with: Vec<String> = self.holders[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| naming::holder_name(s, cx.index, h, variable(i + 1).as_deref()).text)
+            .collect();
         let to_holder = naming::path_from_root(s, cx.index, self.holder);
         let to_leaked = naming::path_between(s, cx.index, self.holder, self.example_top, example);
         let path: Vec<u32> = to_holder
@@ -720,6 +1056,7 @@ impl Group {
             holder: name.text,
             holder_id: s.graph.node_id[self.holder as usize],
             package: name.package,
+            held_together_with,
             path_to_holder: to_holder.steps,
             path_to_leaked: to_leaked.steps,
             leaked_items: LeakedClass {

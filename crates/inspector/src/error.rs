@@ -20,6 +20,8 @@ pub enum InspectorError {
     Write { path: String, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("a snapshot now would need {}: the target could run out of memory and be killed, so it was not taken", .0.describe())]
+    SnapshotUnaffordable(crate::capture::SnapshotEstimate),
 }
 
 pub type Result<T, E = InspectorError> = std::result::Result<T, E>;

@@ -76,11 +76,20 @@ pub struct Live {
     captures: AtomicUsize,
     /// A hunt ran (and removed the GC observer) since the GC watcher last looked.
     hunted: AtomicBool,
+    /// Take snapshots the target cannot afford (see
+    /// `leakscope_inspector::capture::SnapshotEstimate`).
+    force_snapshot: bool,
 }
 
 impl Live {
-    pub fn new(attached: Arc<Attached>, workspace: Arc<Workspace>, dir: PathBuf) -> Arc<Live> {
+    pub fn new(
+        attached: Arc<Attached>,
+        workspace: Arc<Workspace>,
+        dir: PathBuf,
+        force_snapshot: bool,
+    ) -> Arc<Live> {
         Arc::new(Live {
+            force_snapshot,
             attached,
             workspace,
             dir,
@@ -199,6 +208,9 @@ impl Live {
             SnapshotOptions {
                 gc: true,
                 stream: false,
+                force: self.force_snapshot,
+                // The page compares its snapshots by object id.
+                may_count: false,
             },
             &mut |p| self.set_activity(Some(p.to_string())),
         )

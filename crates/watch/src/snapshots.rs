@@ -15,6 +15,9 @@ pub struct SnapshotPolicy {
     pub cooldown: Duration,
     /// Total bytes of leak snapshots kept in `dir`.
     pub disk_cap: u64,
+    /// Take one even when the target lacks the memory to (see
+    /// `leakscope_inspector::capture::SnapshotEstimate`).
+    pub force: bool,
 }
 
 /// The policy and what was taken so far; shared by every watched process.
@@ -77,6 +80,10 @@ impl Snapshots {
 
     /// Deletes the oldest leak snapshots (never `keep`) until the directory's
     /// leak snapshots fit the cap; returns the deleted files.
+    pub fn force(&self) -> bool {
+        self.policy.force
+    }
+
     pub fn enforce_cap(&self, keep: &Path) -> Vec<PathBuf> {
         let mut files = leak_snapshots(&self.policy.dir);
         let mut total: u64 = files.iter().map(|f| f.2).sum();
@@ -132,6 +139,7 @@ mod tests {
             dir: dir.to_owned(),
             cooldown,
             disk_cap,
+            force: false,
         }
     }
 

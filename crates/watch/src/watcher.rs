@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use leakscope_gctrend::{Config, Detector, GcKind, GcSample, Growth, LeakEvent, Stats};
-use leakscope_inspector::capture::{pause_estimate_secs, write_snapshot, SnapshotOptions};
+use leakscope_inspector::capture::{
+    estimate_snapshot, write_snapshot, SnapshotEstimate, SnapshotOptions,
+};
 use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
 
 use crate::metrics::ProcessMetrics;
@@ -36,10 +38,9 @@ pub enum Event {
         gc_time_ratio: f64,
     },
     Leak(LeakEvent),
-    /// A snapshot is about to stop the process for about this long.
+    /// A snapshot is about to stop the process, at this cost.
     SnapshotStarting {
-        heap_used: u64,
-        pause_secs: f64,
+        estimate: SnapshotEstimate,
     },
     Snapshot {
         path: PathBuf,
@@ -213,14 +214,24 @@ async fn snapshot_on_leak(
         Ok(path) => path,
         Err(reason) => return sink(Event::SnapshotSkipped { reason }),
     };
-    sink(Event::SnapshotStarting {
-        heap_used,
-        pause_secs: pause_estimate_secs(heap_used),
-    })?;
+    let estimate = estimate_snapshot(&target.client, true).await?;
+    if !estimate.affordable() && !snapshots.force() {
+        return sink(Event::SnapshotSkipped {
+            reason: format!(
+                "no snapshot: it would need {}, and could get the process killed",
+                estimate.describe()
+            ),
+        });
+    }
+    sink(Event::SnapshotStarting { estimate })?;
     let captured = write_snapshot(
         &target.client,
         &path,
-        SnapshotOptions::default(),
+        SnapshotOptions {
+            force: true,
+            may_count: false,
+            ..SnapshotOptions::default()
+        },
         &mut |_| {},
     )
     .await?;

@@ -43,6 +43,10 @@ pub struct Args {
     /// Open the URL in the default browser
     #[arg(long)]
     pub open: bool,
+    /// In live mode, take snapshots even when the target lacks the memory
+    /// V8 needs to build them (estimated first; it could be killed)
+    #[arg(long)]
+    pub force_snapshot: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
 }
@@ -159,7 +163,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &args.target,
                 async |attached| {
                     eprintln!("leakscope: attached to process {}", attached.pid);
-                    let live = Live::new(attached, workspace.clone(), uploads.0.clone());
+                    let live = Live::new(
+                        attached,
+                        workspace.clone(),
+                        uploads.0.clone(),
+                        args.force_snapshot,
+                    );
                     tokio::spawn(Live::watch_heap(Arc::downgrade(&live)));
                     tokio::spawn(Live::watch_gcs(Arc::downgrade(&live)));
                     serve(Some(live)).await

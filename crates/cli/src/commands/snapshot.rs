@@ -11,7 +11,9 @@ use crate::output::size;
 /// stream straight to disk; the file appears only when complete.
 #[derive(clap::Args)]
 #[command(
-    after_help = "The target is stopped while V8 writes the snapshot (about 0.1 s per MB of heap).\n\n\
+    after_help = "The target is stopped while V8 writes the snapshot, and needs memory for it: both \
+are estimated and printed first, and the snapshot is refused when the target (its container's \
+limit, or the host) lacks the memory, unless --force-snapshot.\n\n\
 Examples:\n  leakscope snapshot --pid 4242 -o app.heapsnapshot\n  leakscope snapshot --port 9229 -o app.heapsnapshot --gc\n  leakscope snapshot -o start.heapsnapshot -- node app.js"
 )]
 pub struct Args {
@@ -27,6 +29,11 @@ pub struct Args {
     /// write it to a shared disk itself (which stops it for less time)
     #[arg(long)]
     pub stream: bool,
+    /// Take it even when the target lacks the memory V8 needs to build it
+    /// (estimated first: heaps of small objects need many times their size;
+    /// the target could be killed)
+    #[arg(long)]
+    pub force_snapshot: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -50,6 +57,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let options = SnapshotOptions {
                 gc: args.gc,
                 stream: args.stream,
+                force: args.force_snapshot,
+                may_count: true,
             };
             let c = capture(&target.client, &args.output, options, args.json).await?;
             Ok(Report {

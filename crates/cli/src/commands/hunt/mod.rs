@@ -63,6 +63,10 @@ pub struct Args {
     /// judged on its own by default)
     #[arg(long)]
     pub no_workers: bool,
+    /// Take snapshots even when the target lacks the memory V8 needs to
+    /// build them (estimated before each one; it could be killed)
+    #[arg(long)]
+    pub force_snapshot: bool,
     /// Rounds of load, each followed by GC and a snapshot (more run when a
     /// small suspect needs confirming)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
@@ -191,6 +195,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         rules: Rules::default(),
         cpu_profile: args.jit,
         workers: !args.no_workers,
+        force_snapshot: args.force_snapshot,
     };
     let result = hunt(
         &args,
@@ -283,7 +288,14 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
     let mut terminal = Terminal::new(args.json);
     let outcome = block_on(with_target(
         &target_args,
-        async |attached| Ok(session::run(attached, config, &mut terminal).await?),
+        async |attached| {
+            session::run(attached, config, &mut terminal)
+                .await
+                .map_err(|e| match e {
+                    session::HuntError::Inspector(e) => crate::capture::with_force_hint(e),
+                    e => e.into(),
+                })
+        },
         async |client| leakscope_hunt::report::close(client).await,
     ));
     terminal.bar.finish_and_clear();

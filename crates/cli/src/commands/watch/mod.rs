@@ -73,6 +73,10 @@ pub struct Args {
     /// the oldest first
     #[arg(long, default_value = "10GB", value_parser = parse_size, requires = "snapshot_on_leak")]
     pub snapshot_disk_cap: u64,
+    /// Take the snapshot even when the process lacks the memory V8 needs to
+    /// build it (estimated before each one; it could get killed)
+    #[arg(long, requires = "snapshot_on_leak")]
+    pub force_snapshot: bool,
     /// Full GCs in a row with a growing heap that make a leak event
     #[arg(long, default_value_t = 5)]
     pub consecutive: usize,
@@ -129,6 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     dir: dir.clone(),
                     cooldown: args.cooldown,
                     disk_cap: args.snapshot_disk_cap,
+                    force: args.force_snapshot,
                 })
             })
             .transpose()?,

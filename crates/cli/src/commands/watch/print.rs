@@ -35,6 +35,9 @@ pub enum Line<'a> {
     SnapshotStarting {
         heap_used: u64,
         pause_secs: f64,
+        extra_memory: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        available_memory: Option<u64>,
     },
     Snapshot {
         path: &'a PathBuf,
@@ -82,12 +85,11 @@ impl<'a> Line<'a> {
                 gc_time_ratio: *gc_time_ratio,
             },
             Event::Leak(leak) => Line::Leak(leak),
-            Event::SnapshotStarting {
-                heap_used,
-                pause_secs,
-            } => Line::SnapshotStarting {
-                heap_used: *heap_used,
-                pause_secs: *pause_secs,
+            Event::SnapshotStarting { estimate } => Line::SnapshotStarting {
+                heap_used: estimate.heap_used,
+                pause_secs: estimate.pause_seconds,
+                extra_memory: estimate.extra_memory,
+                available_memory: estimate.available_memory,
             },
             Event::Snapshot {
                 path,
@@ -144,13 +146,9 @@ pub fn event_text(event: &Event, who: &str) -> Option<String> {
             leak.reason,
             size(leak.growth.max(0) as u64)
         ),
-        Event::SnapshotStarting {
-            heap_used,
-            pause_secs,
-        } => format!(
-            "      {who}writing a heap snapshot of its {} heap: it stops for roughly {:.0} s",
-            size(*heap_used),
-            pause_secs.max(1.0)
+        Event::SnapshotStarting { estimate } => format!(
+            "      {who}writing a heap snapshot: {}",
+            estimate.describe()
         ),
         Event::Snapshot {
             path,
