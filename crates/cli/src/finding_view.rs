@@ -84,7 +84,7 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
     } else {
         let rate = count_rate(f.leaked_items.per_request, f.leaked_items.per_second, false);
         outln!(
-            "  holds     {}{} {}{}, {} in {} new objects",
+            "  holds     {}{} {}{}, {}{}",
             if f.chain { "a chain of " } else { "" },
             f.leaked_items.count,
             f.leaked_items.name,
@@ -94,7 +94,11 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
                 format!(" ({rate})")
             },
             size(f.bytes),
-            f.objects
+            if f.objects > 0 {
+                format!(" in {} new objects", f.objects)
+            } else {
+                String::new()
+            }
         )?;
     }
     if let Some(example) = &f.leaked_items.example {
@@ -122,11 +126,9 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
         .filter(|c| c.name != f.leaked_items.name)
         .take(4)
         .map(|c| {
-            format!(
-                "{} {}",
-                c.name,
-                count_rate(c.per_request, c.per_second, true)
-            )
+            format!("{} {}", c.name, count_rate(c.per_request, c.per_second, true))
+                .trim_end()
+                .to_owned()
         })
         .collect();
     if !retained.is_empty() {
@@ -172,12 +174,16 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
             }
         })
         .collect();
-    outln!("  path      {}", ellipsize(&path.join(" → "), 400))?;
-    outln!(
-        "  example   @{} ({})",
-        f.example_id,
-        cx.retainers_hint.replace("{id}", &f.example_id.to_string())
-    )?;
+    if !path.is_empty() {
+        outln!("  path      {}", ellipsize(&path.join(" → "), 400))?;
+    }
+    if f.example_id != 0 {
+        outln!(
+            "  example   @{} ({})",
+            f.example_id,
+            cx.retainers_hint.replace("{id}", &f.example_id.to_string())
+        )?;
+    }
     Ok(())
 }
 

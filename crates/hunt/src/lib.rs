@@ -13,6 +13,7 @@ pub mod digest;
 pub mod naming;
 pub mod offline;
 pub mod report;
+pub mod sampled;
 pub mod session;
 pub mod verdict;
 

@@ -396,11 +396,12 @@ pub fn alike_holders_name(
                         .map(|(n, from)| format!(" in {}", named(&n, &label(s, from))))
                 })
                 .unwrap_or_default();
-            format!(
-                "the `{name}` {class}s of {count} {} objects{where_}, each growing a little (e.g. {})",
-                label(s, owner),
-                one.text
-            )
+            let of = if name.parse::<u64>().is_ok() {
+                format!("the {count} {class}s in the elements of {}", label(s, owner))
+            } else {
+                format!("the `{name}` {class}s of {count} {} objects", label(s, owner))
+            };
+            format!("{of}{where_}, each growing a little (e.g. {})", one.text)
         }
         _ => format!("{count} {class}s like {}, each growing a little", one.text),
     };

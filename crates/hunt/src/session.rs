@@ -22,13 +22,15 @@
 //!   a heap whose snapshots take long gets fewer rounds, and when the budget
 //!   stops the hunt the outcome says so.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use leakscope_inspector::capture::{write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions};
+use leakscope_inspector::capture::{
+    estimate_snapshot, write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions,
+};
 use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError, WorkerInfo};
 pub use leakscope_load::{CommandRun, LoadCommand, LoadSpec};
 use leakscope_load::{Live, LoadError, Report, Stop};
@@ -118,6 +120,23 @@ pub struct Config {
     /// Take snapshots even when the target lacks the memory V8 needs to
     /// build them.
     pub force_snapshot: bool,
+    /// How many snapshots the hunt may take.
+    pub snapshots: Snapshots,
+}
+
+/// How many snapshots a hunt may take: one per round (when the heap is
+/// small enough to afford them), or rounds judged by the sampling heap
+/// profiler's live allocations with one snapshot at the end to name the
+/// holders, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshots {
+    /// A snapshot per round, unless the heap is too big for them.
+    #[default]
+    EachRound,
+    /// Rounds judged by sampling, one snapshot at the end.
+    One,
+    /// Rounds judged by sampling, no snapshot.
+    None,
 }
 
 impl Default for Config {
@@ -136,6 +155,7 @@ impl Default for Config {
             cpu_profile: false,
             workers: true,
             force_snapshot: false,
+            snapshots: Snapshots::EachRound,
         }
     }
 }
@@ -293,6 +313,11 @@ pub struct Outcome {
     /// The process's worker threads, each judged on its own heap.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threads: Vec<ThreadHeap>,
+    /// Why the rounds were judged from the sampling heap profiler's live
+    /// allocations instead of snapshots (a heap too big to snapshot every
+    /// round, or none wanted); absent when snapshots judged them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampled_because: Option<String>,
     /// Decisions the hunt took on the way (rounds cut short, more rounds).
     pub notes: Vec<String>,
     /// Reasons to doubt a clean verdict, or to read a finding with care.
@@ -356,6 +381,7 @@ pub async fn run(
         cpu_profile: None,
         known_workers: HashSet::new(),
         snapshot_done: Instant::now(),
+        snapshot_ratio: HashMap::new(),
     };
     session.hunt(attached).await
 }
@@ -380,6 +406,9 @@ struct Session<'a> {
     /// When the main thread's last snapshot ended: without load, a round
     /// lasts from there to the next one (the process works on meanwhile).
     snapshot_done: Instant,
+    /// The memory the largest snapshot so far took per byte of heap, by
+    /// isolate (main thread first): the next one's bound.
+    snapshot_ratio: HashMap<usize, f64>,
 }
 
 /// Seconds a snapshot took per byte of heap, to plan the next one.
@@ -403,6 +432,15 @@ struct Guard {
     heap_limit: u64,
     /// With tracking on: end when the rate falls below a third of this.
     untracked_rate: Option<f64>,
+}
+
+/// What ends a round: a snapshot (with allocation stacks when tracked), or
+/// only a GC when the sampling profiler judges the rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    Snapshot,
+    TrackedSnapshot,
+    GcOnly,
 }
 
 /// One stretch of work: a warm-up or a round.
@@ -519,6 +557,9 @@ impl Session<'_> {
         let mut heaps = vec![Heap::main()];
         let workers = config.workers && self.enable_workers().await;
         let warmup = self.warm_up(attached, url.as_deref()).await?;
+        if let Some(why) = self.snapshots_unaffordable().await? {
+            return self.hunt_sampled(attached, url, warmup, why).await;
+        }
         if workers {
             // Those running at the baseline (a launched app's start late).
             self.adopt_workers(&mut heaps);
@@ -569,9 +610,29 @@ impl Session<'_> {
                 break;
             };
             let tracked = track_round == Some(r);
-            let round = self
-                .round(url.as_deref(), r, wanted, time, tracked, rounds.last())
-                .await?;
+            let capture = if tracked {
+                Capture::TrackedSnapshot
+            } else {
+                Capture::Snapshot
+            };
+            let round = match self
+                .round(url.as_deref(), r, wanted, time, capture, rounds.last())
+                .await
+            {
+                Ok(round) => round,
+                // The heap grew past what the target can afford to
+                // snapshot: judge the rounds there are.
+                Err(HuntError::Inspector(InspectorError::SnapshotUnaffordable(e)))
+                    if rounds.len() >= 2 =>
+                {
+                    stopped_by = Some(format!(
+                        "the snapshot after round {r} could need more memory than the target has ({})",
+                        e.describe()
+                    ));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             if tracked {
                 tracking.used = round.tracked;
                 if round.ended_by == "tracking slowdown" {
@@ -693,6 +754,7 @@ impl Session<'_> {
             baseline_ms,
             tracking,
             threads,
+            sampled_because: None,
             notes: std::mem::take(&mut self.notes),
             warnings,
             stopped_by,
@@ -907,7 +969,7 @@ impl Session<'_> {
                     heap >> 20
                 )
             };
-            let seconds = self.snapshot(client, &baseline_path, true).await?;
+            let seconds = self.snapshot(client, &baseline_path, true, 0).await?;
             return Ok((seconds, tracking, None));
         };
         client.start_tracking_heap_objects().await?;
@@ -946,6 +1008,286 @@ impl Session<'_> {
             None
         };
         Ok((seconds, tracking, track_round))
+    }
+
+    /// Why the rounds cannot be judged by snapshots, if they cannot: none
+    /// wanted, one would need more memory than the target has, or the
+    /// snapshots of this heap (their pauses and their analysis) would not
+    /// fit the budget. Checked before any snapshot, so the estimate may
+    /// count the heap's objects.
+    async fn snapshots_unaffordable(&mut self) -> Result<Option<String>> {
+        let config = self.config;
+        match config.snapshots {
+            Snapshots::None => return Ok(Some("no snapshots were wanted".to_owned())),
+            Snapshots::One => return Ok(Some("one snapshot at the end was wanted".to_owned())),
+            Snapshots::EachRound => {}
+        }
+        let estimate = estimate_snapshot(self.client, true).await?;
+        self.observer
+            .note(&format!("a snapshot of this heap: {}", estimate.describe()));
+        if !estimate.affordable() && !config.force_snapshot {
+            return Ok(Some(format!(
+                "a snapshot could need more memory than the target has ({})",
+                estimate.describe()
+            )));
+        }
+        // The analysis reads about 150 MB of snapshot a second here.
+        let each = estimate.pause_seconds * 1.3 + estimate.file_bytes as f64 / 150e6 + 0.5;
+        let snapshots = config.min_rounds.max(2) as f64 + 1.0;
+        if snapshots * each > 0.6 * self.remaining() {
+            return Ok(Some(format!(
+                "{snapshots:.0} snapshots of this heap would take about {:.0} s of the {:.0} s left (each stops the app for about {:.0} s)",
+                snapshots * each,
+                self.remaining(),
+                estimate.pause_seconds
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The hunt judged by the sampling heap profiler's live allocations (see
+    /// [`crate::sampled`]): each round ends with a GC and a profile read
+    /// instead of a snapshot. It names where the kept memory was allocated
+    /// and how fast it grows; no holder, without a snapshot.
+    async fn hunt_sampled(
+        &mut self,
+        attached: &Attached,
+        url: Option<String>,
+        warmup: Warmup,
+        why: String,
+    ) -> Result<Outcome> {
+        let client = self.client;
+        let config = self.config;
+        self.note(format!(
+            "rounds judged by the sampling heap profiler's live allocations, not snapshots: {why}"
+        ));
+        if config.workers && !self.client.workers().is_empty() {
+            self.note(
+                "worker threads are judged only from snapshots: their heaps are not judged here"
+                    .to_owned(),
+            );
+        }
+        let start = Instant::now();
+        client.collect_garbage().await?;
+        let baseline_seconds = start.elapsed().as_secs_f64();
+        self.phase("baseline GC", start);
+        self.snapshot_done = Instant::now();
+        let baseline_ms = self.elapsed() * 1e3;
+        let baseline_memory = self.memory(client).await?;
+        self.snapshot_cost
+            .record(baseline_seconds, baseline_memory.heap_used);
+        self.analysis_seconds = 0.5;
+        self.drain_gcs().await;
+        client.start_sampling(SAMPLING_INTERVAL, false).await?;
+        let mut ledger = crate::sampled::Ledger::new(SAMPLING_INTERVAL);
+        let mut heap = vec![baseline_memory.heap_used];
+        let mut rounds: Vec<RoundReport> = Vec::new();
+        let mut latest: Option<SamplingProfile> = None;
+        let mut stopped_by = None;
+        let mut wanted = config.min_rounds.max(2);
+        loop {
+            let r = rounds.len() + 1;
+            let Some(time) = self.round_time(&rounds, wanted, 0.0) else {
+                stopped_by = Some(format!(
+                    "the time budget ({} s) ran out before round {r} (time went to: {})",
+                    config.budget.as_secs(),
+                    self.timeline_text()
+                ));
+                break;
+            };
+            let round = self
+                .round(url.as_deref(), r, wanted, time, Capture::GcOnly, rounds.last())
+                .await?;
+            let read = Instant::now();
+            let profile: SamplingProfile =
+                serde_json::from_value(client.call::<_, Value>("HeapProfiler.getSamplingProfile", json!({})).await?["profile"].take())
+                    .map_err(|e| HuntError::Target(format!("the sampling profile could not be read: {e}")))?;
+            self.phase("sampling profile", read);
+            ledger.record(r, &profile);
+            latest = Some(profile);
+            heap.push(round.memory.heap_used);
+            rounds.push(round);
+            if rounds.len() < wanted {
+                continue;
+            }
+            let judged = self.judge_sampled(&ledger, latest.as_ref(), &rounds, &heap);
+            let unsure = judged.iter().filter(|f| f.needs_more_rounds).count();
+            let confirm = config.rules.confirm_rounds.min(config.max_rounds);
+            if unsure == 0 || rounds.len() >= confirm {
+                break;
+            }
+            wanted = confirm;
+            self.note(format!(
+                "{unsure} small suspect{} after {} rounds: running {} more to confirm or refute",
+                if unsure == 1 { "" } else { "s" },
+                rounds.len(),
+                confirm - rounds.len()
+            ));
+        }
+        if rounds.len() < 2 {
+            return Err(HuntError::NoVerdict(
+                stopped_by.unwrap_or_else(|| "the hunt ended early".into()),
+            ));
+        }
+        let mut findings = self.judge_sampled(&ledger, latest.as_ref(), &rounds, &heap);
+        let sampled = sampled_stacks(client.stop_sampling().await?);
+        self.drain_gcs().await;
+        let mut snapshots = Vec::new();
+        if let Some(profile) = latest.as_ref().filter(|_| !findings.is_empty()) {
+            let named;
+            (named, findings) = self
+                .name_sampled_holders(findings, &ledger, profile, rounds.len())
+                .await?;
+            snapshots.extend(named);
+        }
+        let mut warnings = match config.drive {
+            Drive::Http(_) => load_warnings(&rounds),
+            Drive::Command { .. } => command_warnings(&rounds),
+            Drive::Idle => Vec::new(),
+        };
+        warnings.extend(self.idle_warning(baseline_ms));
+        if findings.iter().any(|f| f.confidence == Confidence::Low) {
+            warnings.push(format!(
+                "some findings are small and were seen in only {} rounds: read them as suspects",
+                rounds.len()
+            ));
+        }
+        let (concurrency, load_command) = match &config.drive {
+            Drive::Http(spec) => (Some(spec.concurrency), None),
+            Drive::Command { command, .. } => (None, Some(command.command.clone())),
+            Drive::Idle => (None, None),
+        };
+        Ok(Outcome {
+            load: config.drive.mode(),
+            url,
+            concurrency,
+            load_command,
+            pid: attached.pid,
+            warmup,
+            baseline_memory,
+            baseline_snapshot_seconds: baseline_seconds,
+            snapshots,
+            rounds,
+            findings,
+            growing_classes: Vec::new(),
+            sampled_allocations: sampled,
+            gcs: std::mem::take(&mut self.gcs),
+            baseline_ms,
+            tracking: Tracking {
+                used: false,
+                why: "off: the rounds were judged by the sampling heap profiler".to_owned(),
+            },
+            threads: Vec::new(),
+            sampled_because: Some(why),
+            notes: std::mem::take(&mut self.notes),
+            warnings,
+            stopped_by,
+            timeline: std::mem::take(&mut self.timeline),
+            seconds: self.elapsed(),
+            cpu_profile: self.cpu_profile.take(),
+        })
+    }
+
+    /// One snapshot at the end of a sampled hunt, when the target can
+    /// afford it and the budget has room, to name the holders of what the
+    /// rounds found growing (see [`crate::sampled::name_holders`]).
+    /// Returns the snapshot taken, if any, and the findings.
+    async fn name_sampled_holders(
+        &mut self,
+        findings: Vec<Finding>,
+        ledger: &crate::sampled::Ledger,
+        profile: &SamplingProfile,
+        rounds: usize,
+    ) -> Result<(Option<PathBuf>, Vec<Finding>)> {
+        let config = self.config;
+        if config.snapshots == Snapshots::None {
+            return Ok((None, findings));
+        }
+        let client = self.client;
+        let estimate = estimate_snapshot(client, true).await?;
+        let needs = estimate.pause_seconds * 1.3 + estimate.file_bytes as f64 / 150e6 + 1.0;
+        if !estimate.affordable() && !config.force_snapshot {
+            self.note(format!(
+                "no snapshot to name the holders: it could need more memory than the target has ({})",
+                estimate.describe()
+            ));
+            return Ok((None, findings));
+        }
+        if needs > self.remaining() {
+            self.note(format!(
+                "no snapshot to name the holders: it would take about {needs:.0} s, and {:.0} s of the budget are left",
+                self.remaining().max(0.0)
+            ));
+            return Ok((None, findings));
+        }
+        let path = config.out.join("hunt-final.heapsnapshot");
+        let captured = write_snapshot(
+            client,
+            &path,
+            SnapshotOptions {
+                gc: true,
+                force: config.force_snapshot,
+                may_count: true,
+                ..SnapshotOptions::default()
+            },
+            &mut |p| self.observer.progress(&p.to_string()),
+        )
+        .await?;
+        self.note(format!(
+            "one snapshot at the end to name the holders: the app stopped for {:.1} s",
+            captured.seconds
+        ));
+        let (_, _, snapshot) = self.digest(&path).await?;
+        let sites = ledger.sites(profile, rounds);
+        let starts = crate::sampled::FunctionStarts::of(profile);
+        let start = Instant::now();
+        let (named, findings) = tokio::task::spawn_blocking(move || {
+            let mut findings = findings;
+            let named = crate::sampled::name_holders(&snapshot, &mut findings, &sites, &starts);
+            (named, findings)
+        })
+        .await
+        .expect("naming thread");
+        self.phase("naming", start);
+        if named == 0 {
+            self.note(
+                "the snapshot shows no object made where the growing memory was allocated (plain objects and strings do not say where they were made): the allocation sites are the lead".to_owned(),
+            );
+        }
+        Ok((Some(path), findings))
+    }
+
+    /// The verdict from the live samples: the sites every round added to,
+    /// and the heap's own growth when they explain less than half of it.
+    fn judge_sampled(
+        &self,
+        ledger: &crate::sampled::Ledger,
+        latest: Option<&SamplingProfile>,
+        rounds: &[RoundReport],
+        heap: &[u64],
+    ) -> Vec<Finding> {
+        let rounds: Vec<Round> = rounds.iter().map(|r| r.round.clone()).collect();
+        let rules = &self.config.rules;
+        let mut findings = latest
+            .map(|p| crate::sampled::judge(&ledger.sites(p, rounds.len()), &rounds, rules))
+            .unwrap_or_default();
+        findings = crate::sampled::fold_internal(findings);
+        // Samples stand for their interval's bytes on average: when they add
+        // up to more than the heap grew, the heap after GC is the measure.
+        let heap_growth = heap.last().zip(heap.first()).map_or(0, |(b, a)| b.saturating_sub(*a));
+        let sampled: u64 = findings.iter().map(|f| f.bytes).sum();
+        if sampled > heap_growth && heap_growth > 0 {
+            crate::sampled::scale_to(&mut findings, heap_growth as f64 / sampled as f64);
+        }
+        findings.extend(crate::verdict::heap_growth_finding(
+            &[],
+            &rounds,
+            heap,
+            rules,
+            &findings,
+        ));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+        findings
     }
 
     /// Fewer, longer rounds when snapshots (and their analysis) would leave
@@ -994,11 +1336,12 @@ impl Session<'_> {
         r: usize,
         wanted: usize,
         time: Duration,
-        tracked: bool,
+        capture: Capture,
         previous: Option<&RoundReport>,
     ) -> Result<RoundReport> {
         let client = self.client;
         let config = self.config;
+        let tracked = capture == Capture::TrackedSnapshot;
         let work = match &config.drive {
             Drive::Http(_) => {
                 self.observer.note(&format!(
@@ -1077,11 +1420,18 @@ impl Session<'_> {
         settle().await;
         let path = snapshot_path(&config.out, r);
         let since_last_snapshot = self.snapshot_done.elapsed().as_secs_f64();
-        let snapshot_seconds = if tracked {
-            client.collect_garbage().await?;
-            self.tracked_snapshot(&path).await?
-        } else {
-            self.snapshot(client, &path, false).await?
+        let snapshot_seconds = match capture {
+            Capture::TrackedSnapshot => {
+                client.collect_garbage().await?;
+                self.tracked_snapshot(&path).await?
+            }
+            Capture::Snapshot => self.snapshot(client, &path, false, 0).await?,
+            Capture::GcOnly => {
+                let start = Instant::now();
+                client.collect_garbage().await?;
+                self.phase("GC", start);
+                start.elapsed().as_secs_f64()
+            }
         };
         self.snapshot_done = Instant::now();
         let memory = self.memory(client).await?;
@@ -1108,8 +1458,13 @@ impl Session<'_> {
             (None, None) => format!("{:.1} s", stretch.seconds),
         };
         let line = format!(
-            "  {what}, heap after GC {:.1} MB, snapshot {:.1} s",
+            "  {what}, heap after GC {:.1} MB, {} {:.1} s",
             memory.heap_used as f64 / 1e6,
+            if capture == Capture::GcOnly {
+                "GC"
+            } else {
+                "snapshot"
+            },
             snapshot_seconds
         );
         if matches!(stretch.ended_by, "requests" | "time" | "command exited") {
@@ -1265,8 +1620,16 @@ impl Session<'_> {
     /// A snapshot after a forced GC; returns how long it stopped the app.
     /// Only a heap's first snapshot may count its objects for the estimate
     /// (counting forgets the ids that date objects across snapshots).
-    async fn snapshot(&mut self, client: &Client, path: &Path, first: bool) -> Result<f64> {
+    /// `isolate` is the heap's index (the main thread's is 0).
+    async fn snapshot(
+        &mut self,
+        client: &Client,
+        path: &Path,
+        first: bool,
+        isolate: usize,
+    ) -> Result<f64> {
         let start = Instant::now();
+        let measured_ratio = self.snapshot_ratio.get(&isolate).copied();
         let observer = &mut *self.observer;
         let captured = write_snapshot(
             client,
@@ -1276,10 +1639,16 @@ impl Session<'_> {
                 stream: false,
                 force: self.config.force_snapshot,
                 may_count: first,
+                measured_ratio,
             },
             &mut |p| observer.progress(&p.to_string()),
         )
         .await?;
+        if let Some(extra) = captured.extra_memory {
+            let ratio = extra as f64 / captured.heap_used_before.max(1 << 20) as f64;
+            let kept = self.snapshot_ratio.entry(isolate).or_insert(ratio);
+            *kept = kept.max(ratio);
+        }
         self.phase("snapshot", start);
         Ok(captured.seconds)
     }
@@ -1308,12 +1677,15 @@ impl Session<'_> {
     /// exited is no longer judged.
     async fn snapshot_workers(&mut self, heaps: &mut [Heap], r: usize) -> Result<f64> {
         let mut seconds = 0.0;
-        for heap in heaps.iter_mut().skip(1).filter(|h| h.gone.is_none()) {
+        for (isolate, heap) in heaps.iter_mut().enumerate().skip(1) {
+            if heap.gone.is_some() {
+                continue;
+            }
             let (path, taken) = {
                 let (info, worker) = heap.worker.as_ref().expect("a worker's heap");
                 let path = worker_snapshot_path(&self.config.out, r, info);
                 let taken = async {
-                    let pause = self.snapshot(worker, &path, r == 0).await?;
+                    let pause = self.snapshot(worker, &path, r == 0, isolate).await?;
                     Ok::<_, HuntError>((pause, self.memory(worker).await?))
                 }
                 .await;

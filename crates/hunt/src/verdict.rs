@@ -344,7 +344,14 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
             None => rejected.push(group),
         }
     }
-    judged.extend(alike_groups(last, &index, rejected, rounds, rules));
+    judged.extend(alike_groups(
+        last,
+        &index,
+        rejected,
+        rounds,
+        rules,
+        heap_growth,
+    ));
     let judged = merge_held_together(judged);
     // A holder judged by what it retains also retains every leak below it
     // in the dominator tree: it is the culprit only if those do not explain
@@ -375,7 +382,13 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
         })
         .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.bytes));
-    findings.extend(heap_finding(evidence, rules, &findings));
+    findings.extend(heap_growth_finding(
+        evidence.digests,
+        evidence.rounds,
+        evidence.heap,
+        rules,
+        &findings,
+    ));
     findings
 }
 
@@ -383,13 +396,13 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
 /// findings explain less than half of it, the growth itself is a finding:
 /// what grew is kept by no single holder the snapshots could name (or V8
 /// could not date it). A steadily growing heap is never called clean.
-fn heap_finding(evidence: &Evidence, rules: &Rules, findings: &[Finding]) -> Option<Finding> {
-    let Evidence {
-        digests,
-        rounds,
-        heap,
-        ..
-    } = *evidence;
+pub(crate) fn heap_growth_finding(
+    digests: &[Digest],
+    rounds: &[Round],
+    heap: &[u64],
+    rules: &Rules,
+    findings: &[Finding],
+) -> Option<Finding> {
     if heap.len() != rounds.len() + 1 || rounds.len() < 2 {
         return None;
     }
@@ -421,7 +434,11 @@ fn heap_finding(evidence: &Evidence, rules: &Rules, findings: &[Finding]) -> Opt
         .collect();
     classes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
     let items = classes.first().cloned().unwrap_or(LeakedClass {
-        name: "(objects V8 could not date)".to_owned(),
+        name: if digests.is_empty() {
+            "(what, no snapshot shows: see where it was allocated)".to_owned()
+        } else {
+            "(objects V8 could not date)".to_owned()
+        },
         count: 0,
         bytes: total,
         per_request: None,
@@ -447,7 +464,11 @@ fn heap_finding(evidence: &Evidence, rules: &Rules, findings: &[Finding]) -> Opt
     let objects: u64 = classes.iter().map(|c| c.count).sum();
     Some(Finding {
         thread: "main".to_owned(),
-        holder: "no single holder: the heap after GC grew steadily and no object the snapshots show keeps most of it".to_owned(),
+        holder: if digests.is_empty() {
+            "the heap as a whole: it grew steadily after GC (no snapshot was taken to name what keeps it)".to_owned()
+        } else {
+            "no single holder: the heap after GC grew steadily and no object the snapshots show keeps most of it".to_owned()
+        },
         holder_id: 0,
         package: None,
         held_together_with: Vec::new(),
@@ -492,6 +513,7 @@ fn alike_groups(
     rejected: Vec<Group>,
     rounds: &[Round],
     rules: &Rules,
+    heap_growth: Option<u64>,
 ) -> Vec<(Group, Strength)> {
     let mut by_shape: HashMap<String, Vec<Group>> = HashMap::new();
     for group in rejected {
@@ -511,6 +533,12 @@ fn alike_groups(
             for other in groups {
                 merged.absorb_alike(other);
             }
+            // Each holder may only have swapped a value for a new one (a
+            // field's number, a timestamp): alike holders count only when
+            // the heap grew by most of what they added.
+            if heap_growth.is_none_or(|heap| heap < merged.total_bytes() / 2) {
+                return None;
+            }
             let strength = merged.judge_items(rounds, rules)?;
             Some((merged, strength))
         })
@@ -522,7 +550,7 @@ fn alike_groups(
 /// like an open MessagePort), or by the set of holders that keep them
 /// together when none alone does (two timer lists, say).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum HolderKey {
+pub(crate) enum HolderKey {
     One(u32),
     NativeKind(String),
     Together(Vec<u32>),
@@ -533,7 +561,7 @@ enum HolderKey {
 const TOGETHER_RETAINERS: usize = 8;
 
 /// The key of `top`'s group and its holders (the first one names it).
-fn holder_key(
+pub(crate) fn holder_key(
     s: &HeapSnapshot,
     resolver: &mut naming::HolderResolver,
     age: &[u8],
@@ -606,7 +634,7 @@ fn merge_held_together(judged: Vec<(Group, Strength)>) -> Vec<(Group, Strength)>
     out
 }
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// Whether `a` dominates `b` (strictly) in `s`'s dominator tree.
 fn dominates(s: &HeapSnapshot, a: u32, b: u32) -> bool {
@@ -627,7 +655,7 @@ fn dominates(s: &HeapSnapshot, a: u32, b: u32) -> bool {
 /// rounds allow: per request or per connection when requests were counted,
 /// otherwise per second or per round (each round the same work: a timed
 /// stretch, one run of the user's load command).
-fn steadiness(amounts: &[u64], rounds: &[Round]) -> f64 {
+pub(crate) fn steadiness(amounts: &[u64], rounds: &[Round]) -> f64 {
     let scale = Scale::of(rounds);
     if scale.requests > 0 {
         steadiness_by(amounts, rounds, |r| r.requests as f64).max(steadiness_by(
@@ -698,7 +726,7 @@ fn ages(last: &HeapSnapshot, digests: &[Digest]) -> Vec<u8> {
 
 /// For each new node: its top (topmost new ancestor in the dominator tree)
 /// and its item (first non-internal new node from the top down to it).
-fn tops_and_items(last: &HeapSnapshot, age: &[u8]) -> (Vec<u32>, Vec<u32>) {
+pub(crate) fn tops_and_items(last: &HeapSnapshot, age: &[u8]) -> (Vec<u32>, Vec<u32>) {
     let n = last.node_count();
     let mut top = vec![NONE; n];
     let mut item = vec![NONE; n];

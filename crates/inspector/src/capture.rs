@@ -88,6 +88,10 @@ pub struct SnapshotOptions {
     /// decide, which forgets the object ids of earlier snapshots and stops
     /// a sampling profile (see [`estimate_snapshot`]).
     pub may_count: bool,
+    /// The memory an earlier snapshot of this heap took, per byte of heap
+    /// ([`Captured::extra_memory`] over its heap): the best bound for the
+    /// next one, whose heap has the same shape.
+    pub measured_ratio: Option<f64>,
 }
 
 /// What a snapshot will cost the target, estimated before taking one from
@@ -181,6 +185,15 @@ impl SnapshotEstimate {
             file_bytes: (small * cost::FILE_PER_BYTE + large * cost::FILE_PER_LARGE_BYTE) as u64,
             available_memory,
         }
+    }
+
+    /// Bounded by what an earlier snapshot of the same heap took per byte,
+    /// with half again for margin.
+    pub fn with_measured_ratio(mut self, ratio: f64) -> Self {
+        let measured = self.heap_used as f64 * ratio * 1.5 + cost::MEMORY_FIXED;
+        self.extra_memory_at_most = self.extra_memory_at_most.min(measured as u64);
+        self.extra_memory = self.extra_memory.min(self.extra_memory_at_most);
+        self
     }
 
     /// Whether the target surely has the memory the snapshot needs (or it
@@ -347,6 +360,10 @@ pub struct Captured {
     pub bytes: u64,
     pub seconds: f64,
     pub heap_used_before: u64,
+    /// How much the target's peak memory rose above what it used before the
+    /// snapshot (from `process.resourceUsage().maxRSS`; an earlier, higher
+    /// peak makes it an over-estimate), when it could tell.
+    pub extra_memory: Option<u64>,
     /// `written-by-target` or `streamed`.
     pub method: &'static str,
 }
@@ -373,12 +390,19 @@ pub async fn write_snapshot(
     if options.gc {
         client.collect_garbage().await?;
     }
-    let estimate = estimate_snapshot(client, options.may_count).await?;
+    let mut estimate = estimate_snapshot(client, options.may_count).await?;
+    if let Some(ratio) = options.measured_ratio {
+        estimate = estimate.with_measured_ratio(ratio);
+    }
     progress(CaptureProgress::Estimated(estimate));
     if !estimate.affordable() && !options.force {
         return Err(InspectorError::SnapshotUnaffordable(estimate));
     }
     let used = estimate.heap_used;
+    let rss_before = client
+        .eval_value::<u64>("process.memoryUsage().rss")
+        .await
+        .ok();
     let start = Instant::now();
     let written = if options.stream {
         None
@@ -398,10 +422,16 @@ pub async fn write_snapshot(
             (bytes, "streamed")
         }
     };
+    let seconds = start.elapsed().as_secs_f64();
+    let peak = client
+        .eval_value::<u64>("process.resourceUsage().maxRSS * 1024")
+        .await
+        .ok();
     Ok(Captured {
         bytes,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
         heap_used_before: used,
+        extra_memory: rss_before.zip(peak).map(|(before, peak)| peak.saturating_sub(before)),
         method,
     })
 }

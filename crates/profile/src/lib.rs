@@ -194,6 +194,29 @@ impl SamplingProfile {
         stacks
     }
 
+    /// Each tree node's application stack as [`application_stacks`]
+    /// groups it (innermost first, at most `depth` frames; Node's own
+    /// frames when the stack has no other), by node id.
+    ///
+    /// [`application_stacks`]: SamplingProfile::application_stacks
+    pub fn node_stacks(&self, depth: usize) -> HashMap<u64, Vec<String>> {
+        let mut stacks = HashMap::new();
+        self.walk(|visit| {
+            let frames = visit.stack.iter().rev().map(|n| &n.call_frame);
+            let mut own: Vec<String> = frames
+                .clone()
+                .filter(|f| !f.url.is_empty() && !f.url.starts_with("node:"))
+                .take(depth)
+                .map(CallFrame::label)
+                .collect();
+            if own.is_empty() {
+                own = frames.take(depth).map(CallFrame::label).collect();
+            }
+            stacks.insert(visit.node.id, own);
+        });
+        stacks
+    }
+
     /// `root;caller;callee bytes` lines, the input of flame graph tools.
     pub fn folded_stacks(&self) -> Vec<String> {
         let mut lines = Vec::new();

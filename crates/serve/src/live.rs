@@ -211,6 +211,7 @@ impl Live {
                 force: self.force_snapshot,
                 // The page compares its snapshots by object id.
                 may_count: false,
+                measured_ratio: None,
             },
             &mut |p| self.set_activity(Some(p.to_string())),
         )

@@ -229,7 +229,6 @@ async fn snapshot_on_leak(
         &path,
         SnapshotOptions {
             force: true,
-            may_count: false,
             ..SnapshotOptions::default()
         },
         &mut |_| {},

@@ -59,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 stream: args.stream,
                 force: args.force_snapshot,
                 may_count: true,
+                measured_ratio: None,
             };
             let c = capture(&target.client, &args.output, options, args.json).await?;
             Ok(Report {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_gclog::ProcessReport;
-use leakscope_hunt::session::{self, Config, Drive, LoadCommand};
+use leakscope_hunt::session::{self, Config, Drive, LoadCommand, Snapshots};
 use leakscope_hunt::{Report, Rules};
 use leakscope_jit::Findings;
 use serde::Serialize;
@@ -65,8 +65,20 @@ pub struct Args {
     pub no_workers: bool,
     /// Take snapshots even when the target lacks the memory V8 needs to
     /// build them (estimated before each one; it could be killed)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_snapshot")]
     pub force_snapshot: bool,
+    /// Judge the rounds without snapshots, from the sampling heap
+    /// profiler's live allocations (a GC each round, no pause for a
+    /// snapshot): names where the kept memory was allocated, not its
+    /// holder. Heaps too big to snapshot every round are hunted this way,
+    /// with one snapshot at the end when the target can afford it
+    #[arg(long, conflicts_with = "one_snapshot")]
+    pub no_snapshot: bool,
+    /// Judge the rounds by the sampling heap profiler and take a single
+    /// snapshot at the end to name the holders: one pause instead of one
+    /// per round, for production processes
+    #[arg(long)]
+    pub one_snapshot: bool,
     /// Rounds of load, each followed by GC and a snapshot (more run when a
     /// small suspect needs confirming)
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
@@ -196,6 +208,13 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         cpu_profile: args.jit,
         workers: !args.no_workers,
         force_snapshot: args.force_snapshot,
+        snapshots: if args.no_snapshot {
+            Snapshots::None
+        } else if args.one_snapshot {
+            Snapshots::One
+        } else {
+            Snapshots::EachRound
+        },
     };
     let result = hunt(
         &args,
