@@ -126,9 +126,13 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
         .filter(|c| c.name != f.leaked_items.name)
         .take(4)
         .map(|c| {
-            format!("{} {}", c.name, count_rate(c.per_request, c.per_second, true))
-                .trim_end()
-                .to_owned()
+            format!(
+                "{} {}",
+                c.name,
+                count_rate(c.per_request, c.per_second, true)
+            )
+            .trim_end()
+            .to_owned()
         })
         .collect();
     if !retained.is_empty() {

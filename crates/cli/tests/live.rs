@@ -978,45 +978,6 @@ fn watch_all_follows_a_changing_set_of_processes() {
     }
 }
 
-/// A memory cgroup holding one process, removed on drop (v1 or v2).
-struct MemoryLimit {
-    dir: std::path::PathBuf,
-}
-
-impl MemoryLimit {
-    fn new(name: &str, bytes: u64) -> MemoryLimit {
-        let v1 = std::path::Path::new("/sys/fs/cgroup/memory");
-        let (dir, file) = if v1.is_dir() {
-            (v1.join(name), "memory.limit_in_bytes")
-        } else {
-            (
-                std::path::Path::new("/sys/fs/cgroup").join(name),
-                "memory.max",
-            )
-        };
-        let _ = std::fs::create_dir(&dir);
-        std::fs::write(dir.join(file), bytes.to_string())
-            .expect("the tests run as root with a writable memory cgroup");
-        MemoryLimit { dir }
-    }
-
-    /// `sh -c` that moves itself into the cgroup, then runs `node args`.
-    fn node(&self, args: &str) -> Command {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(format!(
-            "echo $$ > {}/cgroup.procs && exec node {args}",
-            self.dir.display()
-        ));
-        command
-    }
-}
-
-impl Drop for MemoryLimit {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
-}
-
 #[test]
 fn a_snapshot_the_target_cannot_afford_is_refused_unless_forced() {
     let dir = test_dir("live-unaffordable");

@@ -397,9 +397,15 @@ pub fn alike_holders_name(
                 })
                 .unwrap_or_default();
             let of = if name.parse::<u64>().is_ok() {
-                format!("the {count} {class}s in the elements of {}", label(s, owner))
+                format!(
+                    "the {count} {class}s in the elements of {}",
+                    label(s, owner)
+                )
             } else {
-                format!("the `{name}` {class}s of {count} {} objects", label(s, owner))
+                format!(
+                    "the `{name}` {class}s of {count} {} objects",
+                    label(s, owner)
+                )
             };
             format!("{of}{where_}, each growing a little (e.g. {})", one.text)
         }

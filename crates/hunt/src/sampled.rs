@@ -13,8 +13,8 @@ use leakscope_profile::SamplingProfile;
 use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
 
 use crate::naming;
-use crate::verdict::{self,
-    AllocationSite, Confidence, Finding, LeakedClass, Round, RoundGrowth, Rules, Scale,
+use crate::verdict::{
+    self, AllocationSite, Confidence, Finding, LeakedClass, Round, RoundGrowth, Rules, Scale,
 };
 
 /// Frames of an allocation stack kept per site.
@@ -341,9 +341,12 @@ fn position_of(frame: &leakscope_profile::CallFrame) -> Option<Position> {
 fn application_positions(profile: &SamplingProfile) -> HashMap<u64, Position> {
     let mut positions = HashMap::new();
     profile.walk(|visit| {
-        let app = visit.stack.iter().rev().map(|n| &n.call_frame).find(|f| {
-            !f.url.is_empty() && !f.url.starts_with("node:")
-        });
+        let app = visit
+            .stack
+            .iter()
+            .rev()
+            .map(|n| &n.call_frame)
+            .find(|f| !f.url.is_empty() && !f.url.starts_with("node:"));
         if let Some(p) = app.and_then(position_of) {
             positions.insert(visit.node.id, p);
         }
@@ -351,12 +354,101 @@ fn application_positions(profile: &SamplingProfile) -> HashMap<u64, Position> {
     positions
 }
 
+/// What holds the objects made at one site, in the snapshot.
+struct Held {
+    /// The holder first, then any others that keep them together.
+    holders: Vec<u32>,
+    bytes: u64,
+    /// Count of the topmost objects by label.
+    labels: HashMap<String, u64>,
+    example: u32,
+}
+
+/// Marks, as the hunt's ages do, the objects made at `at` (instances of the
+/// class whose constructor starts there, closures created in the function
+/// that starts there) and all they dominate; `None` when there are none.
+fn made_at(s: &HeapSnapshot, at: Position, starts: &FunctionStarts) -> Option<Vec<u8>> {
+    let g = &s.graph;
+    let mut age = vec![naming::OLD; s.node_count()];
+    let mut any = false;
+    for loc in g.locations.iter() {
+        let here = Position {
+            script_id: loc.script_id,
+            line: loc.line,
+            column: loc.column,
+        };
+        let made_here = match g.type_name(loc.node) {
+            "closure" => here > at && starts.enclosing(here) == Some(at),
+            "object" => here == at,
+            _ => false,
+        };
+        if made_here {
+            age[loc.node as usize] = 0;
+            any = true;
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut stack = vec![s.root()];
+    while let Some(v) = stack.pop() {
+        for &c in s.dominated_by(v) {
+            if age[v as usize] != naming::OLD {
+                age[c as usize] = age[v as usize];
+            }
+            stack.push(c);
+        }
+    }
+    Some(age)
+}
+
+/// The holder that keeps most of the objects `age` marks.
+fn largest_holder(
+    s: &HeapSnapshot,
+    resolver: &mut naming::HolderResolver,
+    age: &[u8],
+) -> Option<Held> {
+    let g = &s.graph;
+    let (top, _) = verdict::tops_and_items(s, age);
+    let mut groups: HashMap<verdict::HolderKey, Held> = HashMap::new();
+    let mut of_top: HashMap<u32, verdict::HolderKey> = HashMap::new();
+    for v in 0..s.node_count() as u32 {
+        let t = top[v as usize];
+        if t == verdict::NONE {
+            continue;
+        }
+        let key = of_top
+            .entry(t)
+            .or_insert_with(|| {
+                let (key, holders) = verdict::holder_key(s, resolver, age, t);
+                groups.entry(key.clone()).or_insert_with(|| Held {
+                    holders,
+                    bytes: 0,
+                    labels: HashMap::new(),
+                    example: t,
+                });
+                key
+            })
+            .clone();
+        let held = groups.get_mut(&key).expect("group of a known key");
+        held.bytes += u64::from(g.self_size[v as usize]);
+        if v == t {
+            *held.labels.entry(naming::label(s, v)).or_default() += 1;
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(k, _)| *k != verdict::HolderKey::One(verdict::NONE))
+        .map(|(_, held)| held)
+        .max_by_key(|held| held.bytes)
+}
+
 /// Names the holders of the leaks a sampled hunt found, from one snapshot
 /// taken at its end: the objects whose constructor is the allocating
 /// function, and the closures created in it, are the leak's items, and what
 /// holds most of them (as the hunt names holders) is its holder. A leak of
 /// plain objects or strings, which say nowhere where they were made, keeps
-/// its allocation site alone.
+/// its allocation site alone. Returns how many findings were named.
 pub fn name_holders(
     s: &HeapSnapshot,
     findings: &mut [Finding],
@@ -368,7 +460,6 @@ pub fn name_holders(
         .filter_map(|site| Some((site.stack.first()?.as_str(), site.position?)))
         .collect();
     let index = RetainerIndex::build(&s.graph);
-    let g = &s.graph;
     let mut named = 0;
     for f in findings.iter_mut() {
         let Some(&at) = f
@@ -379,96 +470,39 @@ pub fn name_holders(
         else {
             continue;
         };
-        let mut age = vec![naming::OLD; s.node_count()];
-        let mut any = false;
-        for loc in g.locations.iter() {
-            let here = Position {
-                script_id: loc.script_id,
-                line: loc.line,
-                column: loc.column,
-            };
-            let made_here = match g.type_name(loc.node) {
-                "closure" => here > at && starts.enclosing(here) == Some(at),
-                "object" => here == at,
-                _ => false,
-            };
-            if made_here {
-                age[loc.node as usize] = 0;
-                any = true;
-            }
-        }
-        if !any {
-            continue;
-        }
-        // What an item dominates is the leak's too.
-        let mut stack = vec![s.root()];
-        while let Some(v) = stack.pop() {
-            for &c in s.dominated_by(v) {
-                if age[v as usize] != naming::OLD {
-                    age[c as usize] = age[v as usize];
-                }
-                stack.push(c);
-            }
-        }
-        let (top, _) = verdict::tops_and_items(s, &age);
-        let mut resolver = naming::HolderResolver::new(s, &index, &age);
-        // Holder key → (holders, bytes, tops by label, an example top).
-        let mut groups: HashMap<verdict::HolderKey, (Vec<u32>, u64, HashMap<String, u64>, u32)> =
-            HashMap::new();
-        let mut of_top: HashMap<u32, verdict::HolderKey> = HashMap::new();
-        for v in 0..s.node_count() as u32 {
-            let t = top[v as usize];
-            if t == verdict::NONE {
-                continue;
-            }
-            let key = of_top
-                .entry(t)
-                .or_insert_with(|| {
-                    let (key, holders) = verdict::holder_key(s, &mut resolver, &age, t);
-                    groups
-                        .entry(key.clone())
-                        .or_insert_with(|| (holders, 0, HashMap::new(), t));
-                    key
-                })
-                .clone();
-            let group = groups.get_mut(&key).expect("group of a known key");
-            group.1 += u64::from(g.self_size[v as usize]);
-            if v == t {
-                *group.2.entry(naming::label(s, v)).or_default() += 1;
-            }
-        }
-        let Some((holders, bytes, labels, example)) = groups
-            .into_iter()
-            .filter(|(k, _)| *k != verdict::HolderKey::One(verdict::NONE))
-            .map(|(_, v)| v)
-            .max_by_key(|(_, bytes, _, _)| *bytes)
-        else {
+        let Some(age) = made_at(s, at, starts) else {
             continue;
         };
-        let holder = holders[0];
+        let mut resolver = naming::HolderResolver::new(s, &index, &age);
+        let Some(held) = largest_holder(s, &mut resolver, &age) else {
+            continue;
+        };
+        let holder = held.holders[0];
         let variable = resolver.variable(holder).map(str::to_owned);
         let name = naming::holder_name(s, &index, holder, variable.as_deref());
-        let (item, count) = labels
+        let (item, count) = held
+            .labels
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .unwrap_or_default();
+        let g = &s.graph;
         f.holder = name.text;
         f.package = name.package.or(f.package.take());
         f.holder_id = g.node_id[holder as usize];
-        f.held_together_with = holders[1..]
+        f.held_together_with = held.holders[1..]
             .iter()
             .map(|&h| naming::holder_name(s, &index, h, None).text)
             .collect();
-        let to_holder = naming::path_from_root(s, &index, holder);
-        f.path_to_holder = to_holder.steps;
-        f.path_to_leaked = naming::path_between(s, &index, holder, example, example).steps;
-        f.example_id = g.node_id[example as usize];
+        f.path_to_holder = naming::path_from_root(s, &index, holder).steps;
+        f.path_to_leaked =
+            naming::path_between(s, &index, holder, held.example, held.example).steps;
+        f.example_id = g.node_id[held.example as usize];
         f.leaked_items.name = item;
         f.leaked_items.count = count;
         f.evidence = format!(
             "{}; the snapshot at the end shows {count} of them ({:.1} MB) held there",
             f.evidence,
-            bytes as f64 / 1e6
+            held.bytes as f64 / 1e6
         );
         named += 1;
     }

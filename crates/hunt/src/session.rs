@@ -1096,12 +1096,25 @@ impl Session<'_> {
                 break;
             };
             let round = self
-                .round(url.as_deref(), r, wanted, time, Capture::GcOnly, rounds.last())
+                .round(
+                    url.as_deref(),
+                    r,
+                    wanted,
+                    time,
+                    Capture::GcOnly,
+                    rounds.last(),
+                )
                 .await?;
             let read = Instant::now();
-            let profile: SamplingProfile =
-                serde_json::from_value(client.call::<_, Value>("HeapProfiler.getSamplingProfile", json!({})).await?["profile"].take())
-                    .map_err(|e| HuntError::Target(format!("the sampling profile could not be read: {e}")))?;
+            let profile: SamplingProfile = serde_json::from_value(
+                client
+                    .call::<_, Value>("HeapProfiler.getSamplingProfile", json!({}))
+                    .await?["profile"]
+                    .take(),
+            )
+            .map_err(|e| {
+                HuntError::Target(format!("the sampling profile could not be read: {e}"))
+            })?;
             self.phase("sampling profile", read);
             ledger.record(r, &profile);
             latest = Some(profile);
@@ -1274,7 +1287,10 @@ impl Session<'_> {
         findings = crate::sampled::fold_internal(findings);
         // Samples stand for their interval's bytes on average: when they add
         // up to more than the heap grew, the heap after GC is the measure.
-        let heap_growth = heap.last().zip(heap.first()).map_or(0, |(b, a)| b.saturating_sub(*a));
+        let heap_growth = heap
+            .last()
+            .zip(heap.first())
+            .map_or(0, |(b, a)| b.saturating_sub(*a));
         let sampled: u64 = findings.iter().map(|f| f.bytes).sum();
         if sampled > heap_growth && heap_growth > 0 {
             crate::sampled::scale_to(&mut findings, heap_growth as f64 / sampled as f64);

@@ -431,7 +431,9 @@ pub async fn write_snapshot(
         bytes,
         seconds,
         heap_used_before: used,
-        extra_memory: rss_before.zip(peak).map(|(before, peak)| peak.saturating_sub(before)),
+        extra_memory: rss_before
+            .zip(peak)
+            .map(|(before, peak)| peak.saturating_sub(before)),
         method,
     })
 }
