@@ -30,7 +30,10 @@
 # prediction exceeds MemAvailable − RESERVE_MB is skipped, with the reason.
 #
 # Before each server starts, waits (polling every 30 s, up to 30 minutes)
-# until no `cargo test`, test binary or corpus bench runs.
+# until no `cargo test`, test binary, corpus bench or other bigheap-server.js
+# runs; a row is marked "(disturbed)" when one showed up during its hunt
+# (polled every 5 s; the notes say which), "(busy machine)" when the wait
+# gave up.
 #
 # Prints a Markdown table (progress on stderr), then notes per run: why the
 # hunt was sampled, what stopped it, its snapshot decisions, the server's fate.
@@ -50,6 +53,7 @@ before_factor=${BEFORE_MB_PER_MB:-22}
 after_factor=${AFTER_MB_PER_MB:-3}
 before_commit=fb19b00
 busy='cargo test|target/release/deps/|bench/corpus'
+server_re='node .*bigheap-server\.js'   # another run's server (ours is never up while we wait)
 mkdir -p "$out"
 
 for tool in $tools; do
@@ -87,18 +91,25 @@ done
 # ---------- helpers ----------
 wait_quiet() { # until nothing heavy runs; 1 when it still does after 30 minutes
   local waited=0
-  while pgrep -f "$busy" >/dev/null; do
+  while pgrep -f "$busy|$server_re" >/dev/null; do
     if [ "$waited" -ge 1800 ]; then
-      echo "warning: still busy after 30 minutes, measuring anyway: $(pgrep -af "$busy" | head -1 | cut -c1-100)" >&2
+      echo "warning: still busy after 30 minutes, measuring anyway: $(pgrep -af "$busy|$server_re" | head -1 | cut -c1-100)" >&2
       return 1
     fi
     if [ "$waited" -eq 0 ]; then
-      echo "waiting for other heavy jobs to end: $(pgrep -af "$busy" | head -1 | cut -c1-100)" >&2
+      echo "waiting for other heavy jobs to end: $(pgrep -af "$busy|$server_re" | head -1 | cut -c1-100)" >&2
     fi
     sleep 30
     waited=$((waited + 30))
   done
   return 0
+}
+
+watch_disturbances() { # PID FILE: every 5 s, note heavy jobs and other servers (until killed)
+  while sleep 5; do
+    pgrep -af "$busy" | head -1 | cut -c1-100 | sed 's/^/heavy job: /' >>"$2" || true
+    pgrep -af "$server_re" | awk -v mine="$1" '$1 != mine' | head -1 | cut -c1-100 | sed 's/^/another server: /' >>"$2" || true
+  done
 }
 
 mem_available_mb() { awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo; }
@@ -158,6 +169,9 @@ for size in $sizes; do
     echo "$tag: $(last_line "$dir/server-$tool.err"); hunting with $budget budget…" >&2
 
     rm -rf "$dir/snapshots-$tool"
+    : >"$dir/disturbances-$tool.txt"
+    watch_disturbances "$pid" "$dir/disturbances-$tool.txt" &
+    watcher=$!
     rc=0
     # timeout inside time: it stops leakscope itself, and time still reports.
     /usr/bin/time -f "%e %M" -o "$dir/time-$tool.txt" \
@@ -165,6 +179,14 @@ for size in $sizes; do
       --json --budget "$budget" --out "$dir/snapshots-$tool" \
       >"$dir/hunt-$tool.json" 2>"$dir/hunt-$tool.err" || rc=$?
     rm -rf "$dir/snapshots-$tool"
+    kill "$watcher" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    if [ -s "$dir/disturbances-$tool.txt" ]; then
+      disturbed+=" (disturbed)"
+      seen="during the hunt, $(sort "$dir/disturbances-$tool.txt" | uniq -c | sort -rn | head -2 | awk '{ $1 = $1 "×"; print }' | paste -sd';')"
+    else
+      seen=""
+    fi
 
     # The target: its peak RSS and whether it survived, then kill it.
     state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
@@ -217,6 +239,7 @@ for size in $sizes; do
     [ -n "$stopped" ] && note+=" stopped by: $stopped."
     [ -n "$snap_notes" ] && note+=" notes: $(tr '\n' ';' <<<"$snap_notes" | sed 's/;$//')."
     [ -n "$fate" ] && note+=" $fate."
+    [ -n "$seen" ] && note+=" $seen (polled every 5 s)."
     [ -n "$note" ] && notes+=("- $tag:$note")
   done
 done

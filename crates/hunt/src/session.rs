@@ -79,6 +79,15 @@ pub enum LoadMode {
 }
 
 impl Drive {
+    /// The HTTP load's connections and the load command, as reports say them.
+    fn described(&self) -> (Option<usize>, Option<String>) {
+        match self {
+            Drive::Http(spec) => (Some(spec.concurrency), None),
+            Drive::Command { command, .. } => (None, Some(command.command.clone())),
+            Drive::Idle => (None, None),
+        }
+    }
+
     pub fn mode(&self) -> LoadMode {
         match self {
             Drive::Http(_) => LoadMode::Http,
@@ -718,24 +727,9 @@ impl Session<'_> {
         }
         self.drain_gcs().await;
 
-        let mut warnings = match config.drive {
-            Drive::Http(_) => load_warnings(&rounds),
-            Drive::Command { .. } => command_warnings(&rounds),
-            Drive::Idle => Vec::new(),
-        };
-        warnings.extend(self.idle_warning(baseline_ms));
+        let mut warnings = self.warnings(&rounds, baseline_ms, &findings);
         warnings.extend(growth_warnings(&baseline_memory, &rounds, &findings));
-        if findings.iter().any(|f| f.confidence == Confidence::Low) {
-            warnings.push(format!(
-                "some findings are small and were seen in only {} rounds (beside a far bigger leak, or with no budget left for more): read them as suspects",
-                rounds.len()
-            ));
-        }
-        let (concurrency, load_command) = match &config.drive {
-            Drive::Http(spec) => (Some(spec.concurrency), None),
-            Drive::Command { command, .. } => (None, Some(command.command.clone())),
-            Drive::Idle => (None, None),
-        };
+        let (concurrency, load_command) = config.drive.described();
         Ok(Outcome {
             load: config.drive.mode(),
             url,
@@ -1153,23 +1147,8 @@ impl Session<'_> {
                 .await?;
             snapshots.extend(named);
         }
-        let mut warnings = match config.drive {
-            Drive::Http(_) => load_warnings(&rounds),
-            Drive::Command { .. } => command_warnings(&rounds),
-            Drive::Idle => Vec::new(),
-        };
-        warnings.extend(self.idle_warning(baseline_ms));
-        if findings.iter().any(|f| f.confidence == Confidence::Low) {
-            warnings.push(format!(
-                "some findings are small and were seen in only {} rounds: read them as suspects",
-                rounds.len()
-            ));
-        }
-        let (concurrency, load_command) = match &config.drive {
-            Drive::Http(spec) => (Some(spec.concurrency), None),
-            Drive::Command { command, .. } => (None, Some(command.command.clone())),
-            Drive::Idle => (None, None),
-        };
+        let warnings = self.warnings(&rounds, baseline_ms, &findings);
+        let (concurrency, load_command) = config.drive.described();
         Ok(Outcome {
             load: config.drive.mode(),
             url,
@@ -1844,6 +1823,29 @@ impl Session<'_> {
                 self.gcs.push(point(&gc, self.epoch_ms));
             }
         }
+    }
+
+    /// Reasons to doubt the verdict: load that missed the app, a load
+    /// command that failed, a process that did little, small findings.
+    fn warnings(
+        &self,
+        rounds: &[RoundReport],
+        baseline_ms: f64,
+        findings: &[Finding],
+    ) -> Vec<String> {
+        let mut warnings = match self.config.drive {
+            Drive::Http(_) => load_warnings(rounds),
+            Drive::Command { .. } => command_warnings(rounds),
+            Drive::Idle => Vec::new(),
+        };
+        warnings.extend(self.idle_warning(baseline_ms));
+        if findings.iter().any(|f| f.confidence == Confidence::Low) {
+            warnings.push(format!(
+                "some findings are small and were seen in only {} rounds (beside a far bigger leak, or with no budget left for more): read them as suspects",
+                rounds.len()
+            ));
+        }
+        warnings
     }
 
     /// A process that collected no garbage during the rounds allocated
