@@ -19,6 +19,9 @@
 #   before  leakscope at fb19b00, from a git worktree in target/bench/bigheap-hunt/before-src
 #           built into target/bench/bigheap-hunt/before-target (once; reused)
 #   after   target/release/leakscope (cargo build --release first)
+#   forced  the same with --force-snapshot: the one final snapshot is taken
+#           even when its bound exceeds the memory left (the user knows the
+#           host has room); predicted like before (22× the catalogue)
 #
 # Environment: SIZES (catalogue MB, default "650 1500"), TOOLS, BUDGET (hunt
 # --budget, default 300s), TIMEOUT (seconds around each hunt, default 900),
@@ -31,7 +34,7 @@
 #
 # Before each server starts, waits (polling every 30 s, up to 30 minutes)
 # until no `cargo test`, test binary, corpus bench or other bigheap-server.js
-# runs; a row is marked "(disturbed)" when one showed up during its hunt
+# (one that works or just started) runs; a row is marked "(disturbed)" when one showed up during its hunt
 # (polled every 5 s; the notes say which), "(busy machine)" when the wait
 # gave up.
 #
@@ -57,19 +60,21 @@ server_re='node .*bigheap-server\.js'   # another run's server (ours is never up
 mkdir -p "$out"
 
 for tool in $tools; do
-  case $tool in before|after) ;; *) echo "unknown tool $tool (before, after)" >&2; exit 2 ;; esac
+  case $tool in before|after|forced) ;; *) echo "unknown tool $tool (before, after, forced)" >&2; exit 2 ;; esac
 done
 
 # ---------- the two builds ----------
 declare -A bin=() build_error=()
 for tool in $tools; do
   case $tool in
-    after)
+    after|forced)
+      [ -n "${bin[after]:-}" ] && { bin[$tool]=${bin[after]}; continue; }
       echo "building leakscope (after)…" >&2
       if cargo build --release --quiet --manifest-path "$root/Cargo.toml" >&2; then
         bin[after]=$root/target/release/leakscope
+        bin[$tool]=${bin[after]}
       else
-        build_error[after]="cargo build failed"
+        build_error[$tool]="cargo build failed"
       fi ;;
     before)
       src=$out/before-src
@@ -89,15 +94,26 @@ for tool in $tools; do
 done
 
 # ---------- helpers ----------
+# Another run's server that works (more than 5% CPU over its life) or just
+# started; one left idling does not disturb a measurement. $1: our server's PID.
+other_servers() {
+  local p
+  for p in $(pgrep -f "$server_re"); do
+    [ "$p" = "${1:-}" ] && continue
+    { ps -o pid=,pcpu=,etimes=,args= -p "$p" 2>/dev/null || true; } | awk '$2 >= 5 || $3 < 120' | cut -c1-100
+  done
+}
+heavy() { { pgrep -af "$busy" || true; other_servers "${1:-}"; } | head -1 | cut -c1-100; }
+
 wait_quiet() { # until nothing heavy runs; 1 when it still does after 30 minutes
   local waited=0
-  while pgrep -f "$busy|$server_re" >/dev/null; do
+  while [ -n "$(heavy)" ]; do
     if [ "$waited" -ge 1800 ]; then
-      echo "warning: still busy after 30 minutes, measuring anyway: $(pgrep -af "$busy|$server_re" | head -1 | cut -c1-100)" >&2
+      echo "warning: still busy after 30 minutes, measuring anyway: $(heavy)" >&2
       return 1
     fi
     if [ "$waited" -eq 0 ]; then
-      echo "waiting for other heavy jobs to end: $(pgrep -af "$busy|$server_re" | head -1 | cut -c1-100)" >&2
+      echo "waiting for other heavy jobs to end: $(heavy)" >&2
     fi
     sleep 30
     waited=$((waited + 30))
@@ -107,8 +123,8 @@ wait_quiet() { # until nothing heavy runs; 1 when it still does after 30 minutes
 
 watch_disturbances() { # PID FILE: every 5 s, note heavy jobs and other servers (until killed)
   while sleep 5; do
-    pgrep -af "$busy" | head -1 | cut -c1-100 | sed 's/^/heavy job: /' >>"$2" || true
-    pgrep -af "$server_re" | awk -v mine="$1" '$1 != mine' | head -1 | cut -c1-100 | sed 's/^/another server: /' >>"$2" || true
+    { pgrep -af "$busy" || true; } | head -1 | sed 's/^/heavy job: /' >>"$2"
+    other_servers "$1" | head -1 | sed 's/^/another server: /' >>"$2"
   done
 }
 
@@ -136,7 +152,9 @@ for size in $sizes; do
     fi
     disturbed=""
     wait_quiet || disturbed=" (busy machine)"
-    case $tool in before) factor=$before_factor ;; *) factor=$after_factor ;; esac
+    case $tool in before|forced) factor=$before_factor ;; *) factor=$after_factor ;; esac
+    force=()
+    [ "$tool" = forced ] && force=(--force-snapshot)
     need=$((size * factor))
     avail=$(mem_available_mb)
     if [ "$need" -gt $((avail - reserve_mb)) ]; then
@@ -176,7 +194,7 @@ for size in $sizes; do
     # timeout inside time: it stops leakscope itself, and time still reports.
     /usr/bin/time -f "%e %M" -o "$dir/time-$tool.txt" \
       timeout -k 30 "$timeout_s" "${bin[$tool]}" hunt --pid "$pid" --url "http://127.0.0.1:$port/" \
-      --json --budget "$budget" --out "$dir/snapshots-$tool" \
+      --json --budget "$budget" --out "$dir/snapshots-$tool" "${force[@]}" \
       >"$dir/hunt-$tool.json" 2>"$dir/hunt-$tool.err" || rc=$?
     rm -rf "$dir/snapshots-$tool"
     kill "$watcher" 2>/dev/null || true

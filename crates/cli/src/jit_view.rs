@@ -46,11 +46,28 @@ pub fn print(findings: &Findings) -> anyhow::Result<()> {
             outln!("  - {}", short(p))?;
         }
     }
+    // Every deoptimization in the app's code, hot or not: a helper inlined
+    // into a hot function is often not hot itself.
+    if !findings.deopts.is_empty() {
+        outln!("\nDeoptimizations in the app's code:")?;
+        for d in findings.deopts.iter().take(DEOPTS_SHOWN) {
+            outln!("  - {}", short(&d.sentence()))?;
+        }
+        if findings.deopts.len() > DEOPTS_SHOWN {
+            outln!(
+                "  … and {} more (--json lists them all)",
+                findings.deopts.len() - DEOPTS_SHOWN
+            )?;
+        }
+    }
     for note in &findings.notes {
         outln!("\nNote: {note}")?;
     }
     Ok(())
 }
+
+/// Deoptimizations listed in the terminal and the HTML report.
+const DEOPTS_SHOWN: usize = 15;
 
 fn optimized(f: &HotFunction) -> String {
     match (&f.optimized, &f.compilations) {
@@ -99,7 +116,7 @@ pub fn section(findings: &Findings) -> String {
     );
     for (i, f) in findings.hot.iter().enumerate() {
         let optimized = match f.optimized {
-            None => "<td>?</td>",
+            None => "<td title='not known: see the notes'>?</td>",
             Some(true) => "<td class=ok>yes</td>",
             Some(false) => "<td class=bad>no</td>",
         };
@@ -120,6 +137,7 @@ pub fn section(findings: &Findings) -> String {
         );
     }
     o.push_str("</table>");
+    o.push_str(&deopts_table(findings));
     for (i, f) in findings.hot.iter().enumerate() {
         if f.problems.is_empty() {
             continue;
@@ -135,6 +153,43 @@ pub fn section(findings: &Findings) -> String {
         }
         o.push_str("</ul></div>");
     }
+    o
+}
+
+/// The app's deoptimizations: where (in the function inlined there, and
+/// the one it was inlined into), when, V8's reason and what to change.
+fn deopts_table(findings: &Findings) -> String {
+    if findings.deopts.is_empty() {
+        return String::new();
+    }
+    let mut o = String::from(
+        "<h2>Deoptimizations</h2><table id=deopts><tr><th>Where</th><th>Function</th>\
+         <th>Inlined into</th><th>When</th><th>Count</th><th>V8's reason</th><th>What to change</th></tr>",
+    );
+    let name = |f: &leakscope_jit::FunctionRef| {
+        if f.name.is_empty() {
+            format!("(anonymous) {}:{}", f.line, f.column)
+        } else {
+            f.name.clone()
+        }
+    };
+    for d in findings.deopts.iter().take(DEOPTS_SHOWN) {
+        let _ = write!(
+            o,
+            "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td>\
+             <td class=n>{}</td><td class=bad>{}</td><td>{}</td></tr>",
+            esc(&short(&d.position)),
+            esc(&name(&d.function)),
+            d.inlined_into
+                .as_ref()
+                .map_or(String::new(), |f| format!("<code>{}</code>", esc(&name(f)))),
+            esc(&d.when),
+            d.count,
+            esc(&d.reason),
+            esc(&d.advice)
+        );
+    }
+    o.push_str("</table>");
     o
 }
 

@@ -11,6 +11,7 @@ mod gc_report;
 mod jit_view;
 mod live;
 mod plot;
+mod positions;
 mod progress;
 
 use std::process::ExitCode;

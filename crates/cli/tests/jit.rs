@@ -200,3 +200,174 @@ fn hunt_with_jit_adds_the_jit_section() {
     assert_eq!(qty["state"], "megamorphic");
     assert_eq!(qty["position"], format!("{script}:10:15"));
 }
+
+/// `fixtures/jit-inlined-server.js`: `handle` inlines `addScore`, which
+/// gets small integers for 1.2 s after the first request, then strings and
+/// doubles.
+fn inlined_fixture() -> String {
+    workspace_root()
+        .join("crates/cli/tests/fixtures/jit-inlined-server.js")
+        .display()
+        .to_string()
+}
+
+/// `jit --json` on the inlined-helper server with this warm-up; its exit
+/// code and report.
+fn jit_inlined(test: &str, warmup: &str) -> (i32, Value, String) {
+    let dir = test_dir(test);
+    let requests = dir.join("requests.txt");
+    std::fs::write(&requests, "GET /score\n").unwrap();
+    let (code, stdout, stderr) = leakscope_status(&[
+        "jit",
+        "--request-file",
+        requests.to_str().unwrap(),
+        "--warmup",
+        warmup,
+        "--duration",
+        "3s",
+        "-c",
+        "4",
+        "--json",
+        "--",
+        "node",
+        &inlined_fixture(),
+    ]);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("JSON ({e}), exit {code}: {stdout}\n{stderr}"));
+    (code, report, stderr)
+}
+
+#[test]
+fn jit_charges_a_deopt_in_an_inlined_helper_to_the_helper_at_its_position() {
+    // The types change 1.2 s after the first request: during the warm-up,
+    // which V8's log sees (it writes nothing while the CPU profiler runs).
+    let (code, report, stderr) = jit_inlined("jit-inlined-warm", "2s");
+    assert_eq!(
+        code, 1,
+        "a deopt under a hot function is a problem: {stderr}"
+    );
+    let script = inlined_fixture();
+    let deopts = report["deopts"].as_array().unwrap();
+    // V8 bails out inside `addScore` (lines 10-11), never on `handle`'s
+    // lines (14-18): at `total + value` (not a Smi, once given a double or
+    // a string) or at the branch that never ran before (insufficient type
+    // feedback); which of them first varies with V8's timing.
+    let in_helper: Vec<&Value> = deopts
+        .iter()
+        .filter(|d| d["function"]["name"] == "addScore")
+        .collect();
+    assert!(
+        !in_helper.is_empty(),
+        "a deopt charged to addScore: {report:#}"
+    );
+    for d in &in_helper {
+        let (line, column) = (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap());
+        assert!((10..=11).contains(&line), "on addScore's lines: {d:#}");
+        assert_eq!(d["position"], format!("{script}:{line}:{column}"));
+        assert_eq!(d["inlinedInto"]["name"], "handle", "{d:#}");
+        assert_eq!(d["inlinedInto"]["line"], 14, "{d:#}");
+        let at = d["inlinedAt"].as_str().unwrap();
+        assert_eq!(at, format!("{script}:16:43"), "the call in handle: {d:#}");
+        let reason = d["reason"].as_str().unwrap();
+        assert!(
+            reason == "not a Smi" || reason.starts_with("Insufficient type feedback for "),
+            "V8's own reason: {d:#}"
+        );
+        assert!(d["advice"].as_str().unwrap().len() > 40, "{d:#}");
+        assert_eq!(d["when"], "warm-up", "{d:#}");
+        assert!(d["phases"]["warmUp"].as_u64().unwrap() >= 1);
+        let first = d["firstSeconds"].as_f64().unwrap();
+        assert!(first > 0.5 && first < 10.0, "seconds since start: {d:#}");
+    }
+    assert!(
+        in_helper
+            .iter()
+            .any(|d| d["reason"] == "not a Smi" && d["line"] == 11 && d["column"] == 16),
+        "`total + value` given a double: {report:#}"
+    );
+    // The helper is hot through the code inlined into `handle`, and says so.
+    let helper = hot(&report, "addScore", 9);
+    assert_eq!(helper["optimized"], true);
+    assert!(
+        !helper["deopts"].as_array().unwrap().is_empty(),
+        "{helper:#}"
+    );
+    let problem = helper["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .find(|p| p.starts_with("deoptimized"))
+        .unwrap_or_else(|| panic!("a deopt sentence: {helper:#}"));
+    assert!(
+        problem.contains("in `addScore` (inlined into `handle`) at ")
+            && problem.contains("during warm-up"),
+        "{problem}"
+    );
+    assert_eq!(hot(&report, "handle", 14)["optimized"], true);
+}
+
+#[test]
+fn jit_without_warm_up_gives_a_coherent_report() {
+    let (code, report, stderr) = jit_inlined("jit-inlined-cold", "0s");
+    assert!(code == 0 || code == 1, "{stderr}");
+    let hot_list = report["hot"].as_array().unwrap();
+    assert!(!hot_list.is_empty(), "{report:#}");
+    for f in hot_list {
+        // Not the module's wrapper given every tick V8's log could not
+        // place, and not "never optimized" for what the log could not see.
+        assert!(
+            !(f["name"] == "" && f["line"] == 1 && f["column"] == 1),
+            "no nameless function at 1:1: {f:#}"
+        );
+        assert_ne!(f["optimized"], false, "{f:#}");
+        assert!(
+            f["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| !p.as_str().unwrap().starts_with("never optimized")),
+            "{f:#}"
+        );
+    }
+    let handler = hot_list
+        .iter()
+        .find(|f| f["name"] == "handle" || (f["name"] == "" && f["line"] == 30))
+        .unwrap_or_else(|| panic!("the handler is hot: {report:#}"));
+    assert!(handler["selfShare"].as_f64().unwrap() > 0.02, "{handler:#}");
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("while the CPU profiler runs")),
+        "the log's gap is said: {report:#}"
+    );
+}
+
+#[test]
+fn jit_on_a_recording_too_short_to_judge_says_so_in_one_line() {
+    let dir = test_dir("jit-too-short");
+    let requests = dir.join("requests.txt");
+    std::fs::write(&requests, "GET /score\n").unwrap();
+    let (code, stdout, stderr) = leakscope_status(&[
+        "jit",
+        "--request-file",
+        requests.to_str().unwrap(),
+        "--warmup",
+        "0s",
+        "--duration",
+        "10ms",
+        "--json",
+        "--",
+        "node",
+        &inlined_fixture(),
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let last = stderr.trim().lines().last().unwrap();
+    assert!(
+        last.contains("was too short to judge: give --duration 5s or more"),
+        "{stderr}"
+    );
+}

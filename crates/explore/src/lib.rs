@@ -10,6 +10,7 @@
 
 pub mod timeline;
 
+use leakscope_sourcemap::Positions;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -465,12 +466,20 @@ impl Explorer {
 
     /// Objects allocated between `from` and `to` seconds into the recording
     /// and still alive, by class and allocation stack (`depth` frames).
-    pub fn allocated(&self, from: f64, to: f64, depth: usize) -> Option<Allocated> {
+    /// Positions are printed as `positions` says (source maps).
+    pub fn allocated(
+        &self,
+        from: f64,
+        to: f64,
+        depth: usize,
+        positions: &Positions,
+    ) -> Option<Allocated> {
         let s = &self.snapshot;
         let recording_seconds = s.recording_seconds()?;
         let traces = self.traces()?;
         let ids = s.ids_allocated_between(from, to)?;
-        let classes = timeline::allocations_by_class(s, traces, s.nodes_with_ids(ids), depth);
+        let mut classes = timeline::allocations_by_class(s, traces, s.nodes_with_ids(ids), depth);
+        timeline::map_positions(&mut classes, positions);
         Some(Allocated {
             recording_seconds,
             from_seconds: from,

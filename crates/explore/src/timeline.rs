@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use leakscope_snapshot::{AllocationTraces, Frame, HeapSnapshot};
+use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +22,35 @@ pub struct StackCount {
     pub shallow_size: u64,
     /// Innermost frame first.
     pub frames: Vec<Frame>,
+}
+
+/// Frames in the sources the developer edits, where the scripts have
+/// source maps: `script` becomes the source's label (`src/server.ts`) and
+/// the 1-based line and column its own; `positions` keeps the compiled ones
+/// for the report.
+pub fn map_positions(classes: &mut [ClassAllocations], positions: &Positions) {
+    let frames = classes
+        .iter_mut()
+        .flat_map(|c| &mut c.stacks)
+        .flat_map(|s| &mut s.frames);
+    for frame in frames {
+        if frame.line == 0 {
+            continue;
+        }
+        let (line, column) = (frame.line - 1, frame.column.saturating_sub(1));
+        if let Some(original) = positions.original(&frame.script, line, column) {
+            let generated = format!(
+                "{}:{}:{}",
+                leakscope_sourcemap::script_label(&frame.script),
+                frame.line,
+                frame.column
+            );
+            positions.shown(&original, generated);
+            frame.line = original.line + 1;
+            frame.column = original.column + 1;
+            frame.script = original.label;
+        }
+    }
 }
 
 /// Groups nodes by class and, within a class, by allocation stack (the top

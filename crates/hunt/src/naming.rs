@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use leakscope_snapshot::analysis::distances::BASE_UNREACHABLE_DISTANCE;
 use leakscope_snapshot::{HeapSnapshot, Retainer, RetainerIndex};
+pub use leakscope_sourcemap::script_label;
+use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
 use crate::verdict::AllocationSite;
@@ -249,15 +251,16 @@ pub struct HolderName {
 pub fn holder_name(
     s: &HeapSnapshot,
     index: &RetainerIndex,
+    positions: &Positions,
     holder: u32,
     variable: Option<&str>,
 ) -> HolderName {
     if let Some(variable) = variable {
         let mut text = format!("variable `{variable}`");
-        if let Some(scope) = scope_phrase(s, index, holder) {
+        if let Some(scope) = scope_phrase(s, index, positions, holder, Some(variable)) {
             text.push_str(&format!(" ({scope})"));
         }
-        let package = context_script(s, index, holder).and_then(|p| package_of(&p));
+        let package = context_script(s, index, positions, holder).and_then(|p| package_of(&p));
         return with_package(text, package);
     }
     let class = label(s, holder);
@@ -293,7 +296,7 @@ pub fn holder_name(
     ]
     .into_iter()
     .flatten()
-    .find_map(|v| defining_script(s, v).and_then(|p| package_of(&p)));
+    .find_map(|v| defining_script(s, positions, v).and_then(|p| package_of(&p)));
     let Some((name, parent)) = incoming(s, index, holder) else {
         return with_package(class, package);
     };
@@ -310,21 +313,22 @@ pub fn holder_name(
             named_object(s, index, emitter)
         );
         let internal = label(s, emitter) == "process";
-        if let Some(handle) = handle(s, index, emitter).filter(|_| !internal) {
+        if let Some(handle) = handle(s, index, positions, emitter).filter(|_| !internal) {
             text.push_str(&format!(" ({handle})"));
         }
-        let package = package.or_else(|| defining_script(s, emitter).and_then(|p| package_of(&p)));
+        let package =
+            package.or_else(|| defining_script(s, positions, emitter).and_then(|p| package_of(&p)));
         return with_package(text, package);
     }
     let base = named(&name, &class);
     let parent_class = s.class_name(parent);
     if parent_class == "system / Context" {
         let mut text = base;
-        if let Some(scope) = scope_phrase(s, index, parent) {
+        if let Some(scope) = scope_phrase(s, index, positions, parent, Some(&name)) {
             text.push_str(&format!(" ({scope})"));
         }
-        let package =
-            package.or_else(|| context_script(s, index, parent).and_then(|p| package_of(&p)));
+        let package = package
+            .or_else(|| context_script(s, index, positions, parent).and_then(|p| package_of(&p)));
         return with_package(text, package);
     }
     if let Some(owner) = owner_object(s, index, holder) {
@@ -337,7 +341,7 @@ pub fn holder_name(
         let mut text = format!("{part} of {}", owner_name(s, owner));
         let package_text = package.as_deref().map(|p| format!(" from package {p}"));
         text.push_str(package_text.as_deref().unwrap_or(""));
-        if let Some(handle) = handle(s, index, owner) {
+        if let Some(handle) = handle(s, index, positions, owner) {
             text.push_str(&format!(" ({handle})"));
         }
         return HolderName { text, package };
@@ -382,10 +386,11 @@ pub fn holder_shape(s: &HeapSnapshot, index: &RetainerIndex, holder: u32) -> Opt
 pub fn alike_holders_name(
     s: &HeapSnapshot,
     index: &RetainerIndex,
+    positions: &Positions,
     example: u32,
     count: usize,
 ) -> HolderName {
-    let one = holder_name(s, index, example, None);
+    let one = holder_name(s, index, positions, example, None);
     let class = label(s, example);
     let text = match (incoming(s, index, example), owner_object(s, index, example)) {
         (Some((name, _)), Some(owner)) => {
@@ -496,7 +501,12 @@ fn named_object(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> String {
 /// an object's retainers a named variable wins over a property, and a
 /// property over the shortest path's internal steps (a server is held by
 /// its module's `server` variable, not by the timer that points at it).
-fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
+fn handle(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    positions: &Positions,
+    v: u32,
+) -> Option<String> {
     let g = &s.graph;
     let mut at = v;
     for _ in 0..6 {
@@ -513,7 +523,7 @@ fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
         let variable = retainers.iter().find_map(|r| {
             let name = named(r)?;
             if s.class_name(r.from) == "system / Context" {
-                let scope = scope_phrase(s, index, r.from)
+                let scope = scope_phrase(s, index, positions, r.from, Some(&name))
                     .map(|p| format!(", {p}"))
                     .unwrap_or_default();
                 Some(format!("held by `{name}`{scope}"))
@@ -540,20 +550,27 @@ fn handle(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<String> {
 
 /// "module scope of app.js" or "captured by session() in
 /// express-session/index.js": where a function context's variables live.
-fn scope_phrase(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<String> {
-    let (closure, script) = context_closure(s, index, context)?;
+fn scope_phrase(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    positions: &Positions,
+    context: u32,
+    variable: Option<&str>,
+) -> Option<String> {
+    let (closure, defined) = context_closure(s, index, positions, context)?;
+    let script = &defined.label;
     if is_module_scope(s, context) {
+        // A bundle's one top-level scope holds every module's variables:
+        // the map says which module declared this one.
+        let declared = variable.and_then(|v| positions.declared_in(&defined.script, v));
+        let script = declared.map_or_else(|| script.clone(), |d| d.label);
         return Some(format!("module scope of {script}"));
     }
     let name = s.display_name(closure);
     if name.is_empty() {
         // Nothing else tells a developer which unnamed function it is.
-        if let Some(l) = location_of(s, closure) {
-            return Some(format!(
-                "captured by (anonymous) at {script}:{}:{}",
-                l.line + 1,
-                l.column + 1
-            ));
+        if let Some(at) = &defined.at {
+            return Some(format!("captured by (anonymous) at {at}"));
         }
         return Some(format!("captured by (anonymous)() in {script}"));
     }
@@ -572,19 +589,29 @@ fn is_module_scope(s: &HeapSnapshot, context: u32) -> bool {
 }
 
 /// The script of a function context, through one of its closures.
-fn context_script(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<String> {
+fn context_script(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    positions: &Positions,
+    context: u32,
+) -> Option<String> {
     let g = &s.graph;
     index.of(context).iter().find_map(|&e| {
         let e = e as usize;
         let closure = g.edge_source(e);
         (g.type_name(closure) == "closure" && g.edge_name_text(e, &s.strings) == "context")
-            .then(|| script_path_of_closure(s, closure))
+            .then(|| defined(s, positions, closure).map(|d| d.path))
             .flatten()
     })
 }
 
-/// A closure of `context` and its script's label.
-fn context_closure(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Option<(u32, String)> {
+/// A closure of `context` and where it was defined.
+fn context_closure(
+    s: &HeapSnapshot,
+    index: &RetainerIndex,
+    positions: &Positions,
+    context: u32,
+) -> Option<(u32, Defined)> {
     let g = &s.graph;
     index.of(context).iter().find_map(|&e| {
         let e = e as usize;
@@ -592,7 +619,44 @@ fn context_closure(s: &HeapSnapshot, index: &RetainerIndex, context: u32) -> Opt
         if g.type_name(closure) != "closure" || g.edge_name_text(e, &s.strings) != "context" {
             return None;
         }
-        script_path_of_closure(s, closure).map(|p| (closure, script_label(&p)))
+        defined(s, positions, closure).map(|d| (closure, d))
+    })
+}
+
+/// Where a function was defined, in the source the developer edits when a
+/// source map leads there.
+struct Defined {
+    /// The script V8 ran.
+    script: String,
+    /// The original source's path (or bundler URL), else the script's:
+    /// what tells the npm package, even inside a bundle.
+    path: String,
+    /// How the file is shown: `src/server.ts`, `server.js`.
+    label: String,
+    /// `label:line:column` as printed, when V8 recorded the position.
+    at: Option<String>,
+}
+
+fn defined(s: &HeapSnapshot, positions: &Positions, closure: u32) -> Option<Defined> {
+    let script = script_path_of_closure(s, closure)?;
+    let location = location_of(s, closure);
+    if let Some(l) = location {
+        if let Some(original) = positions.original(&script, l.line, l.column) {
+            let generated = format!("{}:{}:{}", script_label(&script), l.line + 1, l.column + 1);
+            return Some(Defined {
+                at: Some(positions.shown(&original, generated)),
+                path: original.source,
+                label: original.label,
+                script,
+            });
+        }
+    }
+    let label = script_label(&script);
+    Some(Defined {
+        at: location.map(|l| format!("{label}:{}:{}", l.line + 1, l.column + 1)),
+        path: script.clone(),
+        label,
+        script,
     })
 }
 
@@ -619,27 +683,27 @@ fn constructor_of(s: &HeapSnapshot, object: u32) -> Option<u32> {
     (s.graph.type_name(constructor) == "closure").then_some(constructor)
 }
 
-/// The script that defines `v`'s class (or `v` itself, for a closure).
-fn constructor_script(s: &HeapSnapshot, v: u32) -> Option<String> {
+/// The source that defines `v`'s class (or `v` itself, for a closure).
+fn constructor_script(s: &HeapSnapshot, positions: &Positions, v: u32) -> Option<String> {
     let function = if s.graph.type_name(v) == "closure" {
         v
     } else {
         constructor_of(s, v)?
     };
-    script_path_of_closure(s, function)
+    defined(s, positions, function).map(|d| d.path)
 }
 
 /// The script whose code made `v`: its class's, or for a plain object
 /// built by a factory (`mitt()` returns `{all, on, off, emit}`), that of its
 /// methods.
-fn defining_script(s: &HeapSnapshot, v: u32) -> Option<String> {
-    constructor_script(s, v).or_else(|| {
+fn defining_script(s: &HeapSnapshot, positions: &Positions, v: u32) -> Option<String> {
+    constructor_script(s, positions, v).or_else(|| {
         let g = &s.graph;
         g.edges(v)
             .filter(|&e| g.edge_type_name(e) == "property")
             .map(|e| g.edge_to(e))
             .filter(|&to| g.type_name(to) == "closure")
-            .find_map(|f| script_path_of_closure(s, f))
+            .find_map(|f| defined(s, positions, f).map(|d| d.path))
     })
 }
 
@@ -657,57 +721,36 @@ pub fn package_of(script: &str) -> Option<String> {
     }
 }
 
-/// `/home/me/app/server.js` → `server.js`; `file:///…/x.mjs` → `x.mjs`;
-/// inside a package, the package's own path: `express-session/index.js`.
-pub fn script_label(name: &str) -> String {
-    if name.starts_with("node:") {
-        return name.to_owned();
-    }
-    if let Some((_, rest)) = name.rsplit_once("node_modules/") {
-        return rest.to_owned();
-    }
-    name.rsplit('/').next().unwrap_or(name).to_owned()
-}
-
 /// "new UserSession (defined at app.js:4:1)": the constructor of an object.
-fn constructor_site(s: &HeapSnapshot, object: u32) -> Option<String> {
+fn constructor_site(s: &HeapSnapshot, positions: &Positions, object: u32) -> Option<String> {
     let constructor = constructor_of(s, object)?;
-    let location = location_of(s, constructor)?;
-    let script = script_label(&script_path_of_closure(s, constructor)?);
+    let at = defined(s, positions, constructor)?.at?;
     Some(format!(
-        "new {} (defined at {script}:{}:{})",
-        s.display_name(constructor),
-        location.line + 1,
-        location.column + 1
+        "new {} (defined at {at})",
+        s.display_name(constructor)
     ))
 }
 
 /// "callback pollStatus created at app.js:22:3": the first function `v`
 /// holds that the application (not Node, not a package) defined.
-fn app_callback(s: &HeapSnapshot, v: u32) -> Option<String> {
+fn app_callback(s: &HeapSnapshot, positions: &Positions, v: u32) -> Option<String> {
     let g = &s.graph;
     g.edges(v)
         .filter(|&e| g.edge_type_name(e) == "property")
         .map(|e| g.edge_to(e))
         .filter(|&f| g.type_name(f) == "closure")
         .find_map(|f| {
-            let path = script_path_of_closure(s, f)?;
-            if path.starts_with("node:") || package_of(&path).is_some() {
+            let defined = defined(s, positions, f)?;
+            if defined.path.starts_with("node:") || package_of(&defined.path).is_some() {
                 return None;
             }
-            let location = location_of(s, f)?;
             let name = s.display_name(f);
             let name = if name.is_empty() {
                 "(anonymous)"
             } else {
                 &name
             };
-            Some(format!(
-                "callback {name} created at {}:{}:{}",
-                script_label(&path),
-                location.line + 1,
-                location.column + 1
-            ))
+            Some(format!("callback {name} created at {}", defined.at?))
         })
 }
 
@@ -777,21 +820,15 @@ pub fn path_between(
 /// Where a function the application defined (not Node, not a package) was
 /// defined, `app.js:12:5`, if it has no name: the one kind of function a
 /// developer can name, and the only one naming helps them find.
-fn unnamed_app_function(s: &HeapSnapshot, v: u32) -> Option<String> {
+fn unnamed_app_function(s: &HeapSnapshot, positions: &Positions, v: u32) -> Option<String> {
     if s.graph.type_name(v) != "closure" || !s.display_name(v).is_empty() {
         return None;
     }
-    let path = script_path_of_closure(s, v)?;
-    if path.starts_with("node:") || package_of(&path).is_some() {
+    let defined = defined(s, positions, v)?;
+    if defined.path.starts_with("node:") || package_of(&defined.path).is_some() {
         return None;
     }
-    let location = location_of(s, v)?;
-    Some(format!(
-        "{}:{}:{}",
-        script_label(&path),
-        location.line + 1,
-        location.column + 1
-    ))
+    defined.at
 }
 
 /// The application's unnamed functions that take part in a leak: on its
@@ -801,12 +838,13 @@ fn unnamed_app_function(s: &HeapSnapshot, v: u32) -> Option<String> {
 pub fn anonymous_functions(
     s: &HeapSnapshot,
     index: &RetainerIndex,
+    positions: &Positions,
     path: &[u32],
     item: Option<u32>,
 ) -> Vec<AnonymousFunction> {
     let mut found: Vec<AnonymousFunction> = Vec::new();
     let mut add = |v: u32, role: AnonymousRole| {
-        let Some(defined_at) = unnamed_app_function(s, v) else {
+        let Some(defined_at) = unnamed_app_function(s, positions, v) else {
             return;
         };
         if found.iter().any(|f| f.defined_at == defined_at) {
@@ -832,7 +870,7 @@ pub fn anonymous_functions(
             continue;
         }
         if is_context(v) {
-            if let Some((closure, _)) = context_closure(s, index, v) {
+            if let Some((closure, _)) = context_closure(s, index, positions, v) {
                 add(closure, AnonymousRole::Scope);
             }
         } else if !path.get(i + 1).is_some_and(|&next| module_scope(next)) {
@@ -897,6 +935,7 @@ fn location_of(s: &HeapSnapshot, v: u32) -> Option<&leakscope_snapshot::graph::L
 /// defined).
 pub fn allocation_site(
     s: &HeapSnapshot,
+    positions: &Positions,
     traces: Option<&TracedSites>,
     items: &[u32],
 ) -> Option<AllocationSite> {
@@ -907,37 +946,30 @@ pub fn allocation_site(
         .first()
         .filter(|&&v| s.graph.type_name(v) == "closure")
     {
-        if let Some(location) = location_of(s, first) {
-            let script = script_path_of_closure(s, first)
-                .map(|p| script_label(&p))
-                .unwrap_or_default();
+        if let Some(at) = defined(s, positions, first).and_then(|d| d.at) {
             let name = s.display_name(first);
             let name = if name.is_empty() {
                 "(anonymous)"
             } else {
                 &name
             };
-            stack.push(format!(
-                "closure {name} created at {script}:{}:{}",
-                location.line + 1,
-                location.column + 1
-            ));
+            stack.push(format!("closure {name} created at {at}"));
             objects = items.len() as u64;
             sources.push("closure definition");
         }
     }
     if let Some(&first) = items.first().filter(|&&v| s.graph.type_name(v) == "object") {
-        if let Some(site) = constructor_site(s, first) {
+        if let Some(site) = constructor_site(s, positions, first) {
             stack.push(site);
             objects = items.len() as u64;
             sources.push("class definition");
         }
         // An object Node or a package made (a Timeout, a listener record)
         // points at the application's own callback: name where that was made.
-        let foreign = constructor_script(s, first)
+        let foreign = constructor_script(s, positions, first)
             .is_some_and(|p| p.starts_with("node:") || package_of(&p).is_some());
         if foreign {
-            if let Some(callback) = app_callback(s, first) {
+            if let Some(callback) = app_callback(s, positions, first) {
                 stack.push(callback);
                 sources.push("its callback");
             }
@@ -952,9 +984,17 @@ pub fn allocation_site(
                 .filter(|f| !f.script.is_empty() && !f.script.starts_with("node:"))
                 .take(4)
                 .map(|f| {
-                    let mut f = f.clone();
-                    f.script = script_label(&f.script);
-                    format!("in {f}")
+                    let function = if f.function.is_empty() {
+                        "(anonymous)"
+                    } else {
+                        &f.function
+                    };
+                    // Trace positions are 1-based; 0 when unknown.
+                    if f.line == 0 {
+                        return format!("in {function} {}", script_label(&f.script));
+                    }
+                    let at = positions.at(&f.script, f.line - 1, f.column.saturating_sub(1));
+                    format!("in {function} {at}")
                 })
                 .collect();
             if !user.is_empty() {

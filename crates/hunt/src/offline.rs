@@ -18,6 +18,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use leakscope_inspector::Observer;
 use leakscope_snapshot::{HeapSnapshot, SnapshotError};
+use leakscope_sourcemap::{Positions, SourceMapReport};
 use serde::Serialize;
 
 use crate::digest::{counted_ids, growing_classes, ClassGrowth, Digest};
@@ -82,6 +83,9 @@ pub struct Judgement {
     pub growing_classes: Vec<ClassGrowth>,
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
+    /// Positions printed from source maps, and maps that could not be used.
+    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
+    pub source_maps: SourceMapReport,
     /// How long the judging took.
     pub seconds: f64,
 }
@@ -122,6 +126,7 @@ impl NodeName {
 pub fn find_leaks(
     paths: &[PathBuf],
     rules: &Rules,
+    positions: &Positions,
     load: &mut dyn FnMut(&Path) -> Result<HeapSnapshot, SnapshotError>,
     observer: &mut dyn Observer,
 ) -> Result<Judgement, FindLeaksError> {
@@ -203,6 +208,7 @@ pub fn find_leaks(
             rounds: &intervals,
             traces: None,
             heap: &summaries.iter().map(|s| s.heap_bytes).collect::<Vec<_>>(),
+            positions,
         },
         rules,
     );
@@ -266,6 +272,7 @@ pub fn find_leaks(
         growing_classes: growing,
         notes,
         warnings,
+        source_maps: positions.report(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use leakscope_profile::SamplingProfile;
 use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
+use leakscope_sourcemap::Positions;
 
 use crate::naming;
 use crate::verdict::{
@@ -451,6 +452,7 @@ fn largest_holder(
 /// its allocation site alone. Returns how many findings were named.
 pub fn name_holders(
     s: &HeapSnapshot,
+    positions: &Positions,
     findings: &mut [Finding],
     sites: &[Site],
     starts: &FunctionStarts,
@@ -479,7 +481,7 @@ pub fn name_holders(
         };
         let holder = held.holders[0];
         let variable = resolver.variable(holder).map(str::to_owned);
-        let name = naming::holder_name(s, &index, holder, variable.as_deref());
+        let name = naming::holder_name(s, &index, positions, holder, variable.as_deref());
         let (item, count) = held
             .labels
             .into_iter()
@@ -491,7 +493,7 @@ pub fn name_holders(
         f.holder_id = g.node_id[holder as usize];
         f.held_together_with = held.holders[1..]
             .iter()
-            .map(|&h| naming::holder_name(s, &index, h, None).text)
+            .map(|&h| naming::holder_name(s, &index, positions, h, None).text)
             .collect();
         f.path_to_holder = naming::path_from_root(s, &index, holder).steps;
         f.path_to_leaked =

@@ -37,6 +37,7 @@ use leakscope_load::{Live, LoadError, Report, Stop};
 use leakscope_profile::cpu::CpuProfile;
 use leakscope_profile::{SampledStack, SamplingProfile};
 use leakscope_snapshot::{Depth, HeapSnapshot, SnapshotError};
+use leakscope_sourcemap::{Positions, SourceMapReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -131,6 +132,9 @@ pub struct Config {
     pub force_snapshot: bool,
     /// How many snapshots the hunt may take.
     pub snapshots: Snapshots,
+    /// How positions are printed: original ones through the scripts'
+    /// source maps, or as V8 gives them.
+    pub positions: Arc<Positions>,
 }
 
 /// How many snapshots a hunt may take: one per round (when the heap is
@@ -165,6 +169,7 @@ impl Default for Config {
             workers: true,
             force_snapshot: false,
             snapshots: Snapshots::EachRound,
+            positions: Arc::new(Positions::compiled()),
         }
     }
 }
@@ -339,6 +344,10 @@ pub struct Outcome {
     /// The CPU profile of the first round's load, when asked for.
     #[serde(skip)]
     pub cpu_profile: Option<CpuProfile>,
+    /// Positions printed from source maps (with the compiled ones V8
+    /// gave), and maps that could not be used.
+    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
+    pub source_maps: SourceMapReport,
 }
 
 impl Outcome {
@@ -700,27 +709,15 @@ impl Session<'_> {
         if assessed != rounds.len() {
             (findings, growing) = self.assess_all(&heaps, &rounds, traces).await;
         }
-        let sampled = sampled_stacks(client.stop_sampling().await?);
-        // What no holder keeps has no constructor or closure to date it by:
-        // the sampled allocations still alive say where it came from.
-        if let Some(top) = sampled.first() {
-            for f in findings
-                .iter_mut()
-                .filter(|f| f.holder_id == 0 && f.thread == "main" && f.allocation.is_none())
-            {
-                f.allocation = Some(crate::verdict::AllocationSite {
-                    stack: top.frames.clone(),
-                    objects: 0,
-                    source: "sampling heap profiler, live allocations".to_owned(),
-                });
-            }
-        }
+        let sampled = sampled_stacks(client.stop_sampling().await?, &self.config.positions);
+        sites_from_samples(&mut findings, "main", &sampled);
         let mut threads = Vec::new();
         for heap in heaps.iter().skip(1) {
             let mut thread = heap.report(rounds.len());
             if heap.gone.is_none() {
                 if let Ok(profile) = heap_client(client, heap).stop_sampling().await {
-                    thread.sampled_allocations = sampled_stacks(profile);
+                    thread.sampled_allocations = sampled_stacks(profile, &self.config.positions);
+                    sites_from_samples(&mut findings, &thread.thread, &thread.sampled_allocations);
                 }
             }
             threads.push(thread);
@@ -755,6 +752,7 @@ impl Session<'_> {
             timeline: std::mem::take(&mut self.timeline),
             seconds: self.elapsed(),
             cpu_profile: self.cpu_profile.take(),
+            source_maps: config.positions.report(),
         })
     }
 
@@ -1100,7 +1098,7 @@ impl Session<'_> {
                 )
                 .await?;
             let read = Instant::now();
-            let profile: SamplingProfile = serde_json::from_value(
+            let mut profile: SamplingProfile = serde_json::from_value(
                 client
                     .call::<_, Value>("HeapProfiler.getSamplingProfile", json!({}))
                     .await?["profile"]
@@ -1109,6 +1107,7 @@ impl Session<'_> {
             .map_err(|e| {
                 HuntError::Target(format!("the sampling profile could not be read: {e}"))
             })?;
+            profile.map_positions(&self.config.positions);
             self.phase("sampling profile", read);
             ledger.record(r, &profile);
             latest = Some(profile);
@@ -1137,7 +1136,7 @@ impl Session<'_> {
             ));
         }
         let mut findings = self.judge_sampled(&ledger, latest.as_ref(), &rounds, &heap);
-        let sampled = sampled_stacks(client.stop_sampling().await?);
+        let sampled = sampled_stacks(client.stop_sampling().await?, &self.config.positions);
         self.drain_gcs().await;
         let mut snapshots = Vec::new();
         if let Some(profile) = latest.as_ref().filter(|_| !findings.is_empty()) {
@@ -1177,6 +1176,7 @@ impl Session<'_> {
             timeline: std::mem::take(&mut self.timeline),
             seconds: self.elapsed(),
             cpu_profile: self.cpu_profile.take(),
+            source_maps: self.config.positions.report(),
         })
     }
 
@@ -1233,9 +1233,11 @@ impl Session<'_> {
         let sites = ledger.sites(profile, rounds);
         let starts = crate::sampled::FunctionStarts::of(profile);
         let start = Instant::now();
+        let positions = Arc::clone(&self.config.positions);
         let (named, findings) = tokio::task::spawn_blocking(move || {
             let mut findings = findings;
-            let named = crate::sampled::name_holders(&snapshot, &mut findings, &sites, &starts);
+            let named =
+                crate::sampled::name_holders(&snapshot, &positions, &mut findings, &sites, &starts);
             (named, findings)
         })
         .await
@@ -1795,6 +1797,7 @@ impl Session<'_> {
         let digests = digests.to_vec();
         let rounds: Vec<Round> = rounds.iter().map(|r| r.round.clone()).collect();
         let rules = self.config.rules;
+        let positions = Arc::clone(&self.config.positions);
         let verdict = tokio::task::spawn_blocking(move || {
             let findings = assess(
                 &Evidence {
@@ -1803,6 +1806,7 @@ impl Session<'_> {
                     rounds: &rounds,
                     traces: traces.as_deref(),
                     heap: &heap,
+                    positions: &positions,
                 },
                 &rules,
             );
@@ -1869,9 +1873,32 @@ fn heap_client<'c>(main: &'c Client, heap: &'c Heap) -> &'c Client {
 
 /// The application's stacks that allocated what is still alive, from a
 /// sampling profile.
-fn sampled_stacks(profile: Value) -> Vec<SampledStack> {
+/// Findings of `thread` whose items say nowhere where they were made (plain
+/// objects, arrays, strings: no constructor, no closure definition) take
+/// their allocation site from the sampling heap profiler's live samples:
+/// the largest finding the largest application stack still alive since the
+/// baseline, the next the next, one stack each.
+fn sites_from_samples(findings: &mut [Finding], thread: &str, sampled: &[SampledStack]) {
+    let mut unsited: Vec<&mut Finding> = findings
+        .iter_mut()
+        .filter(|f| f.thread == thread && f.allocation.is_none())
+        .collect();
+    unsited.sort_by_key(|f| std::cmp::Reverse(f.bytes));
+    for (f, stack) in unsited.into_iter().zip(sampled) {
+        f.allocation = Some(crate::verdict::AllocationSite {
+            stack: stack.frames.clone(),
+            objects: 0,
+            source: "sampling heap profiler, live allocations".to_owned(),
+        });
+    }
+}
+
+fn sampled_stacks(profile: Value, positions: &Positions) -> Vec<SampledStack> {
     let mut sampled = serde_json::from_value::<SamplingProfile>(profile)
-        .map(|p| p.application_stacks(4))
+        .map(|mut p| {
+            p.map_positions(positions);
+            p.application_stacks(4)
+        })
         .unwrap_or_default();
     sampled.truncate(8);
     sampled

@@ -27,6 +27,7 @@
 use std::collections::HashMap;
 
 use leakscope_snapshot::{HeapSnapshot, RetainerIndex};
+use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
 use crate::digest::{counted_ids, Digest};
@@ -252,6 +253,8 @@ pub struct Evidence<'a> {
     /// flat is a cache's churn, and a heap that grows steadily is never
     /// clean.
     pub heap: &'a [u64],
+    /// How positions are printed (source maps).
+    pub positions: &'a Positions,
 }
 
 /// Finds the leaks: groups of new objects, by holder, to which every round
@@ -326,6 +329,7 @@ pub fn assess(evidence: &Evidence, rules: &Rules) -> Vec<Finding> {
     let context = FindingContext {
         s: last,
         index: &index,
+        positions: evidence.positions,
         traces,
         rounds,
         rules,
@@ -786,6 +790,7 @@ struct Group {
 struct FindingContext<'a> {
     s: &'a HeapSnapshot,
     index: &'a RetainerIndex,
+    positions: &'a Positions,
     traces: Option<&'a TracedSites>,
     rounds: &'a [Round],
     rules: &'a Rules,
@@ -1060,14 +1065,22 @@ impl Group {
         // `holders[0]` is the holder; `variables` follow `holders`.
         let variable = |i: usize| variables.get(i).cloned().flatten();
         let name = if self.alike > 1 {
-            naming::alike_holders_name(s, cx.index, self.holder, self.alike)
+            naming::alike_holders_name(s, cx.index, cx.positions, self.holder, self.alike)
         } else {
-            naming::holder_name(s, cx.index, self.holder, variable(0).as_deref())
+            naming::holder_name(
+                s,
+                cx.index,
+                cx.positions,
+                self.holder,
+                variable(0).as_deref(),
+            )
         };
         let held_together_with: Vec<String> = self.holders[1..]
             .iter()
             .enumerate()
-            .map(|(i, &h)| naming::holder_name(s, cx.index, h, variable(i + 1).as_deref()).text)
+            .map(|(i, &h)| {
+                naming::holder_name(s, cx.index, cx.positions, h, variable(i + 1).as_deref()).text
+            })
             .collect();
         let to_holder = naming::path_from_root(s, cx.index, self.holder);
         let to_leaked = naming::path_between(s, cx.index, self.holder, self.example_top, example);
@@ -1077,8 +1090,13 @@ impl Group {
             .chain(&to_leaked.nodes)
             .copied()
             .collect();
-        let anonymous_functions =
-            naming::anonymous_functions(s, cx.index, &path, headline.first().copied());
+        let anonymous_functions = naming::anonymous_functions(
+            s,
+            cx.index,
+            cx.positions,
+            &path,
+            headline.first().copied(),
+        );
         Some(Finding {
             thread: "main".to_owned(),
             holder: name.text,
@@ -1110,7 +1128,7 @@ impl Group {
             steadiness: strength.steadiness,
             confidence,
             evidence,
-            allocation: naming::allocation_site(s, cx.traces, &headline),
+            allocation: naming::allocation_site(s, cx.positions, cx.traces, &headline),
             example_id: s.graph.node_id[example as usize],
             anonymous_functions,
             needs_more_rounds,

@@ -3,10 +3,11 @@
 //! and inline-cache sites) and with the sampling heap profile's allocations,
 //! each problem said in one sentence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use leakscope_profile::cpu::{CpuProfile, FunctionTime};
 use leakscope_profile::SamplingProfile;
+use leakscope_sourcemap::Positions;
 use leakscope_v8log::{Compilations, IcState, JitReport};
 use serde::Serialize;
 
@@ -16,6 +17,19 @@ const MIN_SELF_SHARE: f64 = 0.01;
 const MIN_TOTAL_SHARE: f64 = 0.10;
 /// A hot function allocating this share of all sampled bytes is named.
 const ALLOCATION_SHARE: f64 = 0.10;
+/// Fewer busy samples than this say nothing about where the time goes
+/// (1% of them would be one sample).
+const MIN_BUSY_SAMPLES: u64 = 100;
+
+/// A recording with too few busy CPU samples to judge anything.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the recording ({seconds:.2} s, {samples} samples) was too short to judge: give --duration 5s or more"
+)]
+pub struct TooShort {
+    pub seconds: f64,
+    pub samples: u64,
+}
 
 /// What `leakscope jit` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +47,14 @@ pub struct Findings {
     pub v8_version: Option<String>,
     /// What this run could not tell, and why.
     pub notes: Vec<String>,
+    /// Every deoptimization in the app's code (not Node's), hot function
+    /// or not, most frequent first: a helper inlined into a hot function
+    /// may not be hot itself.
+    pub deopts: Vec<DeoptSite>,
+    /// The CPU profile's length and the samples taken while busy: a
+    /// report on a few samples says nothing ([`Findings::too_short`]).
+    pub profile_seconds: f64,
+    pub busy_samples: u64,
 }
 
 /// One hot function and what V8 says about it.
@@ -45,6 +67,10 @@ pub struct HotFunction {
     /// Where the function starts, 1-based.
     pub line: u32,
     pub column: u32,
+    /// Where V8 saw it start, `file:line:column`, when `url`, `line` and
+    /// `column` come from a source map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
     pub self_share: f64,
     pub total_share: f64,
     pub self_ms: f64,
@@ -71,9 +97,107 @@ pub struct HotFunction {
 pub struct DeoptSite {
     /// `file:line:column` of the bailout.
     pub position: String,
+    /// V8's `position`, when that comes from a source map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+    /// V8's words, e.g. `not a Smi`.
     pub reason: String,
     pub kind: String,
     pub count: u32,
+    /// The bailout's place (1-based), as in `position`; absent when V8
+    /// did not know it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The function whose code bailed out: the innermost, when it was
+    /// inlined into another's optimized code.
+    pub function: FunctionRef,
+    /// The function that calls `function` where V8 inlined it, when the
+    /// bailout is in inlined code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inlined_into: Option<FunctionRef>,
+    /// Where `inlined_into` calls it, `file:line:column`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inlined_at: Option<String>,
+    /// The function whose optimized code ran (`inlined_into`, or a caller
+    /// further out that inlined both), when the bailout is in inlined code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimized_in: Option<FunctionRef>,
+    /// What to change, in a sentence.
+    pub advice: String,
+    /// When it happened: `start-up` (before any load), `warm-up`, `load`
+    /// (while profiled), several joined by `, `; `unknown` when the log
+    /// has no marks of the recording's phases.
+    pub when: String,
+    /// How many in each phase, when the log says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseCounts>,
+    /// Seconds since the process started (the log's clock) of the first
+    /// and the last.
+    pub first_seconds: f64,
+    pub last_seconds: f64,
+    /// Indices into the log's functions, for attaching to hot functions.
+    #[serde(skip)]
+    function_index: u32,
+    #[serde(skip)]
+    caller_index: Option<u32>,
+    #[serde(skip)]
+    optimized_index: u32,
+}
+
+/// A function as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionRef {
+    /// Empty when anonymous.
+    pub name: String,
+    pub url: String,
+    pub line: u32,
+    pub column: u32,
+    /// V8's position, when the above come from a source map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+}
+
+impl FunctionRef {
+    /// `` `name` ``, `an anonymous function at url:line:column` otherwise.
+    fn said(&self) -> String {
+        if self.name.is_empty() {
+            format!(
+                "an anonymous function at {}:{}:{}",
+                self.url, self.line, self.column
+            )
+        } else {
+            format!("`{}`", self.name)
+        }
+    }
+}
+
+/// Deoptimizations per phase of the recording.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseCounts {
+    /// Before any load: the app's own start.
+    pub start_up: u32,
+    pub warm_up: u32,
+    /// While profiled (and after).
+    pub load: u32,
+}
+
+impl DeoptSite {
+    /// Says nothing about the code: V8 optimized before a path ever ran
+    /// and it never happened again once under load, or an object the code
+    /// embedded was collected.
+    pub fn is_benign(&self) -> bool {
+        let r = self.reason.to_ascii_lowercase();
+        if r == "weak objects" {
+            return true;
+        }
+        r.contains("insufficient type feedback") && self.phases.is_some_and(|p| p.load == 0)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +205,9 @@ pub struct DeoptSite {
 pub struct IcProblem {
     /// `file:line:column` of the access.
     pub position: String,
+    /// V8's `position`, when that comes from a source map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
     /// `LoadIC`, `KeyedStoreIC`, …
     pub kind: String,
     pub key: String,
@@ -93,9 +220,13 @@ impl HotFunction {
         self.name.is_empty()
     }
 
-    /// `name file:line:column`, `(anonymous)` for a nameless function.
+    /// `name file:line:column`, `(anonymous)` for a nameless function and
+    /// `(top level)` for a script's own code (a CommonJS module's wrapper
+    /// function starts at 1:1 and has no name).
     pub fn label(&self) -> String {
-        let name = if self.is_anonymous() {
+        let name = if self.is_top_level() {
+            "(top level)"
+        } else if self.is_anonymous() {
             "(anonymous)"
         } else {
             &self.name
@@ -103,16 +234,73 @@ impl HotFunction {
         format!("{name} {}:{}:{}", self.url, self.line, self.column)
     }
 
+    /// A script's top-level code rather than a function the app wrote.
+    pub fn is_top_level(&self) -> bool {
+        self.is_anonymous() && self.line == 1 && self.column == 1
+    }
+
     /// A problem the JIT has with it: a megamorphic access, a
     /// deoptimization about the values it saw, or no optimization at all.
     pub fn has_jit_problem(&self) -> bool {
         self.ic_sites.iter().any(|s| s.state.is_megamorphic())
-            || self.deopts.iter().any(|d| !is_benign(&d.reason))
+            || self.deopts.iter().any(|d| !d.is_benign())
             || self.optimized == Some(false)
     }
 }
 
 impl Findings {
+    /// Every position in the sources the developer edits, where the
+    /// scripts have source maps: functions, deopt points, call sites and
+    /// inline caches, and the sentences that name them. The join is done
+    /// on V8's positions first; this only changes what is shown.
+    pub fn map_positions(&mut self, positions: &Positions) {
+        let mut mapper = Mapper {
+            positions,
+            renamed: Vec::new(),
+        };
+        for d in self
+            .deopts
+            .iter_mut()
+            .chain(self.hot.iter_mut().flat_map(|f| &mut f.deopts))
+        {
+            mapper.function(&mut d.function);
+            if let Some(f) = d.inlined_into.as_mut() {
+                mapper.function(f);
+            }
+            if let Some(f) = d.optimized_in.as_mut() {
+                mapper.function(f);
+            }
+            if let Some((url, line, column, generated)) = mapper.text(&mut d.position) {
+                (d.url, d.line, d.column) = (Some(url), Some(line), Some(column));
+                d.generated = Some(generated);
+            }
+            if let Some(at) = d.inlined_at.as_mut() {
+                mapper.text(at);
+            }
+        }
+        for f in &mut self.hot {
+            for ic in &mut f.ic_sites {
+                ic.generated = mapper.text(&mut ic.position).map(|m| m.3);
+            }
+            if let Some((url, line, column, generated)) = mapper.map(&f.url, f.line, f.column) {
+                (f.url, f.line, f.column) = (url, line, column);
+                f.generated = Some(generated);
+            }
+        }
+        // The sentences were written with V8's positions.
+        let mut renamed = mapper.renamed;
+        renamed.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+        for f in &mut self.hot {
+            for text in f.problems.iter_mut().chain(f.inlined_into.iter_mut()) {
+                for (from, to) in &renamed {
+                    if text.contains(from.as_str()) {
+                        *text = text.replace(from.as_str(), to);
+                    }
+                }
+            }
+        }
+    }
+
     /// Joins a CPU profile with the V8 log and the allocation profile of
     /// the same run; `limit` hot functions at most.
     pub fn build(
@@ -146,9 +334,20 @@ impl Findings {
                 .iter()
                 .filter_map(|f| Some((span(f)?, *f)))
                 .min_by_key(|&(span, f)| (span, std::cmp::Reverse(start(f))))?;
-            let own = functions.iter().find(|f| start(f) == running);
-            if own.and_then(|f| span(f)).is_some_and(|s| s <= inner_span) {
-                return None;
+            match functions.iter().find(|f| start(f) == running) {
+                Some(own) if span(own).is_some_and(|s| s <= inner_span) => return None,
+                Some(_) => {}
+                // The running function's code was made while V8's log was
+                // off (it writes nothing while the CPU profiler runs): the
+                // line may be its own, unless the innermost known function
+                // there lies outside it (does not enclose its start).
+                None => {
+                    let (_, last) = inner.lines?;
+                    let encloses = start(inner) <= running && running.0 <= last;
+                    if encloses {
+                        return None;
+                    }
+                }
             }
             let (line, column) = start(inner);
             Some((inner.name.clone(), line, column))
@@ -181,17 +380,42 @@ impl Findings {
             let all = totals.values().sum::<u64>();
             (totals, all)
         });
-        let mut hot: Vec<HotFunction> = times
+        let hot_times: Vec<&FunctionTime> = times
             .iter()
             .filter(|t| is_app_code(t))
             .filter(|t| t.self_share >= MIN_SELF_SHARE || t.total_share >= MIN_TOTAL_SHARE)
             .take(limit)
+            .collect();
+        let log_index = |t: &FunctionTime| {
+            by_position
+                .get(&(t.url.as_str(), t.line, t.column))
+                .copied()
+        };
+        let hot_indices: Vec<u32> = hot_times
+            .iter()
+            .filter_map(|t| log_index(t).map(|i| i as u32))
+            .collect();
+        let deopts = log.map(deopt_sites).unwrap_or_default();
+        let inliners: HashSet<String> = times
+            .iter()
+            .flat_map(|t| t.inlined_into.iter().cloned())
+            .collect();
+        let blind = log.and_then(blind_window);
+        let joined = Joined {
+            deopts: &deopts,
+            hot_indices: &hot_indices,
+            inliners: &inliners,
+            blind: blind.is_some(),
+        };
+        let mut hot: Vec<HotFunction> = hot_times
+            .into_iter()
             .map(|t| {
                 let mut f = HotFunction {
                     name: t.name.clone(),
                     url: t.url.clone(),
                     line: t.line,
                     column: t.column,
+                    generated: None,
                     self_share: t.self_share,
                     total_share: t.total_share,
                     self_ms: t.self_ms,
@@ -205,13 +429,21 @@ impl Findings {
                     problems: Vec::new(),
                 };
                 if let Some(r) = log {
-                    let index = by_position
-                        .get(&(t.url.as_str(), t.line, t.column))
-                        .copied();
-                    add_log(&mut f, r, index);
+                    add_log(&mut f, r, log_index(t), &joined);
                 }
                 if allocations.is_some() {
-                    let bytes = allocated.get(&f.label()).copied().unwrap_or(0);
+                    let key = format!(
+                        "{} {}:{}:{}",
+                        if f.is_anonymous() {
+                            "(anonymous)"
+                        } else {
+                            &f.name
+                        },
+                        f.url,
+                        f.line,
+                        f.column
+                    );
+                    let bytes = allocated.get(&key).copied().unwrap_or(0);
                     f.allocated_bytes = Some(bytes);
                     f.allocation_share = Some(bytes as f64 / all_bytes.max(1) as f64);
                 }
@@ -231,6 +463,22 @@ impl Findings {
         if allocations.is_none() {
             notes.push("no allocation profile: allocations per function are unknown".to_owned());
         }
+        if let Some(from) = blind {
+            notes.push(format!(
+                "V8 writes nothing to its log while the CPU profiler runs (from {from:.1} s, for \
+                 {:.1} s): what it compiled, optimized or deoptimized only then is not in the log, \
+                 and a function not seen optimized shows `?`; a longer --warmup lets the JIT \
+                 settle while the log is written",
+                ((cpu.end_time - cpu.start_time) / 1e6).max(0.0)
+            ));
+        }
+        let idle: u64 = cpu
+            .nodes
+            .iter()
+            .filter(|n| n.call_frame.function_name == "(idle)")
+            .map(|n| n.hit_count)
+            .sum();
+        let all: u64 = cpu.nodes.iter().map(|n| n.hit_count).sum();
         Findings {
             busy_ms,
             gc_share,
@@ -238,7 +486,19 @@ impl Findings {
             v8_log: log.is_some(),
             v8_version: log.and_then(|r| r.v8_version.clone()),
             notes,
+            deopts,
+            profile_seconds: ((cpu.end_time - cpu.start_time) / 1e6).max(0.0),
+            busy_samples: all.saturating_sub(idle),
         }
+    }
+
+    /// `Some` when the profile holds too few busy samples for any share of
+    /// time to mean something.
+    pub fn too_short(&self) -> Option<TooShort> {
+        (self.busy_samples < MIN_BUSY_SAMPLES).then_some(TooShort {
+            seconds: self.profile_seconds,
+            samples: self.busy_samples,
+        })
     }
 }
 
@@ -248,45 +508,70 @@ fn is_app_code(t: &FunctionTime) -> bool {
     !t.url.is_empty() && !t.url.starts_with("node:") && !t.is_engine()
 }
 
-fn add_log(f: &mut HotFunction, r: &JitReport, index: Option<usize>) {
-    // Code inlined elsewhere ran in that caller's optimized code.
-    let inlined = !f.inlined_into.is_empty();
+/// What every hot function is joined with.
+struct Joined<'a> {
+    deopts: &'a [DeoptSite],
+    /// The log's functions that are hot.
+    hot_indices: &'a [u32],
+    /// Functions whose optimized code had others inlined (`name url:line:column`).
+    inliners: &'a HashSet<String>,
+    /// The log missed the profiled window (V8 writes nothing while the CPU
+    /// profiler runs), so "never optimized" cannot be known.
+    blind: bool,
+}
+
+fn add_log(f: &mut HotFunction, r: &JitReport, index: Option<usize>, joined: &Joined<'_>) {
+    // Code inlined elsewhere ran in that caller's optimized code, and code
+    // with others inlined is optimized code.
+    let inlined = !f.inlined_into.is_empty()
+        || joined
+            .inliners
+            .contains(&format!("{} {}:{}:{}", f.name, f.url, f.line, f.column));
+    let seen = |optimized: bool| {
+        if optimized {
+            Some(true)
+        } else if joined.blind {
+            None
+        } else {
+            Some(false)
+        }
+    };
     let Some(index) = index else {
         // Hot, but the log never created code for it: never left the
         // interpreter's lazy path, or the log is incomplete.
-        f.optimized = Some(inlined);
+        f.optimized = seen(inlined);
         return;
     };
     let function = &r.functions[index];
-    f.optimized = Some(function.ever_optimized() || inlined);
+    f.optimized = seen(function.ever_optimized() || inlined);
     f.compilations = Some(function.compilations.clone());
-    // One row per bailout: the same one in several optimized callers
-    // (where the function was inlined) adds up.
-    for d in r.deopts.iter().filter(|d| d.function as usize == index) {
-        let position = d
-            .position
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match f
-            .deopts
-            .iter_mut()
-            .find(|s| s.position == position && s.reason == d.reason && s.kind == d.kind)
-        {
-            Some(site) => site.count += d.count,
-            None => f.deopts.push(DeoptSite {
-                position,
-                reason: d.reason.clone(),
-                kind: d.kind.clone(),
-                count: d.count,
-            }),
-        }
-    }
+    let (deopts, hot_indices) = (joined.deopts, joined.hot_indices);
+    // Its own bailouts, and those in code inlined into it when that code's
+    // function is not hot itself (they would not be seen otherwise): each
+    // shown once, under the innermost hot function of the chain.
+    let own = index as u32;
+    f.deopts = deopts
+        .iter()
+        .filter(|d| {
+            let chain = [
+                Some(d.function_index),
+                d.caller_index,
+                Some(d.optimized_index),
+            ];
+            chain
+                .into_iter()
+                .flatten()
+                .find(|i| hot_indices.contains(i))
+                .map_or(d.function_index == own, |i| i == own)
+        })
+        .cloned()
+        .collect();
     f.ic_sites = r
         .ic_sites
         .iter()
-        .filter(|s| s.function == Some(index as u32) && s.worst >= IcState::Polymorphic)
+        .filter(|s| s.function == Some(own) && s.worst >= IcState::Polymorphic)
         .map(|s| IcProblem {
+            generated: None,
             position: r
                 .site_position(s)
                 .map(|p| p.to_string())
@@ -297,14 +582,6 @@ fn add_log(f: &mut HotFunction, r: &JitReport, index: Option<usize>) {
             maps: s.maps,
         })
         .collect();
-}
-
-/// Deoptimizations that say nothing about the code: optimized before a path
-/// ever ran (gone once warm), or an object the code depended on was
-/// collected.
-fn is_benign(reason: &str) -> bool {
-    let r = reason.to_ascii_lowercase();
-    r.contains("insufficient type feedback") || r == "weak objects"
 }
 
 /// "1 map", "8 maps".
@@ -327,32 +604,6 @@ fn access(ic: &IcProblem) -> String {
     } else {
         format!("`.{}`", ic.key)
     }
-}
-
-/// What a deoptimization reason means for the code, when it is a common one.
-fn reason_hint(reason: &str) -> Option<&'static str> {
-    let r = reason.to_ascii_lowercase();
-    Some(
-        if r.contains("not a smi") || r.contains("lost precision") || r.contains("overflow") {
-            "optimized for small integers, it then saw other numbers or other types: keep its argument types stable"
-        } else if r.contains("wrong map") {
-            "an object of a new shape reached code optimized for the shapes seen so far"
-        } else if r.contains("insufficient type feedback") {
-            "optimized before this path ever ran; usually harmless once warm"
-        } else if r.contains("not a heap number") || r.contains("not a number") {
-            "optimized for numbers, it then saw another type"
-        } else if r.contains("out of bounds") {
-            "an array read past its end (or a hole): check loop bounds"
-        } else if r.contains("hole") {
-            "an array with holes: fill arrays without gaps"
-        } else if r.contains("wrong call target") {
-            "a call site saw a different function than it was optimized for"
-        } else if r.contains("division by zero") || r.contains("minus zero") {
-            "integer-optimized arithmetic met -0 or a division by zero"
-        } else {
-            return None;
-        },
-    )
 }
 
 fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
@@ -378,11 +629,7 @@ fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
         }
     }
     for d in &f.deopts {
-        let hint = reason_hint(&d.reason).map_or(String::new(), |h| format!(" ({h})"));
-        out.push(format!(
-            "deoptimized {}× at {}: {}{hint}",
-            d.count, d.position, d.reason
-        ));
+        out.push(d.sentence());
     }
     if f.optimized == Some(false) {
         out.push("never optimized: V8 ran it only in the interpreter or baseline code".to_owned());
@@ -408,7 +655,7 @@ fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
     for reason in &t.deopt_reasons {
         out.push(format!("V8 says: {reason}"));
     }
-    if f.is_anonymous() {
+    if f.is_anonymous() && !f.is_top_level() {
         out.push(
             "anonymous: give it a name (`function handleOrder() {…}` or `const handleOrder = …`) \
              so profiles and heap snapshots say which function it is"
@@ -416,4 +663,325 @@ fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
         );
     }
     out
+}
+
+/// The log's deoptimizations in the app's code, one row per bailout place,
+/// reason and caller (the same bailout in several functions' optimized code
+/// adds up), most frequent first.
+fn deopt_sites(r: &JitReport) -> Vec<DeoptSite> {
+    let phases = recording_phases(r);
+    let function_ref = |i: u32| {
+        let f = &r.functions[i as usize];
+        let (url, line, column) = f
+            .position
+            .as_ref()
+            .map_or((String::new(), 0, 0), |p| (p.url.clone(), p.line, p.column));
+        FunctionRef {
+            name: f.name.clone(),
+            url,
+            line,
+            column,
+            generated: None,
+        }
+    };
+    let mut rows: Vec<DeoptSite> = Vec::new();
+    // The same bailout in several optimized callers' code is one problem.
+    type Key<'a> = (u32, Option<u32>, String, &'a str, &'a str);
+    let mut index: HashMap<Key<'_>, usize> = HashMap::new();
+    for d in &r.deopts {
+        let function = function_ref(d.function);
+        let url = d.position.as_ref().map_or(&function.url, |p| &p.url);
+        if !is_app_url(url) {
+            continue;
+        }
+        let position = d
+            .position
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let counts = phases.map(|_| PhaseCounts {
+            start_up: d.by_phase.first().copied().unwrap_or(0),
+            warm_up: d.by_phase.get(1).copied().unwrap_or(0),
+            load: d.by_phase.get(2).copied().unwrap_or(0),
+        });
+        let key = (
+            d.function,
+            d.caller,
+            position.clone(),
+            d.reason.as_str(),
+            d.kind.as_str(),
+        );
+        if let Some(&i) = index.get(&key) {
+            let row = &mut rows[i];
+            row.count += d.count;
+            row.first_seconds = row.first_seconds.min(seconds(d.first_us));
+            row.last_seconds = row.last_seconds.max(seconds(d.last_us));
+            if let (Some(p), Some(c)) = (&mut row.phases, counts) {
+                p.start_up += c.start_up;
+                p.warm_up += c.warm_up;
+                p.load += c.load;
+            }
+            continue;
+        }
+        index.insert(key, rows.len());
+        let inlined = d.function != d.optimized;
+        rows.push(DeoptSite {
+            url: d.position.as_ref().map(|p| p.url.clone()),
+            line: d.position.as_ref().map(|p| p.line),
+            column: d.position.as_ref().map(|p| p.column),
+            position,
+            generated: None,
+            reason: d.reason.clone(),
+            kind: d.kind.clone(),
+            count: d.count,
+            function,
+            inlined_into: d.caller.filter(|_| inlined).map(function_ref),
+            inlined_at: d
+                .inlined_at
+                .first()
+                .filter(|_| inlined)
+                .map(ToString::to_string),
+            optimized_in: inlined.then(|| function_ref(d.optimized)),
+            advice: advice(&d.reason, &d.kind).to_owned(),
+            when: String::new(),
+            phases: counts,
+            first_seconds: seconds(d.first_us),
+            last_seconds: seconds(d.last_us),
+            function_index: d.function,
+            caller_index: d.caller,
+            optimized_index: d.optimized,
+        });
+    }
+    for row in &mut rows {
+        row.when = row.phases.map_or("unknown".to_owned(), |p| {
+            let named = [
+                (p.start_up, "start-up"),
+                (p.warm_up, "warm-up"),
+                (p.load, "load"),
+            ];
+            let when: Vec<&str> = named
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|&(_, name)| name)
+                .collect();
+            when.join(", ")
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.first_seconds.total_cmp(&b.first_seconds))
+    });
+    rows
+}
+
+/// When the profiled window started (seconds on the log's clock), for a
+/// log recorded with marks: V8 logs nothing from then until the CPU
+/// profiler stops.
+fn blind_window(r: &JitReport) -> Option<f64> {
+    recording_phases(r)?;
+    Some(seconds(r.marks.get(1)?.at_us?))
+}
+
+/// Whether the log carries the recording's marks ([`crate::LOG_MARKS`]),
+/// so that its deoptimizations can be told apart by phase.
+fn recording_phases(r: &JitReport) -> Option<()> {
+    let names: Vec<&str> = r.marks.iter().map(|m| m.name.as_str()).collect();
+    (names == crate::LOG_MARKS && r.marks[0].at_us.is_some()).then_some(())
+}
+
+fn seconds(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// Looks positions up for [`Findings::map_positions`], remembering each
+/// V8 position it replaced and what replaced it.
+struct Mapper<'a> {
+    positions: &'a Positions,
+    renamed: Vec<(String, String)>,
+}
+
+impl Mapper<'_> {
+    /// The original `(label, line, column)` of 1-based `line`:`column` in
+    /// `url`, and V8's own `url:line:column`.
+    fn map(&mut self, url: &str, line: u32, column: u32) -> Option<(String, u32, u32, String)> {
+        if line == 0 {
+            return None;
+        }
+        let original = self
+            .positions
+            .original(url, line - 1, column.saturating_sub(1))?;
+        let generated = format!("{url}:{line}:{column}");
+        let label = leakscope_sourcemap::script_label(url);
+        let shown = self
+            .positions
+            .shown(&original, format!("{label}:{line}:{column}"));
+        self.renamed.push((generated.clone(), shown));
+        Some((
+            original.label,
+            original.line + 1,
+            original.column + 1,
+            generated,
+        ))
+    }
+
+    fn function(&mut self, f: &mut FunctionRef) {
+        if let Some((url, line, column, generated)) = self.map(&f.url, f.line, f.column) {
+            (f.url, f.line, f.column) = (url, line, column);
+            f.generated = Some(generated);
+        }
+    }
+
+    /// Rewrites a `url:line:column` text in place.
+    fn text(&mut self, text: &mut String) -> Option<(String, u32, u32, String)> {
+        let (url, line, column) = split_position(text)?;
+        let mapped = self.map(&url, line, column)?;
+        *text = format!("{}:{}:{}", mapped.0, mapped.1, mapped.2);
+        Some(mapped)
+    }
+}
+
+/// `url:line:column` → its parts (the URL may hold colons itself).
+fn split_position(text: &str) -> Option<(String, u32, u32)> {
+    let mut parts = text.rsplitn(3, ':');
+    let column = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    let url = parts.next()?.to_owned();
+    Some((url, line, column))
+}
+
+/// The app's own scripts: not Node's (`node:…`, `internal/…`) nor V8's.
+fn is_app_url(url: &str) -> bool {
+    !url.is_empty() && !url.starts_with("node:") && !url.starts_with("internal/")
+}
+
+impl DeoptSite {
+    /// The problem in one sentence: where, in which function (and the one
+    /// it was inlined into), when, V8's reason and what to change.
+    pub fn sentence(&self) -> String {
+        let times = if self.count == 1 {
+            "once".to_owned()
+        } else {
+            format!("{}×", self.count)
+        };
+        let when = self.when_said();
+        if self.kind == "dependency-change" {
+            return format!(
+                "optimized code of {} thrown away {times}{when}: {} — {}",
+                self.function.said(),
+                self.reason,
+                self.advice
+            );
+        }
+        let place = match &self.inlined_into {
+            Some(outer) => format!(
+                "in {} (inlined into {}) at {}",
+                self.function.said(),
+                outer.said(),
+                self.position
+            ),
+            None => format!("at {}", self.position),
+        };
+        format!(
+            "deoptimized {times} {place}{when}: {} — {}",
+            self.reason, self.advice
+        )
+    }
+
+    /// `, under load`, `, 2× during warm-up and 1× under load`, or the
+    /// time since start when the phases are unknown.
+    fn when_said(&self) -> String {
+        let Some(p) = self.phases else {
+            return format!(", first at {:.1} s", self.first_seconds);
+        };
+        let named = [
+            (p.start_up, "during start-up"),
+            (p.warm_up, "during warm-up"),
+            (p.load, "under load"),
+        ];
+        let parts: Vec<(u32, &str)> = named.into_iter().filter(|&(n, _)| n > 0).collect();
+        match parts.as_slice() {
+            [] => String::new(),
+            [(_, phase)] => format!(", {phase}"),
+            _ => {
+                let said: Vec<String> = parts
+                    .iter()
+                    .map(|(n, phase)| format!("{n}× {phase}"))
+                    .collect();
+                format!(", {}", said.join(" and "))
+            }
+        }
+    }
+}
+
+/// What to change for a deoptimization reason V8 gives: general advice by
+/// the kind of check that failed, not tuned to any app.
+fn advice(reason: &str, kind: &str) -> &'static str {
+    let r = reason.to_ascii_lowercase();
+    const TABLE: &[(&[&str], &str)] = &[
+        (
+            &["insufficient type feedback"],
+            "V8 optimized this code before this operation had ever run (a branch or a type that came \
+             later), so it had nothing to go on; if it recurs once warm, give the code the same types \
+             from the start or move the rare path into a function of its own",
+        ),
+        (
+            &["not a smi", "lost precision", "overflow"],
+            "optimized for small integers, it then got a fraction, a number past 31 bits or another \
+             type: keep the values it sees one type (convert strings to numbers where they come in; \
+             use doubles from the start if fractions are possible)",
+        ),
+        (
+            &["not a heap number", "not a number", "not a bigint"],
+            "optimized for numbers, it then got another type: convert or check values where they \
+             come in, so this code sees numbers only",
+        ),
+        (
+            &["wrong map", "wrong instance type", "not a jsobject", "not a string", "not a symbol", "not a name"],
+            "a value of a shape or type it had not seen reached code optimized for the ones seen so \
+             far: create such objects one way (a class or one factory, same properties in the same \
+             order) and keep the types reaching it stable",
+        ),
+        (
+            &["out of bounds", "hole"],
+            "an array read past its end or at a hole: keep loops within `length` and arrays without \
+             gaps (no `delete`, no writes past the end)",
+        ),
+        (
+            &["wrong call target", "wrong feedback cell", "wrong function"],
+            "a call site got a different function than it was optimized for: pass it one function, \
+             or expect it to stay generic",
+        ),
+        (
+            &["division by zero", "minus zero"],
+            "integer arithmetic met a division by zero or -0: guard the divisor, or use doubles \
+             from the start",
+        ),
+        (
+            &["wrong name", "wrong value"],
+            "an access met a key or a constant it was not optimized for: use a Map for keys that \
+             vary, and do not reassign values the code treats as constant",
+        ),
+        (
+            &["weak objects"],
+            "an object the optimized code embedded was garbage-collected; harmless unless it keeps \
+             happening: create such objects (closures, configs) once, outside the hot path",
+        ),
+        (
+            &["field", "transition", "prototype", "initial-map", "property-cell", "allocation-site"],
+            "an object shape, prototype or global the code assumed fixed changed: set every property \
+             in the constructor with one type, and leave prototypes and globals alone after start-up",
+        ),
+    ];
+    for (needles, advice) in TABLE {
+        if needles.iter().any(|n| r.contains(n)) {
+            return advice;
+        }
+    }
+    if kind == "dependency-change" {
+        return "something the optimized code assumed fixed changed; harmless once, a problem if it \
+                keeps happening under load";
+    }
+    "V8 met a value its optimized code did not expect here: keep the types and shapes of the \
+     values reaching it stable (`node --trace-deopt` shows more)"
 }

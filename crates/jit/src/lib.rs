@@ -10,7 +10,7 @@
 pub mod findings;
 pub mod session;
 
-pub use findings::{Findings, HotFunction};
+pub use findings::{DeoptSite, Findings, FunctionRef, HotFunction, PhaseCounts, TooShort};
 pub use session::{record, Config, Observer, Recording};
 
 /// The `node` flags that make V8 write what [`findings`] reads to `log`.
@@ -21,6 +21,16 @@ pub fn log_flags(log: &std::path::Path) -> Vec<String> {
         "--no-logfile-per-isolate".to_owned(),
         format!("--logfile={}", log.display()),
     ]
+}
+
+/// Functions [`session::record`] has the app evaluate when load starts
+/// and when profiling starts: V8's log notes their creation on its own
+/// clock, which dates each deoptimization as start-up, warm-up or load.
+pub const LOG_MARKS: [&str; 2] = ["leakscope_load_starts", "leakscope_profiling_starts"];
+
+/// Reads V8's log of a recording, with its [`LOG_MARKS`].
+pub fn read_log(reader: impl std::io::Read) -> std::io::Result<leakscope_v8log::JitReport> {
+    leakscope_v8log::JitLog::with_marks(LOG_MARKS).read_from(reader)
 }
 
 /// V8 prints a line per deoptimization on stdout with `--log-deopt`; these

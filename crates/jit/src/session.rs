@@ -21,6 +21,9 @@ pub struct Config {
     pub duration: Duration,
     /// CPU sampling interval.
     pub sampling_interval: Duration,
+    /// Have the app evaluate [`crate::LOG_MARKS`] when load and profiling
+    /// start, for V8's log (only an app launched with it writes one).
+    pub log_marks: bool,
 }
 
 impl Default for Config {
@@ -30,6 +33,7 @@ impl Default for Config {
             warmup: Duration::from_secs(3),
             duration: Duration::from_secs(20),
             sampling_interval: Duration::from_micros(250),
+            log_marks: false,
         }
     }
 }
@@ -63,12 +67,18 @@ pub async fn record(
 ) -> Result<Recording, JitError> {
     let url = attached.load_url(config.load.url.as_deref()).await?;
     let client = &attached.client;
+    if config.log_marks {
+        mark(client, crate::LOG_MARKS[0]).await?;
+    }
     if !config.warmup.is_zero() {
         observer.note(&format!(
             "warming up: {:.0} s of load at {url}",
             config.warmup.as_secs_f64()
         ));
         drive(client, &url, config, config.warmup, "warm-up", observer).await?;
+    }
+    if config.log_marks {
+        mark(client, crate::LOG_MARKS[1]).await?;
     }
     client
         .call::<_, serde_json::Value>("Profiler.enable", json!({}))
@@ -107,6 +117,15 @@ pub async fn record(
         allocations,
         load,
     })
+}
+
+/// Creates a function named `name` in the app, once: V8's log records its
+/// creation with the time, on the clock of the log's own events.
+async fn mark(client: &Client, name: &str) -> Result<(), JitError> {
+    client
+        .eval_value::<serde_json::Value>(&format!("(function {name}() {{ return 0; }})()"))
+        .await?;
+    Ok(())
 }
 
 /// Stops both profilers if they run (clean-up after an error or Ctrl-C).

@@ -317,6 +317,7 @@ mod tests {
                 },
                 line_number: id as i64,
                 column_number: 0,
+                original: None,
             },
             hit_count: hits,
             children: children.to_vec(),

@@ -12,6 +12,7 @@ mod pprof;
 
 use std::collections::HashMap;
 
+use leakscope_sourcemap::Positions;
 use serde::{Deserialize, Serialize};
 
 pub use pprof::to_pprof_gz;
@@ -27,6 +28,47 @@ pub struct CallFrame {
     /// 0-based; -1 when unknown.
     pub line_number: i64,
     pub column_number: i64,
+    /// Where the function is in the source the developer edits, when a
+    /// source map says so ([`SamplingProfile::map_positions`]); not part of
+    /// V8's format, so never written back.
+    #[serde(skip)]
+    pub original: Option<OriginalFrame>,
+}
+
+/// A frame's function in its original source (see [`CallFrame::original`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalFrame {
+    /// The source as the map resolves it (a path, or the bundler's URL).
+    pub source: String,
+    /// As printed, e.g. `src/server.ts:17:3`.
+    pub shown: String,
+    /// 0-based, as V8 counts.
+    pub line: u32,
+    pub column: u32,
+}
+
+impl CallFrame {
+    /// Looks the frame's position up in the source maps of `positions`.
+    pub fn map_position(&mut self, positions: &Positions) {
+        if self.url.is_empty() || self.line_number < 0 || self.column_number < 0 {
+            return;
+        }
+        let (line, column) = (self.line_number as u32, self.column_number as u32);
+        if let Some(original) = positions.original(&self.url, line, column) {
+            let generated = format!(
+                "{}:{}:{}",
+                leakscope_sourcemap::script_label(&self.url),
+                line + 1,
+                column + 1
+            );
+            self.original = Some(OriginalFrame {
+                shown: positions.shown(&original, generated),
+                source: original.source,
+                line: original.line,
+                column: original.column,
+            });
+        }
+    }
 }
 
 impl CallFrame {
@@ -37,7 +79,9 @@ impl CallFrame {
         } else {
             &self.function_name
         };
-        if self.url.is_empty() {
+        if let Some(original) = &self.original {
+            format!("{name} {}", original.shown)
+        } else if self.url.is_empty() {
             name.to_owned()
         } else {
             format!(
@@ -107,6 +151,16 @@ pub struct Visit<'a> {
 impl SamplingProfile {
     pub fn parse(json: &str) -> serde_json::Result<SamplingProfile> {
         serde_json::from_str(json)
+    }
+
+    /// Every frame's original position, where the script has a source map
+    /// (labels, folded stacks and pprof then show it).
+    pub fn map_positions(&mut self, positions: &Positions) {
+        let mut stack = vec![&mut self.head];
+        while let Some(node) = stack.pop() {
+            node.call_frame.map_position(positions);
+            stack.extend(node.children.iter_mut());
+        }
     }
 
     /// Visits every node below the root with its stack, depth first,

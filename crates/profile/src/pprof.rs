@@ -124,7 +124,12 @@ pub fn to_pprof_gz(
         } else {
             &frame.function_name
         };
-        let key = (name.to_owned(), frame.url.clone());
+        // The source the developer edits, when a map gave it.
+        let (file, line, column) = match &frame.original {
+            Some(o) => (o.source.as_str(), o.line as i64, o.column as i64),
+            None => (frame.url.as_str(), frame.line_number, frame.column_number),
+        };
+        let key = (name.to_owned(), file.to_owned());
         let function_id = *function_ids.entry(key).or_insert_with(|| {
             let id = functions.len() as u64 + 1;
             let name = strings.intern(name);
@@ -132,7 +137,7 @@ pub fn to_pprof_gz(
                 id,
                 name,
                 system_name: name,
-                filename: strings.intern(&frame.url),
+                filename: strings.intern(file),
             });
             id
         });
@@ -141,8 +146,8 @@ pub fn to_pprof_gz(
             id: location_id,
             line: vec![Line {
                 function_id,
-                line: frame.line_number + 1,
-                column: frame.column_number + 1,
+                line: line + 1,
+                column: column + 1,
             }],
         });
         location_of_node.insert(node.id, location_id);

@@ -343,8 +343,9 @@ pub async fn allocated(
     Path(n): Path<usize>,
     Query(q): Query<WindowQuery>,
 ) -> impl IntoResponse {
+    let positions = Arc::clone(s.workspace.positions());
     on_snapshot(&s, n, move |e| {
-        e.allocated(q.from, q.to, q.depth.min(32))
+        e.allocated(q.from, q.to, q.depth.min(32), &positions)
             .ok_or_else(|| not_found("allocation stacks (not a .heaptimeline recording)"))
     })
     .await

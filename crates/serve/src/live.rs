@@ -247,6 +247,7 @@ impl Live {
                 ..Default::default()
             }),
             out: dir.clone(),
+            positions: Arc::clone(self.workspace.positions()),
             ..Config::default()
         };
         self.set_activity(Some("hunting: warming up".into()));

@@ -9,6 +9,7 @@ use std::time::Instant;
 use leakscope_explore::{Explorer, Progress};
 use leakscope_profile::{FlameNode, SamplingProfile};
 use leakscope_snapshot::{Cache, ClassDiff};
+use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
 /// Told when a snapshot has loaded or failed (the CLI prints it).
@@ -71,11 +72,12 @@ fn sniff(path: &Path) -> FileKind {
     }
 }
 
-fn load_profile(path: &Path) -> Result<FlameNode, String> {
+fn load_profile(path: &Path, positions: &Positions) -> Result<FlameNode, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    SamplingProfile::parse(&text)
-        .map(|p| p.flame_tree())
-        .map_err(|e| format!("not a sampling heap profile: {e}"))
+    let mut profile =
+        SamplingProfile::parse(&text).map_err(|e| format!("not a sampling heap profile: {e}"))?;
+    profile.map_positions(positions);
+    Ok(profile.flame_tree())
 }
 
 /// A hunt's report and the workspace indexes of the snapshots it kept, in
@@ -145,6 +147,8 @@ pub struct Workspace {
     observer: Arc<dyn Observer>,
     /// Where the user's snapshot files' analyses are kept, if anywhere.
     cache: Option<Cache>,
+    /// How positions in the application's code are shown (source maps).
+    positions: Arc<Positions>,
 }
 
 /// Where a file comes from: what may be read from it and kept of it.
@@ -160,14 +164,24 @@ enum Origin {
 
 impl Workspace {
     /// A workspace whose files' analyses go through `cache`, if given.
-    pub fn new(observer: Arc<dyn Observer>, cache: Option<Cache>) -> Arc<Self> {
+    pub fn new(
+        observer: Arc<dyn Observer>,
+        cache: Option<Cache>,
+        positions: Arc<Positions>,
+    ) -> Arc<Self> {
         Arc::new(Workspace {
             entries: RwLock::new(Vec::new()),
             comparisons: Mutex::new(HashMap::new()),
             comparing: Mutex::new(()),
             observer,
             cache,
+            positions,
         })
+    }
+
+    /// How positions in the application's code are shown.
+    pub fn positions(&self) -> &Arc<Positions> {
+        &self.positions
     }
 
     /// Starts loading `path` in the background; returns its index. `name`
@@ -222,7 +236,7 @@ impl Workspace {
             let started = Instant::now();
             let kind = sniff(&path);
             let state = if kind == FileKind::Profile {
-                match load_profile(&path) {
+                match load_profile(&path, &workspace.positions) {
                     Ok(tree) => {
                         observer.loaded(&entry.name, started.elapsed().as_secs_f64(), 0);
                         State::Profile(Arc::new(tree))

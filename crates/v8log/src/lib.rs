@@ -138,11 +138,47 @@ pub struct Deopt {
     /// Where the optimized code bailed out (in the innermost function,
     /// when that was inlined).
     pub position: Option<Position>,
-    /// `deopt-eager`, `deopt-lazy`, `deopt-soft`, … as V8 names it.
+    /// The calls that inlined `function`, innermost first: the last is in
+    /// `optimized`'s own code. Empty when the bailout is in its own code.
+    pub inlined_at: Vec<Position>,
+    /// The function holding the innermost of those calls: the one that
+    /// inlined `function` (`optimized` itself, or a function inlined there).
+    pub caller: Option<u32>,
+    /// `deopt-eager`, `deopt-lazy`, `deopt-soft`, … as V8 names it;
+    /// `dependency-change` when V8 threw optimized code away because
+    /// something it assumed changed (the position is then the function's
+    /// start, not a bailout).
     pub kind: String,
     /// V8's words, e.g. `not a Smi`, `wrong map`.
     pub reason: String,
     pub count: u32,
+    /// Log time of the first and the last one, in µs since the log
+    /// started (about when the process did).
+    pub first_us: u64,
+    pub last_us: u64,
+    /// How many came before the first mark, between the first and the
+    /// second, …, after the last ([`JitLog::with_marks`]): a single entry
+    /// without marks.
+    pub by_phase: Vec<u32>,
+}
+
+impl Deopt {
+    /// V8 discarded the code because an assumption broke (a map, a
+    /// constant, a collected object), rather than bailing out at a check.
+    pub fn is_dependency_change(&self) -> bool {
+        self.kind == "dependency-change"
+    }
+}
+
+/// A point in time the log itself records: the first code created for a
+/// function of this name (one the caller had the app evaluate, e.g. when
+/// its warm-up ended), so events can be dated against it on the log's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mark {
+    pub name: String,
+    /// µs since the log started; `None` when the log never saw it.
+    pub at_us: Option<u64>,
 }
 
 /// An inline cache's state, from uninitialized to megamorphic.
@@ -237,6 +273,10 @@ pub struct JitReport {
     pub unreadable_lines: u64,
     /// Whether the log ended inside a line (still being written, or cut).
     pub cut_short: bool,
+    /// The marks asked for ([`JitLog::with_marks`]), in that order.
+    pub marks: Vec<Mark>,
+    /// The latest event time the log holds, µs since it started.
+    pub last_us: u64,
 }
 
 impl JitReport {
@@ -271,6 +311,7 @@ struct SiteKey {
 struct DeoptKey {
     function: u32,
     optimized: u32,
+    /// The whole inlining chain as V8 printed it.
     position: String,
     kind: String,
     reason: String,
@@ -291,9 +332,27 @@ pub struct JitLog {
     script_by_url: FxHashMap<String, u32>,
     /// Offset (UTF-16 units, as V8 counts) where each line of a script starts.
     line_starts: FxHashMap<u32, Vec<u32>>,
+    /// Marks seen so far: the phase new deoptimizations count in.
+    phase: usize,
 }
 
 impl JitLog {
+    /// A log that also notes when code for each of these function names is
+    /// first created ([`Mark`]) and counts deoptimizations per phase between
+    /// them ([`Deopt::by_phase`]). Marks are expected in this order; their
+    /// functions are not reported.
+    pub fn with_marks<S: Into<String>>(names: impl IntoIterator<Item = S>) -> JitLog {
+        let mut log = JitLog::default();
+        log.report.marks = names
+            .into_iter()
+            .map(|n| Mark {
+                name: n.into(),
+                at_us: None,
+            })
+            .collect();
+        log
+    }
+
     /// Reads the next chunk of the log.
     pub fn feed(&mut self, mut chunk: &[u8]) {
         if !self.pending.is_empty() {
@@ -482,6 +541,11 @@ impl JitLog {
                     )
                 }
             };
+            let time = number(f.get(3)?).unwrap_or(0);
+            self.saw_time(time);
+            if self.mark(name, time) {
+                return Some(());
+            }
             let index = self.function(name);
             let counts = &mut self.report.functions[index as usize].compilations;
             match tier {
@@ -501,6 +565,33 @@ impl JitLog {
             },
         );
         Some(())
+    }
+
+    /// Whether `name` (`NAME URL:LINE:COLUMN`) is a mark's function; the
+    /// first time, notes `time` and starts the next phase.
+    fn mark(&mut self, name: &str, time: u64) -> bool {
+        if self.report.marks.is_empty() {
+            return false;
+        }
+        let (function_name, _) = split_name(name);
+        let Some(i) = self
+            .report
+            .marks
+            .iter()
+            .position(|m| m.name == function_name)
+        else {
+            return false;
+        };
+        let mark = &mut self.report.marks[i];
+        if mark.at_us.is_none() {
+            mark.at_us = Some(time);
+            self.phase = self.phase.max(i + 1);
+        }
+        true
+    }
+
+    fn saw_time(&mut self, time: u64) {
+        self.report.last_us = self.report.last_us.max(time);
     }
 
     fn code_move(&mut self, line: &[u8]) -> Option<()> {
@@ -559,6 +650,17 @@ impl JitLog {
         Some(())
     }
 
+    /// `position`'s offset in its script (UTF-16 units), when the log has
+    /// the script's source.
+    fn offset_of(&self, position: &Position) -> Option<u32> {
+        let script = self.script_by_url.get(&position.url)?;
+        let start = *self
+            .line_starts
+            .get(script)?
+            .get(position.line.checked_sub(1)? as usize)?;
+        start.checked_add(position.column.checked_sub(1)?)
+    }
+
     /// The innermost function whose source range in `url`'s script holds
     /// `offset`.
     fn function_containing(&self, url: &str, offset: u32) -> Option<u32> {
@@ -573,20 +675,22 @@ impl JitLog {
             .map(|(_, i)| i)
     }
 
-    /// `code-deopt,TIME,SIZE,CODE,INLINING_ID,SCRIPT_OFFSET,KIND,<POSITION>,REASON`
+    /// `code-deopt,TIME,SIZE,CODE,INLINING_ID,SCRIPT_OFFSET,KIND,<POSITION>,REASON`,
+    /// where POSITION is the inlining chain, innermost first:
+    /// `<a.js:12:20> inlined at <a.js:26:34>`.
     fn code_deopt(&mut self, line: &[u8]) -> Option<()> {
         let f: Vec<&[u8]> = fields(line).collect();
+        let time = number(f.get(1)?).unwrap_or(0);
+        self.saw_time(time);
         let code = address(f.get(3)?)?;
         let script_offset = text(f.get(5)?).parse::<u32>().ok();
         let kind = text(f.get(6)?).into_owned();
-        // `<a.js:26:30> inlined at <a.js:57:38>`: the innermost first.
-        let chain = text(f.get(7)?);
-        let position = chain
-            .split("> inlined at <")
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches('<')
-            .trim_end_matches('>');
+        let chain = text(f.get(7)?).into_owned();
+        let mut positions = chain
+            .split(" inlined at ")
+            .map(|p| Position::parse(p.trim().trim_start_matches('<').trim_end_matches('>')));
+        let parsed = positions.next().flatten();
+        let inlined_at: Vec<Position> = positions.flatten().collect();
         // A reason may hold commas V8 did not escape: the rest of the line.
         let reason = f.get(8..).map_or(String::new(), |rest| {
             text(&rest.join(&b","[..])).trim().to_owned()
@@ -595,34 +699,53 @@ impl JitLog {
         let Some(optimized) = self.function_at(code) else {
             return Some(());
         };
-        let parsed = Position::parse(position);
         let function = parsed
             .as_ref()
             .zip(script_offset)
             .and_then(|(p, offset)| self.function_containing(&p.url, offset))
             .unwrap_or(optimized);
+        // The call sites carry no offset: their line and column give one.
+        let caller = inlined_at.first().map(|call| {
+            self.offset_of(call)
+                .and_then(|offset| self.function_containing(&call.url, offset))
+                .unwrap_or(optimized)
+        });
         self.report.functions[function as usize].deopts += 1;
         let key = DeoptKey {
             function,
             optimized,
-            position: position.to_owned(),
+            position: chain,
             kind,
             reason,
         };
-        match self.deopt_index.get(&key) {
-            Some(&i) => self.report.deopts[i as usize].count += 1,
+        let (phase, phases) = (self.phase, self.report.marks.len() + 1);
+        let index = match self.deopt_index.get(&key) {
+            Some(&i) => i as usize,
             None => {
-                self.deopt_index
-                    .insert(key.clone(), self.report.deopts.len() as u32);
+                let i = self.report.deopts.len();
+                self.deopt_index.insert(key.clone(), i as u32);
                 self.report.deopts.push(Deopt {
                     function,
                     optimized,
                     position: parsed,
+                    inlined_at,
+                    caller,
                     kind: key.kind,
                     reason: key.reason,
-                    count: 1,
+                    count: 0,
+                    first_us: time,
+                    last_us: time,
+                    by_phase: vec![0; phases],
                 });
+                i
             }
+        };
+        let d = &mut self.report.deopts[index];
+        d.count += 1;
+        d.first_us = d.first_us.min(time);
+        d.last_us = d.last_us.max(time);
+        if let Some(n) = d.by_phase.get_mut(phase) {
+            *n += 1;
         }
         Some(())
     }
@@ -632,6 +755,9 @@ impl JitLog {
         let f: Vec<&[u8]> = fields(line).collect();
         let kind = text(f.first()?).into_owned();
         let pc = address(f.get(1)?)?;
+        if let Some(time) = f.get(2).and_then(|t| number(t)) {
+            self.saw_time(time);
+        }
         let (line_no, column) = (number(f.get(3)?)? as u32, number(f.get(4)?)? as u32);
         let old = IcState::from_marker(f.get(5)?)?;
         let new = IcState::from_marker(f.get(6)?)?;
@@ -765,15 +891,22 @@ fn split_name(name: &str) -> (&str, Option<Position>) {
 }
 
 /// Reads a whole log from `reader`, 1 MiB at a time.
-pub fn read(mut reader: impl Read) -> std::io::Result<JitReport> {
-    let mut log = JitLog::default();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return Ok(log.finish()),
-            Ok(n) => log.feed(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+pub fn read(reader: impl Read) -> std::io::Result<JitReport> {
+    JitLog::default().read_from(reader)
+}
+
+impl JitLog {
+    /// Reads the rest of a log from `reader`, 1 MiB at a time.
+    pub fn read_from(self, mut reader: impl Read) -> std::io::Result<JitReport> {
+        let mut log = self;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(log.finish()),
+                Ok(n) => log.feed(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 }
@@ -868,6 +1001,53 @@ code-deopt,90900,256,0x9000,-1,248,deopt-eager,</t/mega.js:6:31>,not a Smi\n";
         assert_eq!(r.deopts[0].reason, "wrong map,more");
         assert_eq!(r.ic_sites[0].function, Some(0));
         assert_eq!(r.unreadable_lines, 0);
+    }
+
+    #[test]
+    fn a_deopt_in_inlined_code_names_the_inlined_function_its_caller_and_phase() {
+        // Real Node 20 lines, shortened: `addScore` (lines 2-3) inlined into
+        // `handle` (line 4), inlined into the anonymous handler (line 5);
+        // the marks split the log into start-up, warm-up and load.
+        let src = r"function addScore(t, v) {\n  return t + v;\n}\nfunction handle(v) { return addScore(0, v); }\nconst h = (v) => handle(v);";
+        let log = format!(
+            "script-source,81,/s.js,{src}\n\
+code-creation,JS,10,100,0x100,10,addScore /s.js:1:18,0xa0,~\n\
+code-source-info,0x100,81,17,44,,,\n\
+code-creation,JS,10,110,0x200,10,handle /s.js:4:16,0xa8,~\n\
+code-source-info,0x200,81,60,89,,,\n\
+code-creation,JS,10,120,0x300,10, /s.js:5:11,0xb0,~\n\
+code-source-info,0x300,81,100,116,,,\n\
+code-creation,JS,10,130,0x400,2,load_mark :1:20,0xb8,~\n\
+code-creation,JS,13,140,0x500,800, /s.js:5:11,0xb0,*\n\
+code-deopt,1300000,896,0x500,1,38,deopt-eager,</s.js:2:12> inlined at </s.js:4:29> inlined at </s.js:5:18>,not a Smi\n\
+code-creation,JS,10,1400000,0x600,2,profile_mark :1:20,0xc0,~\n\
+code-deopt,5100000,896,0x500,-1,100,dependency-change,</s.js:5:11>,weak objects\n"
+        );
+        let mut reader = JitLog::with_marks(["load_mark", "profile_mark"]);
+        reader.feed(log.as_bytes());
+        let r = reader.finish();
+        assert_eq!(r.unreadable_lines, 0);
+        assert!(r.functions.iter().all(|f| !f.name.ends_with("_mark")));
+        assert_eq!(r.marks[0].at_us, Some(130));
+        assert_eq!(r.marks[1].at_us, Some(1_400_000));
+        let name = |i: u32| r.functions[i as usize].name.as_str();
+        let d = r.deopts.iter().find(|d| d.reason == "not a Smi").unwrap();
+        assert_eq!(name(d.function), "addScore");
+        assert_eq!(name(d.caller.unwrap()), "handle");
+        assert_eq!(name(d.optimized), "");
+        assert_eq!(d.position.as_ref().unwrap().to_string(), "/s.js:2:12");
+        let calls: Vec<String> = d.inlined_at.iter().map(ToString::to_string).collect();
+        assert_eq!(calls, ["/s.js:4:29", "/s.js:5:18"]);
+        assert_eq!(
+            (d.first_us, d.by_phase.as_slice()),
+            (1_300_000, &[0, 1, 0][..])
+        );
+        let weak = r.deopts.iter().find(|d| d.is_dependency_change()).unwrap();
+        assert_eq!(
+            (weak.caller, weak.by_phase.as_slice()),
+            (None, &[0, 0, 1][..])
+        );
+        assert_eq!(r.last_us, 5_100_000);
     }
 
     proptest::proptest! {

@@ -39,6 +39,8 @@ pub struct Args {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -50,9 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let cache = args.cache.cache();
     let quiet = args.json;
+    let positions = args.source_maps.positions();
     let judged = find_leaks(
         &args.files,
         &Rules::default(),
+        &positions,
         &mut |path| crate::progress::load(path, Depth::Full, quiet, cache.as_ref()),
         &mut NoteOnly(quiet),
     )?;
@@ -111,7 +115,7 @@ fn print(j: &Judgement, report: Option<&std::path::Path>) -> anyhow::Result<()> 
     for note in &j.notes {
         outln!("note: {note}")?;
     }
-    for warning in &j.warnings {
+    for warning in j.warnings.iter().chain(&j.source_maps.warnings) {
         outln!("warning: {warning}")?;
     }
     if j.findings.is_empty() {
@@ -171,7 +175,7 @@ fn render_html(j: &Judgement) -> String {
     for note in &j.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    for warning in &j.warnings {
+    for warning in j.warnings.iter().chain(&j.source_maps.warnings) {
         let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
     }
     if j.findings.is_empty() {

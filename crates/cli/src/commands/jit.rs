@@ -2,6 +2,7 @@
 //! profilers run, read V8's deoptimization and inline-cache log of an app
 //! it launched, and name the hot functions the JIT cannot make fast.
 
+use leakscope_sourcemap::SourceMapReport;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
 }
 
 /// What `--json` prints.
@@ -60,6 +63,8 @@ struct JitJson<'a> {
     requests_per_second: f64,
     #[serde(flatten)]
     findings: &'a Findings,
+    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
+    source_maps: SourceMapReport,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -74,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         load: args.load.spec()?,
         warmup: args.warmup,
         duration: args.duration,
+        log_marks: !args.target.launch.is_empty(),
         ..Config::default()
     };
     // V8's log, for an app we launch; removed once read (it holds the
@@ -98,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     ));
     terminal.bar.finish_and_clear();
     let log = target.v8_log.as_ref().and_then(|path| {
-        let report = std::fs::File::open(path).ok().map(leakscope_v8log::read);
+        let report = std::fs::File::open(path).ok().map(leakscope_jit::read_log);
         report.and_then(Result::ok)
     });
     if let Some(dir) = &log_dir {
@@ -111,6 +117,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         recording.allocations.as_ref(),
         args.top,
     );
+    if let Some(too_short) = findings.too_short() {
+        return Err(too_short.into());
+    }
+    let positions = args.source_maps.positions();
+    let mut findings = findings;
+    findings.map_positions(&positions);
+    if !args.json {
+        crate::positions::print_warnings(&positions);
+    }
     if let Some(mut file) = report_file {
         use std::io::Write as _;
         file.write_all(jit_view::page(&run_line(&recording, &findings), &findings).as_bytes())?;
@@ -122,6 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             requests: recording.load.completed,
             requests_per_second: recording.load.requests_per_second,
             findings: &findings,
+            source_maps: positions.report(),
         })?;
     } else {
         print(&recording, &findings)?;

@@ -38,6 +38,8 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -70,8 +72,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = client.stop_sampling().await;
         },
     ))?;
-    let profile: SamplingProfile = serde_json::from_value(profile_json.clone())
+    let mut profile: SamplingProfile = serde_json::from_value(profile_json.clone())
         .map_err(|e| anyhow::anyhow!("the target sent a profile leakscope cannot read: {e}"))?;
+    // The .heapprofile stays V8's; the flame graph, pprof and the list show
+    // the sources the developer edits.
+    let positions = args.source_maps.positions();
+    profile.map_positions(&positions);
     let heapprofile = args.output.join("heap.heapprofile");
     let svg = args.output.join("heap-flamegraph.svg");
     let pprof = args.output.join("heap.pb.gz");
@@ -96,9 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "total_size": profile.total_size(),
             "samples": profile.samples.len(),
             "top_functions": &top[..top.len().min(args.top)],
+            "source_maps": positions.report(),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    crate::positions::print_warnings(&positions);
     outln!(
         "{} sampled ({} samples) still alive; top allocating functions:",
         size(profile.total_size()),

@@ -49,6 +49,8 @@ pub struct Args {
     pub force_snapshot: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
 }
 
 /// Prints each load's outcome on stderr.
@@ -112,7 +114,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
-        let workspace = Workspace::new(Arc::new(Printer), args.cache.cache());
+        let workspace = Workspace::new(
+            Arc::new(Printer),
+            args.cache.cache(),
+            Arc::new(args.source_maps.positions()),
+        );
         for file in &args.files {
             workspace.add_file(file, None);
         }

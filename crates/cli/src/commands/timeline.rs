@@ -2,8 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leakscope_explore::timeline::{allocations_by_class, ClassAllocations};
+use leakscope_explore::timeline::{allocations_by_class, map_positions, ClassAllocations};
 use leakscope_snapshot::{AllocationTraces, Depth};
+use leakscope_sourcemap::SourceMapReport;
 use serde::Serialize;
 
 use crate::output::{ellipsize, parse_duration, size, stack_line};
@@ -36,6 +37,8 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
 }
 
 #[derive(Serialize)]
@@ -47,6 +50,8 @@ struct Report<'a> {
     objects: u64,
     shallow_size: u64,
     classes: &'a [ClassAllocations],
+    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
+    source_maps: SourceMapReport,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -64,7 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ids = s
         .ids_allocated_between(from, to)
         .ok_or_else(|| anyhow::anyhow!("{} has no time samples", args.file.display()))?;
-    let classes = allocations_by_class(&s, &traces, s.nodes_with_ids(ids), args.depth);
+    let mut classes = allocations_by_class(&s, &traces, s.nodes_with_ids(ids), args.depth);
+    let positions = args.source_maps.positions();
+    map_positions(&mut classes, &positions);
     let objects = classes.iter().map(|c| c.count).sum();
     let shallow_size = classes.iter().map(|c| c.shallow_size).sum();
     if args.json {
@@ -77,9 +84,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             objects,
             shallow_size,
             classes: shown,
+            source_maps: positions.report(),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
+    crate::positions::print_warnings(&positions);
     outln!(
         "Allocated between {from:.1} s and {to:.1} s of a {recording:.1} s recording and still alive: {objects} objects, {}\n",
         size(shallow_size)

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: real `node` processes write real
 //! snapshots into a per-test directory under `target/`.
-
 #![allow(dead_code)]
+
+pub mod sourcemaps;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -59,7 +59,7 @@ pub fn render(h: &Hunt) -> String {
     for note in &h.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    for warning in &h.warnings {
+    for warning in h.warnings.iter().chain(&h.source_maps.warnings) {
         let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
     }
     if leak {

@@ -67,6 +67,8 @@ pub struct Args {
     /// build them (estimated before each one; it could be killed)
     #[arg(long, conflicts_with = "no_snapshot")]
     pub force_snapshot: bool,
+    #[command(flatten)]
+    pub source_maps: crate::positions::SourceMapArgs,
     /// Judge the rounds without snapshots, from the sampling heap
     /// profiler's live allocations (a GC each round, no pause for a
     /// snapshot): names where the kept memory was allocated, not its
@@ -208,6 +210,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         cpu_profile: args.jit,
         workers: !args.no_workers,
         force_snapshot: args.force_snapshot,
+        positions: std::sync::Arc::new(args.source_maps.positions()),
         snapshots: if args.no_snapshot {
             Snapshots::None
         } else if args.one_snapshot {
@@ -324,10 +327,11 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
         read.and_then(Result::ok)
     });
     let mut outcome = outcome?;
-    let jit = outcome
-        .cpu_profile
-        .take()
-        .map(|cpu| Findings::build(&cpu, log.as_ref(), None, 15));
+    let jit = outcome.cpu_profile.take().map(|cpu| {
+        let mut findings = Findings::build(&cpu, log.as_ref(), None, 15);
+        findings.map_positions(&config.positions);
+        findings
+    });
     let baseline_ms = outcome.baseline_ms;
     Ok(Hunt {
         report: Report::new(outcome, target, args.keep),

@@ -99,7 +99,7 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     for note in &h.notes {
         outln!("note: {note}")?;
     }
-    for warning in &h.warnings {
+    for warning in h.warnings.iter().chain(&h.source_maps.warnings) {
         outln!("warning: {warning}")?;
     }
     if let Some(stopped) = &h.stopped_by {
