@@ -9,6 +9,8 @@
 #                            (sources: ../src/*.ts, which exist)
 #   OUT/bundle/server.js     esbuild bundle of OUT/tsc/src/server.ts, one file,
 #                            inline data: map with sourcesContent
+#   OUT/bundle-min/server.js the same bundle minified (--minify: short names
+#                            the map gives back)
 #   OUT/missing-map/dist     the tsc output with its .map files deleted (the
 #                            sourceMappingURL comments stay)
 #   OUT/expected.json        each `// @leak-site: NAME`: source, line, column,
@@ -42,7 +44,7 @@ if [ -f "$stamp" ] && [ -f "$out/expected.json" ] &&
 fi
 
 bin=$tools/node_modules/.bin
-rm -rf "$stamp" "$out/tsc" "$out/bundle" "$out/missing-map" "$out/expected.json"
+rm -rf "$stamp" "$out/tsc" "$out/bundle" "$out/bundle-min" "$out/missing-map" "$out/expected.json"
 
 mkdir -p "$out/tsc"
 cp -R "$src/src" "$out/tsc/src"
@@ -52,6 +54,8 @@ cp "$src/tsconfig.json" "$out/tsc/"
 # from OUT, so that the bundle's `// tsc/src/NAME.ts` comments do not depend on the caller's directory
 (cd "$out" && "$bin/esbuild" tsc/src/server.ts --bundle --platform=node --target=node20 \
   --sourcemap=inline --outfile=bundle/server.js --log-level=warning)
+(cd "$out" && "$bin/esbuild" tsc/src/server.ts --bundle --minify --platform=node --target=node20 \
+  --sourcemap=inline --outfile=bundle-min/server.js --log-level=warning)
 
 mkdir -p "$out/missing-map"
 cp -R "$out/tsc/dist" "$out/missing-map/dist"

@@ -152,7 +152,12 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
             .unwrap_or_default()
     )?;
     match &f.allocation {
-        Some(site) => outln!("  allocated {} ({})", site.stack.join(", "), site.source)?,
+        Some(site) => {
+            outln!("  allocated {} ({})", site.stack.join(", "), site.source)?;
+            if let Some(code) = &site.code {
+                outln!("  code      {}", ellipsize(code, 120))?;
+            }
+        }
         None => outln!(
             "  allocated unknown: no frame of the application's code (allocation tracking {}){}",
             cx.tracking,
@@ -245,6 +250,9 @@ pub fn html(o: &mut String, i: usize, f: &Finding, rate: Option<&str>) {
             esc(&site.stack.join(", ")),
             esc(&site.source)
         );
+        if let Some(code) = &site.code {
+            let _ = write!(o, "<pre class=code>{}</pre>", esc(code));
+        }
     }
     for function in &f.anonymous_functions {
         let _ = write!(o, "<p class=unnamed>{}</p>", esc(&function.advice));

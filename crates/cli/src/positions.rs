@@ -18,11 +18,21 @@ pub struct SourceMapArgs {
 
 impl SourceMapArgs {
     pub fn positions(&self) -> Positions {
+        self.positions_for(None)
+    }
+
+    /// For a target given by `pid`: scripts and maps this machine cannot
+    /// see as named (a process in a container) are read through
+    /// `/proc/PID/root`.
+    pub fn positions_for(&self, pid: Option<u32>) -> Positions {
         if self.no_source_maps {
-            Positions::compiled()
-        } else {
-            Positions::mapped(SourceMaps::new(), self.generated_positions)
+            return Positions::compiled();
         }
+        let maps = match pid {
+            Some(pid) => SourceMaps::new().with_root(format!("/proc/{pid}/root")),
+            None => SourceMaps::new(),
+        };
+        Positions::mapped(maps, self.generated_positions)
     }
 }
 

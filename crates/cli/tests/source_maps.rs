@@ -316,3 +316,78 @@ fn jit_names_hot_functions_in_their_typescript_sources() {
         "every app function is mapped: {hot:#?}"
     );
 }
+
+#[test]
+fn a_request_url_two_leaks_share_does_not_make_them_one() {
+    // `/all…`: each request's audit entry, Session and closure; the entry
+    // and the request data the others keep share the request's URL string.
+    let (status, report, stderr) = hunt("tsc", &["--url", "/all{seq}"]);
+    assert_eq!(status, 1, "a leak: {stderr}");
+    let audit = finding(&report, "`auditTrail`");
+    assert_eq!(
+        audit["leaked_items"]["name"], "{kind, path, note}",
+        "{audit:#}"
+    );
+    // Named by whichever of the two kept more.
+    let (kept, other) = match report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["holder"].as_str().unwrap().contains("`listeners`"))
+    {
+        Some(f) => (f, "`sessions`"),
+        None => (finding(&report, "`sessions`"), "`listeners`"),
+    };
+    let listeners = kept;
+    let together: Vec<&str> = listeners["held_together_with"]
+        .as_array()
+        .map(|a| a.iter().map(|h| h.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert!(
+        together.iter().any(|h| h.contains(other)),
+        "the Session and the closure keep the request's data together: {listeners:#}"
+    );
+    assert!(
+        !listeners["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "{kind, path, note}"),
+        "{listeners:#}"
+    );
+}
+
+#[test]
+fn a_minified_bundle_gets_its_names_and_lines_back() {
+    let (status, report, stderr) = hunt("bundle-min", &[]);
+    assert_eq!(status, 1, "a leak: {stderr}");
+    let f = &report["findings"][0];
+    assert!(
+        f["holder"]
+            .as_str()
+            .unwrap()
+            .contains("(module scope of src/audit.ts)"),
+        "{f:#}"
+    );
+    // V8 sees `function Q(…)`; the path says which function it is (the
+    // server's `handle`, through whose scope the array is reached).
+    let path: Vec<&str> = f["path_to_holder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["node"].as_str().unwrap())
+        .collect();
+    assert!(
+        path.iter()
+            .any(|n| *n == "Function handle" || *n == "Function recordAudit"),
+        "{path:#?}"
+    );
+    let record = source_line("src/audit.ts", "export function recordAudit");
+    assert!(
+        frames(&report)
+            .iter()
+            .any(|f| f.starts_with(&format!("recordAudit src/audit.ts:{record}:"))),
+        "{:#}",
+        report["sampled_allocations"]
+    );
+}

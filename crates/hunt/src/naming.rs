@@ -46,7 +46,7 @@ pub fn is_internal(s: &HeapSnapshot, v: u32) -> bool {
 }
 
 /// Strings, numbers, symbols and bigints: leaked items, never holders.
-fn is_value(s: &HeapSnapshot, v: u32) -> bool {
+pub(crate) fn is_value(s: &HeapSnapshot, v: u32) -> bool {
     matches!(
         s.graph.type_name(v),
         "string" | "concatenated string" | "sliced string" | "number" | "symbol" | "bigint"
@@ -635,27 +635,44 @@ struct Defined {
     label: String,
     /// `label:line:column` as printed, when V8 recorded the position.
     at: Option<String>,
+    /// The source line there, when a map led to it.
+    code: Option<String>,
+    /// The function's name: V8's, or the original one a map gives back
+    /// for a minified name; empty when anonymous.
+    name: String,
 }
 
 fn defined(s: &HeapSnapshot, positions: &Positions, closure: u32) -> Option<Defined> {
     let script = script_path_of_closure(s, closure)?;
     let location = location_of(s, closure);
+    let name = s.display_name(closure);
     if let Some(l) = location {
         if let Some(original) = positions.original(&script, l.line, l.column) {
             let generated = format!("{}:{}:{}", script_label(&script), l.line + 1, l.column + 1);
+            let name = if name.is_empty() {
+                name
+            } else {
+                positions
+                    .original_function_name(&script, l.line, l.column, &name)
+                    .unwrap_or(name)
+            };
             return Some(Defined {
+                name,
                 at: Some(positions.shown(&original, generated)),
                 path: original.source,
                 label: original.label,
+                code: original.text,
                 script,
             });
         }
     }
     let label = script_label(&script);
     Some(Defined {
+        name,
         at: location.map(|l| format!("{label}:{}:{}", l.line + 1, l.column + 1)),
         path: script.clone(),
         label,
+        code: None,
         script,
     })
 }
@@ -722,13 +739,15 @@ pub fn package_of(script: &str) -> Option<String> {
 }
 
 /// "new UserSession (defined at app.js:4:1)": the constructor of an object.
-fn constructor_site(s: &HeapSnapshot, positions: &Positions, object: u32) -> Option<String> {
+fn constructor_site(
+    s: &HeapSnapshot,
+    positions: &Positions,
+    object: u32,
+) -> Option<(String, Option<String>)> {
     let constructor = constructor_of(s, object)?;
-    let at = defined(s, positions, constructor)?.at?;
-    Some(format!(
-        "new {} (defined at {at})",
-        s.display_name(constructor)
-    ))
+    let defined = defined(s, positions, constructor)?;
+    let site = format!("new {} (defined at {})", defined.name, defined.at?);
+    Some((site, defined.code))
 }
 
 /// "callback pollStatus created at app.js:22:3": the first function `v`
@@ -775,6 +794,30 @@ impl PathTaken {
     fn reverse(&mut self) {
         self.steps.reverse();
         self.nodes.reverse();
+    }
+
+    /// Functions on the path by their names in the source, where a map
+    /// knows them (a minified bundle's `Function a` is `recordAudit`).
+    pub fn with_original_names(mut self, s: &HeapSnapshot, positions: &Positions) -> PathTaken {
+        for (step, &v) in self.steps.iter_mut().zip(&self.nodes) {
+            if s.graph.type_name(v) != "closure" {
+                continue;
+            }
+            let name = s.display_name(v);
+            let (Some(location), Some(script)) = (location_of(s, v), script_path_of_closure(s, v))
+            else {
+                continue;
+            };
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(original) =
+                positions.original_function_name(&script, location.line, location.column, &name)
+            {
+                step.node = step.node.replacen(&name, &original, 1);
+            }
+        }
+        self
     }
 }
 
@@ -942,12 +985,17 @@ pub fn allocation_site(
     let mut stack = Vec::new();
     let mut objects = 0;
     let mut sources = Vec::new();
+    let mut code = None;
     if let Some(&first) = items
         .first()
         .filter(|&&v| s.graph.type_name(v) == "closure")
     {
-        if let Some(at) = defined(s, positions, first).and_then(|d| d.at) {
-            let name = s.display_name(first);
+        let defined = defined(s, positions, first);
+        code = defined.as_ref().and_then(|d| d.code.clone());
+        if let Some(Defined {
+            at: Some(at), name, ..
+        }) = defined
+        {
             let name = if name.is_empty() {
                 "(anonymous)"
             } else {
@@ -959,8 +1007,9 @@ pub fn allocation_site(
         }
     }
     if let Some(&first) = items.first().filter(|&&v| s.graph.type_name(v) == "object") {
-        if let Some(site) = constructor_site(s, positions, first) {
+        if let Some((site, line)) = constructor_site(s, positions, first) {
             stack.push(site);
+            code = code.or(line);
             objects = items.len() as u64;
             sources.push("class definition");
         }
@@ -1014,6 +1063,7 @@ pub fn allocation_site(
         stack,
         objects,
         source: sources.join(" + "),
+        code,
     })
 }
 

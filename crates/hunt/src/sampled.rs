@@ -192,6 +192,7 @@ pub fn judge(sites: &[Site], rounds: &[Round], rules: &Rules) -> Vec<Finding> {
                     stack: site.stack.clone(),
                     objects: count,
                     source: "sampling heap profiler, live allocations".to_owned(),
+                    code: None,
                 }),
                 example_id: 0,
                 anonymous_functions: Vec::new(),
@@ -495,9 +496,12 @@ pub fn name_holders(
             .iter()
             .map(|&h| naming::holder_name(s, &index, positions, h, None).text)
             .collect();
-        f.path_to_holder = naming::path_from_root(s, &index, holder).steps;
-        f.path_to_leaked =
-            naming::path_between(s, &index, holder, held.example, held.example).steps;
+        f.path_to_holder = naming::path_from_root(s, &index, holder)
+            .with_original_names(s, positions)
+            .steps;
+        f.path_to_leaked = naming::path_between(s, &index, holder, held.example, held.example)
+            .with_original_names(s, positions)
+            .steps;
         f.example_id = g.node_id[held.example as usize];
         f.leaked_items.name = item;
         f.leaked_items.count = count;

@@ -1889,6 +1889,7 @@ fn sites_from_samples(findings: &mut [Finding], thread: &str, sampled: &[Sampled
             stack: stack.frames.clone(),
             objects: 0,
             source: "sampling heap profiler, live allocations".to_owned(),
+            code: None,
         });
     }
 }

@@ -125,6 +125,10 @@ pub struct AllocationSite {
     pub objects: u64,
     /// `closure definition`, `class definition`, `allocation tracking`.
     pub source: String,
+    /// The source line of the first frame, when a source map led there
+    /// (from the map's `sourcesContent`, or the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// How sure the hunt is of a finding.
@@ -580,7 +584,9 @@ pub(crate) fn holder_key(
     if naming::is_native_handle(s, holder) {
         return (HolderKey::NativeKind(s.display_name(holder)), vec![holder]);
     }
-    if dominates(s, holder, top) {
+    // A string or number two leaks share (a request's URL kept by both)
+    // does not make them one leak: it counts with the first that holds it.
+    if dominates(s, holder, top) || naming::is_value(s, top) {
         return (HolderKey::One(holder), vec![holder]);
     }
     // Not dominated by its holder: something else keeps it too.
@@ -1082,8 +1088,10 @@ impl Group {
                 naming::holder_name(s, cx.index, cx.positions, h, variable(i + 1).as_deref()).text
             })
             .collect();
-        let to_holder = naming::path_from_root(s, cx.index, self.holder);
-        let to_leaked = naming::path_between(s, cx.index, self.holder, self.example_top, example);
+        let to_holder =
+            naming::path_from_root(s, cx.index, self.holder).with_original_names(s, cx.positions);
+        let to_leaked = naming::path_between(s, cx.index, self.holder, self.example_top, example)
+            .with_original_names(s, cx.positions);
         let path: Vec<u32> = to_holder
             .nodes
             .iter()

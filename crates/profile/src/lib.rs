@@ -55,6 +55,12 @@ impl CallFrame {
         }
         let (line, column) = (self.line_number as u32, self.column_number as u32);
         if let Some(original) = positions.original(&self.url, line, column) {
+            // A minified bundle's `a` is `recordAudit` again.
+            if let Some(name) =
+                positions.original_function_name(&self.url, line, column, &self.function_name)
+            {
+                self.function_name = name;
+            }
             let generated = format!(
                 "{}:{}:{}",
                 leakscope_sourcemap::script_label(&self.url),

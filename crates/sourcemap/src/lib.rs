@@ -90,6 +90,8 @@ struct State {
     reported_urls: HashMap<String, String>,
     /// Source files read for their line text.
     texts: HashMap<PathBuf, Option<Arc<str>>>,
+    /// Compiled scripts' code, for original function names.
+    views: HashMap<String, Option<Arc<sourcemap::SourceView>>>,
     warnings: Vec<String>,
 }
 
@@ -186,6 +188,60 @@ impl SourceMaps {
         let code = self.read(&script_path(script)?).ok()?;
         let (line, column) = declaration(&code, name)?;
         self.original(script, line, column)
+    }
+
+    /// The original name of the function called `minified` that starts at
+    /// 0-based `line`:`column` in `script` (a minified bundle's `a` is
+    /// `recordAudit`), when the map says.
+    pub fn original_function_name(
+        &self,
+        script: &str,
+        line: u32,
+        column: u32,
+        minified: &str,
+    ) -> Option<String> {
+        let loaded = self.map_of(script)?;
+        let known = self.lock().views.get(script).cloned();
+        let view = match known {
+            Some(view) => view,
+            None => {
+                let view = script_path(script)
+                    .and_then(|p| self.read(&p).ok())
+                    .map(|code| {
+                        Arc::new(sourcemap::SourceView::from_string(
+                            String::from_utf8_lossy(&code).into_owned(),
+                        ))
+                    });
+                self.lock().views.insert(script.to_owned(), view.clone());
+                view
+            }
+        }?;
+        // The nearest token at or before the function's start whose
+        // compiled text is the minified name and that carries a name: the
+        // function's (`function a(`, `a=(…)=>`, `class a`) — within a few
+        // tokens back, so a name elsewhere is not taken.
+        let map = &loaded.map;
+        let count = map.get_token_count() as usize;
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let t = map.get_token(mid)?;
+            if (t.get_dst_line(), t.get_dst_col()) <= (line, column) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (0..lo).rev().take(8).find_map(|i| {
+            let t = map.get_token(i)?;
+            let name = t.get_name()?;
+            let text = view.get_line(t.get_dst_line())?;
+            let rest = text.get(t.get_dst_col() as usize..)?;
+            let ident_len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(rest.len());
+            (&rest[..ident_len] == minified && name != minified).then(|| name.to_owned())
+        })
     }
 
     /// One line per script whose named map could not be used.
@@ -396,6 +452,19 @@ impl Positions {
     /// The original position, when positions are mapped and a map covers it.
     pub fn original(&self, script: &str, line: u32, column: u32) -> Option<Original> {
         self.maps.as_ref()?.original(script, line, column)
+    }
+
+    /// See [`SourceMaps::original_function_name`].
+    pub fn original_function_name(
+        &self,
+        script: &str,
+        line: u32,
+        column: u32,
+        minified: &str,
+    ) -> Option<String> {
+        self.maps
+            .as_ref()?
+            .original_function_name(script, line, column, minified)
     }
 
     /// The original source declaring `name` in `script` (see

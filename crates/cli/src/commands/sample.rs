@@ -76,7 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("the target sent a profile leakscope cannot read: {e}"))?;
     // The .heapprofile stays V8's; the flame graph, pprof and the list show
     // the sources the developer edits.
-    let positions = args.source_maps.positions();
+    let positions = args
+        .source_maps
+        .positions_for(args.target.pid.first().copied());
     profile.map_positions(&positions);
     let heapprofile = args.output.join("heap.heapprofile");
     let svg = args.output.join("heap-flamegraph.svg");

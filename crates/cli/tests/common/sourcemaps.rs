@@ -29,8 +29,9 @@ pub fn sourcemap_server(build: &str) -> PathBuf {
     match build {
         "tsc" => apps.join("tsc/dist/server.js"),
         "bundle" => apps.join("bundle/server.js"),
+        "bundle-min" => apps.join("bundle-min/server.js"),
         "missing-map" => apps.join("missing-map/dist/server.js"),
-        _ => panic!("no source-map build {build:?} (tsc, bundle, missing-map)"),
+        _ => panic!("no source-map build {build:?} (tsc, bundle, bundle-min, missing-map)"),
     }
 }
 

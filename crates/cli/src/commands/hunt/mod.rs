@@ -210,7 +210,10 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         cpu_profile: args.jit,
         workers: !args.no_workers,
         force_snapshot: args.force_snapshot,
-        positions: std::sync::Arc::new(args.source_maps.positions()),
+        positions: std::sync::Arc::new(
+            args.source_maps
+                .positions_for(args.target.pid.first().copied()),
+        ),
         snapshots: if args.no_snapshot {
             Snapshots::None
         } else if args.one_snapshot {
