@@ -350,6 +350,26 @@ fn jit_without_warm_up_gives_a_coherent_report() {
             .any(|n| n.as_str().unwrap().contains("while the CPU profiler runs")),
         "the log's gap is said: {report:#}"
     );
+    // `addScore` changes types 1.2 s into the profiled load: V8's log is
+    // blind then, its deopt trace is not.
+    let under_load: Vec<&Value> = report["deopts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["function"]["name"] == "addScore" && d["phases"]["load"].as_u64() >= Some(1))
+        .collect();
+    assert!(
+        !under_load.is_empty(),
+        "the deopt under load is reported: {:#}",
+        report["deopts"]
+    );
+    for d in under_load {
+        assert!(
+            (10..=11).contains(&d["line"].as_u64().unwrap()),
+            "at addScore's own lines: {d:#}"
+        );
+        assert!(d["when"].as_str().unwrap().contains("load"), "{d:#}");
+    }
 }
 
 #[test]

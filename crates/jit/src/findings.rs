@@ -395,7 +395,7 @@ impl Findings {
             .iter()
             .filter_map(|t| log_index(t).map(|i| i as u32))
             .collect();
-        let deopts = log.map(deopt_sites).unwrap_or_default();
+        let deopts = log.map(|r| deopt_sites(r, &times)).unwrap_or_default();
         let inliners: HashSet<String> = times
             .iter()
             .flat_map(|t| t.inlined_into.iter().cloned())
@@ -466,9 +466,9 @@ impl Findings {
         if let Some(from) = blind {
             notes.push(format!(
                 "V8 writes nothing to its log while the CPU profiler runs (from {from:.1} s, for \
-                 {:.1} s): what it compiled, optimized or deoptimized only then is not in the log, \
-                 and a function not seen optimized shows `?`; a longer --warmup lets the JIT \
-                 settle while the log is written",
+                 {:.1} s): what it compiled or optimized only then is not in the log (its \
+                 deoptimizations are, from V8's deopt trace), and a function not seen optimized \
+                 shows `?`; a longer --warmup lets the JIT settle while the log is written",
                 ((cpu.end_time - cpu.start_time) / 1e6).max(0.0)
             ));
         }
@@ -668,7 +668,12 @@ fn problems(f: &HotFunction, t: &FunctionTime) -> Vec<String> {
 /// The log's deoptimizations in the app's code, one row per bailout place,
 /// reason and caller (the same bailout in several functions' optimized code
 /// adds up), most frequent first.
-fn deopt_sites(r: &JitReport) -> Vec<DeoptSite> {
+///
+/// A function V8 compiled only while its log was blind (the profiled load)
+/// is unknown to the log, which then charges the script's top level; the
+/// CPU profile's functions give it back: the one starting last before the
+/// position, in the same script.
+fn deopt_sites(r: &JitReport, profiled: &[FunctionTime]) -> Vec<DeoptSite> {
     let phases = recording_phases(r);
     let function_ref = |i: u32| {
         let f = &r.functions[i as usize];
@@ -684,12 +689,36 @@ fn deopt_sites(r: &JitReport) -> Vec<DeoptSite> {
             generated: None,
         }
     };
+    let refined = |f: FunctionRef, at: Option<&leakscope_v8log::Position>| -> FunctionRef {
+        let top_level = f.name.is_empty() && f.line == 1 && f.column == 1;
+        let Some(at) = at.filter(|_| top_level) else {
+            return f;
+        };
+        let url = at.url.strip_prefix("file://").unwrap_or(&at.url);
+        profiled
+            .iter()
+            .filter(|t| t.url == url && !(t.line == 1 && t.column == 1))
+            .filter(|t| (t.line, t.column) <= (at.line, at.column))
+            .max_by_key(|t| (t.line, t.column))
+            .map_or(f, |t| FunctionRef {
+                name: t.name.clone(),
+                url: at.url.clone(),
+                line: t.line,
+                column: t.column,
+                generated: None,
+            })
+    };
     let mut rows: Vec<DeoptSite> = Vec::new();
     // The same bailout in several optimized callers' code is one problem.
     type Key<'a> = (u32, Option<u32>, String, &'a str, &'a str);
     let mut index: HashMap<Key<'_>, usize> = HashMap::new();
     for d in &r.deopts {
-        let function = function_ref(d.function);
+        let function = refined(function_ref(d.function), d.position.as_ref());
+        let outermost = d.inlined_at.last().or(d.position.as_ref());
+        let optimized = refined(function_ref(d.optimized), outermost);
+        let caller = d
+            .caller
+            .map(|c| refined(function_ref(c), d.inlined_at.first()));
         let url = d.position.as_ref().map_or(&function.url, |p| &p.url);
         if !is_app_url(url) {
             continue;
@@ -724,7 +753,7 @@ fn deopt_sites(r: &JitReport) -> Vec<DeoptSite> {
             continue;
         }
         index.insert(key, rows.len());
-        let inlined = d.function != d.optimized;
+        let inlined = d.function != d.optimized || function != optimized;
         rows.push(DeoptSite {
             url: d.position.as_ref().map(|p| p.url.clone()),
             line: d.position.as_ref().map(|p| p.line),
@@ -735,13 +764,13 @@ fn deopt_sites(r: &JitReport) -> Vec<DeoptSite> {
             kind: d.kind.clone(),
             count: d.count,
             function,
-            inlined_into: d.caller.filter(|_| inlined).map(function_ref),
+            inlined_into: caller.filter(|_| inlined),
             inlined_at: d
                 .inlined_at
                 .first()
                 .filter(|_| inlined)
                 .map(ToString::to_string),
-            optimized_in: inlined.then(|| function_ref(d.optimized)),
+            optimized_in: inlined.then_some(optimized),
             advice: advice(&d.reason, &d.kind).to_owned(),
             when: String::new(),
             phases: counts,

@@ -675,6 +675,31 @@ impl JitLog {
             .map(|(_, i)| i)
     }
 
+    /// The function a traced bailout position is in, given the name V8
+    /// gave its frame (see [`JitLog::add_deopt_traces`]).
+    fn function_at_position(&mut self, at: &Position, name: Option<&str>) -> u32 {
+        let by_range = self
+            .offset_of(at)
+            .and_then(|offset| self.function_containing(&at.url, offset));
+        let named = |i: &u32| name.is_none_or(|n| self.report.functions[*i as usize].name == n);
+        if let Some(i) = by_range.filter(named) {
+            return i;
+        }
+        if let Some(n) = name.filter(|n| !n.is_empty()) {
+            let known =
+                self.report.functions.iter().position(|f| {
+                    f.name == n && f.position.as_ref().is_some_and(|p| p.url == at.url)
+                });
+            if let Some(i) = known {
+                return i as u32;
+            }
+            // Compiled only while the log was blind: its start is unknown,
+            // the bailout's place stands for it.
+            return self.function(&format!("{n} {at}"));
+        }
+        by_range.unwrap_or_else(|| self.function(&format!(" {at}")))
+    }
+
     /// `code-deopt,TIME,SIZE,CODE,INLINING_ID,SCRIPT_OFFSET,KIND,<POSITION>,REASON`,
     /// where POSITION is the inlining chain, innermost first:
     /// `<a.js:12:20> inlined at <a.js:26:34>`.
@@ -748,6 +773,123 @@ impl JitLog {
             *n += 1;
         }
         Some(())
+    }
+
+    /// Adds what `--trace-deopt-verbose` printed (with
+    /// `--redirect-code-traces-to=FILE`): V8 writes that trace even while
+    /// the inspector's CPU profiler runs, when it writes nothing to its log.
+    /// A bailout the trace has more often than the log is one that happened
+    /// while the log was blind — under the profiled load, the last phase —
+    /// and is charged as the log charges its own (the innermost function by
+    /// source range, the function whose code ran, the inlining call).
+    /// Call after the whole log was fed, before [`JitLog::finish`].
+    pub fn add_deopt_traces(&mut self, trace: &[u8]) {
+        let text = String::from_utf8_lossy(trace);
+        let mut traced: Vec<(TracedDeopt, u32)> = Vec::new();
+        let mut current: Option<TracedDeopt> = None;
+        let mut finish = |entry: Option<TracedDeopt>| {
+            let Some(entry) = entry.filter(|e| !e.chain.is_empty()) else {
+                return;
+            };
+            match traced.iter_mut().find(|(k, _)| *k == entry) {
+                Some((_, n)) => *n += 1,
+                None => traced.push((entry, 1)),
+            }
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("[bailout (kind: ") {
+                finish(current.take());
+                current = bailout_header(rest);
+            } else if let Some(chain) = line.strip_prefix(";;; deoptimize at ") {
+                if let Some(entry) = current.as_mut() {
+                    entry.chain = chain.to_owned();
+                }
+            } else if let Some(rest) = line.strip_prefix("translating interpreted frame ") {
+                if let (Some(entry), Some((name, _))) = (current.as_mut(), rest.split_once(" =>")) {
+                    entry.frames.push(name.to_owned());
+                }
+            } else if line.starts_with("[bailout end") {
+                finish(current.take());
+            }
+        }
+        finish(current.take());
+        let time = self.report.marks.iter().filter_map(|m| m.at_us).max();
+        let last_phase = self.report.marks.len();
+        for (entry, count) in traced {
+            let TracedDeopt {
+                kind,
+                reason,
+                optimized: name,
+                chain,
+                frames,
+            } = entry;
+            let logged: u32 = self
+                .deopt_index
+                .iter()
+                .filter(|(k, _)| k.position == chain && k.kind == kind && k.reason == reason)
+                .map(|(_, &i)| self.report.deopts[i as usize].count)
+                .sum();
+            let extra = count.saturating_sub(logged);
+            if extra == 0 {
+                continue;
+            }
+            let mut positions = chain
+                .split(" inlined at ")
+                .map(|p| Position::parse(p.trim().trim_start_matches('<').trim_end_matches('>')));
+            let Some(parsed) = positions.next().flatten() else {
+                continue;
+            };
+            let inlined_at: Vec<Position> = positions.flatten().collect();
+            // Each position's function: the log's innermost by source
+            // range when it bears the frame's name V8 translated there (a
+            // function compiled only while the log was blind is unknown to
+            // it, and the range found is then an enclosing one), else the
+            // log's function of that name in that script, else a new one.
+            let outer = inlined_at.last().unwrap_or(&parsed).clone();
+            let frame_names: Vec<&str> = frames.iter().rev().map(String::as_str).collect();
+            let optimized = self.function_at_position(&outer, Some(name.as_str()));
+            let function = self.function_at_position(&parsed, frame_names.first().copied());
+            let caller = inlined_at
+                .first()
+                .map(|call| self.function_at_position(call, frame_names.get(1).copied()));
+            self.report.functions[function as usize].deopts += extra;
+            let key = DeoptKey {
+                function,
+                optimized,
+                position: chain,
+                kind,
+                reason,
+            };
+            let phases = self.report.marks.len() + 1;
+            let index = match self.deopt_index.get(&key) {
+                Some(&i) => i as usize,
+                None => {
+                    let i = self.report.deopts.len();
+                    self.deopt_index.insert(key.clone(), i as u32);
+                    self.report.deopts.push(Deopt {
+                        function,
+                        optimized,
+                        position: Some(parsed),
+                        inlined_at,
+                        caller,
+                        kind: key.kind,
+                        reason: key.reason,
+                        count: 0,
+                        first_us: time.unwrap_or(self.report.last_us),
+                        last_us: time.unwrap_or(self.report.last_us),
+                        by_phase: vec![0; phases],
+                    });
+                    i
+                }
+            };
+            let d = &mut self.report.deopts[index];
+            d.count += extra;
+            d.last_us = d.last_us.max(time.unwrap_or(d.last_us));
+            if let Some(n) = d.by_phase.get_mut(last_phase) {
+                *n += extra;
+            }
+        }
     }
 
     /// `KIND,PC,TIME,LINE,COLUMN,OLD_STATE,NEW_STATE,MAP,KEY,MODIFIER,SLOW_REASON`
@@ -863,6 +1005,38 @@ fn line_starts(escaped: &[u8]) -> Vec<u32> {
     starts
 }
 
+/// One bailout of `--trace-deopt-verbose`.
+#[derive(PartialEq, Eq)]
+struct TracedDeopt {
+    kind: String,
+    reason: String,
+    /// The function whose optimized code bailed out.
+    optimized: String,
+    /// `<a.js:12:20> inlined at <a.js:26:34>`, as the log prints it.
+    chain: String,
+    /// The frames V8 rebuilt, outermost first: the last is where it
+    /// bailed out.
+    frames: Vec<String>,
+}
+
+/// `deopt-eager, reason: not a Smi): begin. deoptimizing 0x… <JSFunction
+/// handle (sfi = 0x…)>, …` → kind, reason and the optimized function's name.
+fn bailout_header(rest: &str) -> Option<TracedDeopt> {
+    let (kind, rest) = rest.split_once(", reason: ")?;
+    let (reason, rest) = rest.split_once("): begin.")?;
+    let name = rest
+        .split_once("<JSFunction ")
+        .and_then(|(_, f)| f.split_once(" (sfi"))
+        .map_or("", |(name, _)| name);
+    Some(TracedDeopt {
+        kind: kind.to_owned(),
+        reason: reason.to_owned(),
+        optimized: name.to_owned(),
+        chain: String::new(),
+        frames: Vec::new(),
+    })
+}
+
 /// `NAME URL:LINE:COLUMN` → name and position. Names may hold spaces
 /// (`get total`) and so may paths: the position is the first tail that
 /// reads as one and starts like a url, else the last that reads as one.
@@ -897,13 +1071,19 @@ pub fn read(reader: impl Read) -> std::io::Result<JitReport> {
 
 impl JitLog {
     /// Reads the rest of a log from `reader`, 1 MiB at a time.
-    pub fn read_from(self, mut reader: impl Read) -> std::io::Result<JitReport> {
-        let mut log = self;
+    pub fn read_from(mut self, reader: impl Read) -> std::io::Result<JitReport> {
+        self.feed_from(reader)?;
+        Ok(self.finish())
+    }
+
+    /// Feeds everything `reader` has, 1 MiB at a time (more may follow,
+    /// e.g. [`JitLog::add_deopt_traces`], before [`JitLog::finish`]).
+    pub fn feed_from(&mut self, mut reader: impl Read) -> std::io::Result<()> {
         let mut buf = vec![0u8; 1 << 20];
         loop {
             match reader.read(&mut buf) {
-                Ok(0) => return Ok(log.finish()),
-                Ok(n) => log.feed(&buf[..n]),
+                Ok(0) => return Ok(()),
+                Ok(n) => self.feed(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -1048,6 +1228,35 @@ code-deopt,5100000,896,0x500,-1,100,dependency-change,</s.js:5:11>,weak objects\
             (None, &[0, 0, 1][..])
         );
         assert_eq!(r.last_us, 5_100_000);
+
+        // The same log with V8's deopt trace: the logged bailout again (not
+        // counted twice) and two the log missed while the profiler ran.
+        let trace = "\
+[bailout (kind: deopt-eager, reason: not a Smi): begin. deoptimizing 0x1 <JSFunction  (sfi = 0x2)>, 0x3 <Code TURBOFAN>, opt id 2, bytecode offset 22]\n\
+            ;;; deoptimize at </s.js:2:12> inlined at </s.js:4:29> inlined at </s.js:5:18>\n\
+[bailout end. took 0.100 ms]\n\
+[bailout (kind: deopt-eager, reason: not a Smi): begin. deoptimizing 0x1 <JSFunction  (sfi = 0x2)>, 0x3 <Code TURBOFAN>]\n\
+            ;;; deoptimize at </s.js:2:12> inlined at </s.js:4:29> inlined at </s.js:5:18>\n\
+[bailout (kind: deopt-soft, reason: Insufficient type feedback for binary operation): begin. deoptimizing 0x4 <JSFunction handle (sfi = 0x5)>, 0x6 <Code MAGLEV>]\n\
+            ;;; deoptimize at </s.js:2:12> inlined at </s.js:4:29>\n";
+        let mut reader = JitLog::with_marks(["load_mark", "profile_mark"]);
+        reader.feed(log.as_bytes());
+        reader.add_deopt_traces(trace.as_bytes());
+        let r = reader.finish();
+        let name = |i: u32| r.functions[i as usize].name.as_str();
+        let smi = r.deopts.iter().find(|d| d.reason == "not a Smi").unwrap();
+        assert_eq!((smi.count, smi.by_phase.as_slice()), (2, &[0, 1, 1][..]));
+        let soft = r
+            .deopts
+            .iter()
+            .find(|d| d.reason.starts_with("Insufficient"))
+            .unwrap();
+        assert_eq!(soft.kind, "deopt-soft");
+        assert_eq!(name(soft.function), "addScore");
+        assert_eq!(name(soft.optimized), "handle");
+        assert_eq!(name(soft.caller.unwrap()), "handle");
+        assert_eq!((soft.count, soft.by_phase.as_slice()), (1, &[0, 0, 1][..]));
+        assert_eq!(soft.first_us, 1_400_000, "dated by the last mark");
     }
 
     proptest::proptest! {

@@ -104,8 +104,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     ));
     terminal.bar.finish_and_clear();
     let log = target.v8_log.as_ref().and_then(|path| {
-        let report = std::fs::File::open(path).ok().map(leakscope_jit::read_log);
-        report.and_then(Result::ok)
+        let trace = std::fs::read(leakscope_jit::deopt_trace_path(path)).ok();
+        let file = std::fs::File::open(path).ok()?;
+        leakscope_jit::read_log(file, trace.as_deref(), &leakscope_jit::LOG_MARKS).ok()
     });
     if let Some(dir) = &log_dir {
         let _ = std::fs::remove_dir_all(dir);

@@ -325,8 +325,13 @@ fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
     ));
     terminal.bar.finish_and_clear();
     let log = v8_log.as_ref().and_then(|path| {
-        let read = std::fs::File::open(path).ok().map(leakscope_v8log::read);
+        let trace_path = leakscope_jit::deopt_trace_path(path);
+        let trace = std::fs::read(&trace_path).ok();
+        let read = std::fs::File::open(path)
+            .ok()
+            .map(|file| leakscope_jit::read_log(file, trace.as_deref(), &[]));
         let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(trace_path);
         read.and_then(Result::ok)
     });
     let mut outcome = outcome?;
