@@ -24,10 +24,9 @@ pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 until [ -s "$out/serve.url" ]; do sleep 0.05; done
 url=$(head -1 "$out/serve.url")
-base=${url%%/\?token=*}
+base=${url%%/#token=*}
 token=${url##*token=}
-port=${base##*:}
-cookie="Cookie: leakscope_$port=$token"
+cookie="X-Leakscope-Token: $token"
 get() { curl -sf -H "$cookie" "$base$1"; }
 while :; do
   states=$(get /api/snapshots)

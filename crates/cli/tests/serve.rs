@@ -59,7 +59,9 @@ impl Server {
             .unwrap();
         let url = line.trim().to_owned();
         let rest = url.strip_prefix("http://").expect("an http URL");
-        let (addr, query) = rest.split_once("/?token=").expect("a token in the URL");
+        let (addr, query) = rest
+            .split_once("/#token=")
+            .expect("a token in the URL's fragment");
         Server {
             addr: addr.to_owned(),
             token: query.to_owned(),
@@ -136,41 +138,52 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
     let snapshot = small_app_snapshot(&dir);
     let server = Server::start(&[&snapshot]);
     let (addr, token) = (server.addr.as_str(), server.token.as_str());
-    let with_token = format!("/api/snapshots?token={token}");
+    let with_token = [("X-Leakscope-Token", token)];
 
     assert_eq!(get(addr, "/api/snapshots", &[]).0, 401);
-    assert_eq!(get(addr, "/", &[]).0, 401);
-    assert_eq!(get(addr, "/api/snapshots?token=0123", &[]).0, 401);
     assert_eq!(
-        get(addr, "/api/snapshots", &[("Cookie", "leakscope_1=nope")]).0,
+        get(addr, "/api/snapshots", &[("X-Leakscope-Token", "0123")]).0,
         401
     );
-    // DNS rebinding: the right token, but a page of another site.
-    let port = addr.rsplit(':').next().unwrap();
-    let evil = format!("evil.example:{port}");
-    assert_eq!(get(addr, &with_token, &[("Host", &evil)]).0, 403);
+    // Never from the URL or a cookie: a cookie reaches every server on
+    // 127.0.0.1, and a URL can be put in a page of another origin.
     assert_eq!(
-        get(addr, &with_token, &[("Origin", "http://evil.example")]).0,
+        get(addr, &format!("/api/snapshots?token={token}"), &[]).0,
+        401
+    );
+    let port = addr.rsplit(':').next().unwrap();
+    let cookie = format!("leakscope_{port}={token}");
+    assert_eq!(get(addr, "/api/snapshots", &[("Cookie", &cookie)]).0, 401);
+    // DNS rebinding: the right token, but a page of another site.
+    let evil = format!("evil.example:{port}");
+    assert_eq!(
+        get(addr, "/api/snapshots", &[with_token[0], ("Host", &evil)]).0,
         403
     );
-    // The token works from the URL, and becomes a cookie.
-    let (code, head, body) = get(addr, &with_token, &[]);
+    assert_eq!(
+        get(
+            addr,
+            "/api/snapshots",
+            &[with_token[0], ("Origin", "http://evil.example")]
+        )
+        .0,
+        403
+    );
+    assert_eq!(get(addr, "/", &[("Host", &evil)]).0, 403);
+    // The header works; Authorization: Bearer too; no credential is ever set.
+    let (code, head, body) = get(addr, "/api/snapshots", &with_token);
     assert_eq!(code, 200, "{body}");
     assert!(body.starts_with('['), "{body}");
     assert!(!head.to_ascii_lowercase().contains("access-control-allow"));
-    let (code, head, _) = get(addr, &format!("/?token={token}"), &[]);
-    assert_eq!(code, 303);
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .expect("a cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(head.contains("HttpOnly") && head.contains("SameSite=Strict"));
-    let (code, head, body) = get(addr, "/", &[("Cookie", &cookie)]);
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        get(addr, "/api/snapshots", &[("Authorization", &bearer)]).0,
+        200
+    );
+    // The page holds no data: served without the token, and sets nothing.
+    let (code, head, body) = get(addr, "/", &[]);
     assert_eq!(code, 200);
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
     assert!(body.contains("<script src=\"/app.js\""));
     assert!(
         head.to_ascii_lowercase()
@@ -179,11 +192,8 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
     );
     // The same origin is fine; nothing in the page comes from the network.
     let origin = format!("http://{addr}");
-    assert_eq!(
-        get(addr, "/app.js", &[("Cookie", &cookie), ("Origin", &origin)]).0,
-        200
-    );
-    let (_, _, js) = get(addr, "/app.js", &[("Cookie", &cookie)]);
+    assert_eq!(get(addr, "/app.js", &[("Origin", &origin)]).0, 200);
+    let (_, _, js) = get(addr, "/app.js", &[]);
     assert!(
         !js.contains("http://")
             || js
@@ -191,6 +201,7 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
                 .all(|_| js.contains("www.w3.org/2000/svg"))
     );
     assert!(!js.contains("https://"));
+    assert!(js.contains("sessionStorage") && !js.contains("document.cookie"));
 }
 
 /// Headless Chromium with its DevTools endpoint on a free port.
@@ -388,9 +399,15 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
     in_page(&browser, &server, async |page| {
         wait_for(&page, "document.querySelector('#status') && document.querySelector('#status').dataset.ready === 'all'").await;
         wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
-        // The token left the address bar for a cookie.
+        // The token left the address bar for the page's session storage.
         let location = eval(&page, "location.href").await;
         assert!(!location.as_str().unwrap().contains("token"), "{location}");
+        // No cookie: one for 127.0.0.1 would reach every local server.
+        assert_eq!(eval(&page, "document.cookie").await, "");
+        assert_eq!(
+            eval(&page, "sessionStorage.getItem('leakscope-token')").await,
+            server.token.as_str()
+        );
         // The last snapshot is shown; its Summary rows are the CLI's, in order.
         assert_eq!(
             eval(
@@ -548,7 +565,7 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let members = eval(
             &page,
             &format!(
-                "(async () => {{ const r = await fetch('/api/compare/members?base=0&current=1&key=' + encodeURIComponent({key}) + '&offset=0&limit=1000'); return r.json(); }})()",
+                "(async () => {{ const r = await fetch('/api/compare/members?base=0&current=1&key=' + encodeURIComponent({key}) + '&offset=0&limit=1000', authorized()); return r.json(); }})()",
                 key = serde_json::to_string(gone["key"].as_str().unwrap()).unwrap()
             ),
         )
@@ -923,7 +940,9 @@ fn nix_kill(pid: u32, signal: &str) {
 async fn node_status(page: &Client, snapshot: u32, id: u64) -> Value {
     eval(
         page,
-        &format!("(async () => (await fetch('/api/s/{snapshot}/node/{id}')).status)()"),
+        &format!(
+            "(async () => (await fetch('/api/s/{snapshot}/node/{id}', authorized())).status)()"
+        ),
     )
     .await
 }
@@ -1090,8 +1109,8 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         let uploaded = eval(
             &page,
             "(async () => {
-               const report = (await (await fetch('/api/s/0/hunt')).json()).report;
-               const sent = await fetch('/api/upload?name=again.json', { method: 'POST', body: JSON.stringify(report) });
+               const report = (await (await fetch('/api/s/0/hunt', authorized())).json()).report;
+               const sent = await fetch('/api/upload?name=again.json', authorized({ method: 'POST', body: JSON.stringify(report) }));
                return (await sent.json()).index;
              })()",
         )
@@ -1100,12 +1119,12 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         assert_eq!(index as usize, snapshots.len() + 1);
         wait_for(
             &page,
-            &format!("fetch('/api/s/{index}/hunt').then(r => r.ok)"),
+            &format!("fetch('/api/s/{index}/hunt', authorized()).then(r => r.ok)"),
         )
         .await;
         let view = eval(
             &page,
-            &format!("(async () => (await fetch('/api/s/{index}/hunt')).json())()"),
+            &format!("(async () => (await fetch('/api/s/{index}/hunt', authorized())).json())()"),
         )
         .await;
         assert_eq!(view["snapshots"], serde_json::json!([]));
@@ -1114,7 +1133,7 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         assert_eq!(again["path_to_holder"], finding["path_to_holder"]);
         let listed = eval(
             &page,
-            "(async () => (await fetch('/api/snapshots')).json())().then(l => l.length)",
+            "(async () => (await fetch('/api/snapshots', authorized())).json())().then(l => l.length)",
         )
         .await;
         assert_eq!(listed.as_u64().unwrap(), index + 1);
@@ -1184,9 +1203,9 @@ fn ignoring_a_retainer_recomputes_distances() {
         let id = eval(
             &page,
             "(async () => {
-               const classes = await (await fetch('/api/s/0/classes?filter=Target')).json();
+               const classes = await (await fetch('/api/s/0/classes?filter=Target', authorized())).json();
                const target = classes.find((c) => c.name === 'Target');
-               const page = await (await fetch('/api/s/0/instances?key=' + encodeURIComponent(target.key))).json();
+               const page = await (await fetch('/api/s/0/instances?key=' + encodeURIComponent(target.key), authorized())).json();
                return page.items[0].id;
              })()",
         )
@@ -1263,4 +1282,55 @@ fn ignoring_a_retainer_recomputes_distances() {
         .await;
         assert_eq!(rows(&page, "#retainers").await[0].1, Some(near_id));
     });
+}
+
+#[test]
+fn open_hands_the_browser_a_private_file_not_the_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = test_dir("serve-open");
+    let snapshot = small_app_snapshot(&dir);
+    // A stand-in for xdg-open that records what it was given.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let seen = dir.join("opened.txt");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\ncat \"$1\" > '{}.page'\necho \"$@\" > '{}'\n",
+            seen.display(),
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = common::leakscope_command()
+        .args(["serve", snapshot.to_str().unwrap(), "--open"])
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let token = url.trim().rsplit("token=").next().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let args = std::fs::read_to_string(&seen).expect("the opener ran");
+    assert!(!args.contains(&token), "no token on a command line: {args}");
+    assert!(args.trim().ends_with(".open.html"), "{args}");
+    let page = std::fs::read_to_string(format!("{}.page", seen.display())).unwrap();
+    assert!(page.contains(&format!("#token={token}")), "{page}");
 }

@@ -9,8 +9,25 @@ const $ = (selector) => document.querySelector(selector);
 const fmt = (n) => Number(n).toLocaleString('en-US');
 const pct = (n, total) => (total > 0 ? `${Math.round((n * 100) / total)} %` : '');
 
+// The run's token: from the fragment of the URL leakscope printed (never
+// sent to a server), then kept in this origin's session storage (no other
+// server or page can read it) and sent as a header, never as a cookie.
+const TOKEN = (() => {
+  const found = /(?:^#|&)token=([0-9a-f]+)/.exec(location.hash);
+  if (found) {
+    sessionStorage.setItem('leakscope-token', found[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem('leakscope-token') || '';
+})();
+const authorized = (init = {}) => ({
+  ...init,
+  credentials: 'omit',
+  headers: { ...(init.headers || {}), 'X-Leakscope-Token': TOKEN },
+});
+
 async function api(path) {
-  const response = await fetch(path, { credentials: 'same-origin' });
+  const response = await fetch(path, authorized());
   const body = await response.json().catch(() => ({ error: response.statusText }));
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
@@ -718,7 +735,7 @@ async function expandFirstChain(grid) {
 // ---- live mode --------------------------------------------------------------
 
 async function post(path) {
-  const response = await fetch(path, { method: 'POST', credentials: 'same-origin' });
+  const response = await fetch(path, authorized({ method: 'POST' }));
   const body = await response.json().catch(() => ({ error: response.statusText }));
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
@@ -932,7 +949,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const file = e.target.files[0];
     if (!file) return;
     status(`uploading ${file.name}…`);
-    const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file, credentials: 'same-origin' });
+    const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, authorized({ method: 'POST', body: file }));
     if (!response.ok) { status(`upload failed: ${response.statusText}`, true); return; }
     poll();
   });

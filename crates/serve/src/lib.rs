@@ -59,7 +59,7 @@ fn fmt_ip(addr: SocketAddr) -> String {
 
 /// The URL to open: the address and the token.
 pub fn url(addr: SocketAddr, token: &str) -> String {
-    format!("http://{}:{}/?token={token}", fmt_ip(addr), addr.port())
+    format!("http://{}:{}/#token={token}", fmt_ip(addr), addr.port())
 }
 
 /// The whole application: assets, API and the guard in front of both.
@@ -75,7 +75,7 @@ pub fn router(
         live,
         uploads,
     });
-    let guard = security::Guard::new(token, allowed_hosts(addr), addr.port());
+    let guard = security::Guard::new(token, allowed_hosts(addr));
     Router::new()
         .route(
             "/",
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(hosts, ["10.1.2.3:80"]);
         assert_eq!(
             url("127.0.0.1:9".parse().unwrap(), "ab"),
-            "http://127.0.0.1:9/?token=ab"
+            "http://127.0.0.1:9/#token=ab"
         );
     }
 }

@@ -1,9 +1,16 @@
 //! Who may talk to the server. A heap snapshot holds the app's secrets and
-//! live mode can run code in the target, so every request needs the
-//! per-run token (from the URL the CLI printed, then a cookie), names this
-//! server in its Host header (a DNS-rebinding page names its own domain),
-//! and, when a browser sends an Origin, comes from this server's origin.
-//! Nothing is sent with CORS headers, so other sites cannot read answers.
+//! live mode can run code in the target, so every API request needs the
+//! per-run token in a header (`X-Leakscope-Token`, or `Authorization:
+//! Bearer`), names this server in its Host header (a DNS-rebinding page
+//! names its own domain), and, when a browser sends an Origin, comes from
+//! this server's origin. The token never rides in a cookie: browsers share
+//! cookies between every port of a host, so any other local server (the app
+//! being debugged included) would receive it. The printed URL carries it in
+//! its fragment (`/#token=…`, never sent to a server); the page keeps it in
+//! its own origin's session storage and sends it as a header, which another
+//! origin's page cannot do without a CORS preflight this server never
+//! grants. The page and its script and styles hold no data and are served
+//! without it. Nothing is sent with CORS headers.
 
 use std::sync::Arc;
 
@@ -17,19 +24,22 @@ pub struct Guard {
     token: String,
     /// `host:port` forms this server answers to.
     hosts: Vec<String>,
-    cookie: String,
+}
+
+/// The header the page sends the token in.
+pub const TOKEN_HEADER: &str = "x-leakscope-token";
+
+/// What the server sends to anyone on an allowed Host and Origin: the page
+/// and its code, which hold no data.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/" | "/app.js" | "/app.css")
 }
 
 impl Guard {
     /// `hosts`: the `host:port` strings a browser may put in `Host` (for a
     /// loopback address: `127.0.0.1:P`, `localhost:P`, `[::1]:P`).
-    pub fn new(token: String, hosts: Vec<String>, port: u16) -> Arc<Self> {
-        Arc::new(Guard {
-            token,
-            hosts,
-            // Cookies are shared by every port of a host: one name per port.
-            cookie: format!("leakscope_{port}"),
-        })
+    pub fn new(token: String, hosts: Vec<String>) -> Arc<Self> {
+        Arc::new(Guard { token, hosts })
     }
 
     fn host_allowed(&self, headers: &HeaderMap) -> Option<String> {
@@ -50,15 +60,17 @@ impl Guard {
         }
     }
 
-    fn cookie_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+    /// The token a request carries in `X-Leakscope-Token` or
+    /// `Authorization: Bearer`.
+    fn header_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        if let Some(value) = headers.get(TOKEN_HEADER) {
+            return value.to_str().ok();
+        }
         headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.cookie)
-            .map(|(_, value)| value)
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")
     }
 
     fn is_token(&self, candidate: &str) -> bool {
@@ -70,21 +82,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn query_token(query: Option<&str>) -> Option<&str> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == "token")
-        .map(|(_, value)| value)
-}
-
 fn refuse(status: StatusCode, why: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], why).into_response()
 }
 
-/// The middleware: refuses foreign hosts and origins (403) and requests
-/// without the token (401); a token in the URL becomes a cookie, and the
-/// page is reloaded without it so it stays out of history and logs.
+/// The middleware: refuses foreign hosts and origins (403) and, but for the
+/// page itself, requests without the token in a header (401).
 pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let Some(host) = guard.host_allowed(headers) else {
@@ -99,26 +102,14 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
             "leakscope: cross-origin request refused\n",
         );
     }
-    let from_url = query_token(request.uri().query()).is_some_and(|t| guard.is_token(t));
-    let from_cookie = guard
-        .cookie_token(headers)
+    let authorized = guard
+        .header_token(headers)
         .is_some_and(|t| guard.is_token(t));
-    if !from_url && !from_cookie {
+    if !authorized && !is_public(request.uri().path()) {
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "leakscope: this server needs the token from the URL it printed\n",
+            "leakscope: this server needs the token of the URL it printed (open that URL)\n",
         );
-    }
-    if from_url && request.uri().path() == "/" {
-        let cookie = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Strict",
-            guard.cookie, guard.token
-        );
-        let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
-        return response;
     }
     let mut response = next.run(request).await;
     let h = response.headers_mut();
@@ -156,8 +147,6 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
-        assert_eq!(query_token(Some("a=1&token=xyz")), Some("xyz"));
-        assert_eq!(query_token(None), None);
         assert_eq!(new_token().len(), 32);
         assert_ne!(new_token(), new_token());
     }

@@ -142,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("{url}");
             std::io::stdout().flush()?;
             if args.open {
-                open_in_browser(&url);
+                open_in_browser(&url, &uploads.0);
             }
             if std::io::stdin().is_terminal() {
                 eprintln!("leakscope: type a snapshot's path and Enter to add it; Ctrl-C stops");
@@ -212,14 +212,36 @@ fn add_typed_paths(workspace: Arc<Workspace>) {
     });
 }
 
-fn open_in_browser(url: &str) {
+/// Opens `url` without putting it on a command line, where every local
+/// user could read its token (`ps`): the browser is given a page in the
+/// private directory `dir` (this user's alone) that sends it on.
+fn open_in_browser(url: &str, dir: &Path) {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
+    let page = dir.join(".open.html");
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=\"0;url={url}\">\
+         <title>leakscope</title><a href=\"{url}\">open leakscope</a>\n"
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&page)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, html.as_bytes()));
+    if written.is_err() {
+        eprintln!(
+            "leakscope: could not write {}; open the URL yourself",
+            page.display()
+        );
+        return;
+    }
     if std::process::Command::new(opener)
-        .arg(url)
+        .arg(&page)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
