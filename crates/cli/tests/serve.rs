@@ -1334,3 +1334,50 @@ fn open_hands_the_browser_a_private_file_not_the_token() {
     let page = std::fs::read_to_string(format!("{}.page", seen.display())).unwrap();
     assert!(page.contains(&format!("#token={token}")), "{page}");
 }
+
+#[test]
+fn the_server_keeps_working_when_its_output_is_closed() {
+    let dir = test_dir("serve-closed-output");
+    let snapshot = small_app_snapshot(&dir);
+    let mut child = common::leakscope_command()
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    // A wrapper that read the URL and went away.
+    drop(child.stderr.take());
+    let rest = url.trim().strip_prefix("http://").unwrap();
+    let (addr, token) = rest.split_once("/#token=").unwrap();
+    let body = std::fs::read(&snapshot).unwrap();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /api/upload?name=late.heapsnapshot HTTP/1.1\r\nHost: {addr}\r\nX-Leakscope-Token: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let states = loop {
+        let (_, _, states) = get(addr, "/api/snapshots", &[("X-Leakscope-Token", token)]);
+        if !states.contains("\"loading\"") || Instant::now() > deadline {
+            break states;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    assert!(
+        states.contains("\"ready\""),
+        "the upload was analysed: {states}"
+    );
+}

@@ -58,11 +58,21 @@ struct Printer;
 
 impl Observer for Printer {
     fn loaded(&self, name: &str, seconds: f64, nodes: usize) {
-        eprintln!("leakscope: {name} ready ({nodes} nodes, {seconds:.1} s)");
+        say(&format!(
+            "leakscope: {name} ready ({nodes} nodes, {seconds:.1} s)"
+        ));
     }
     fn failed(&self, name: &str, error: &str) {
-        eprintln!("leakscope: {name}: {error}");
+        say(&format!("leakscope: {name}: {error}"));
     }
+}
+
+/// A line on stderr that is lost, not fatal, when nobody reads it any more
+/// (a wrapper that read the URL and exited): `eprintln!` would panic the
+/// loader thread, and its file would stay "loading" forever.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// A private directory for uploads, removed when the server stops.
@@ -168,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             with_shared_target(
                 &args.target,
                 async |attached| {
-                    eprintln!("leakscope: attached to process {}", attached.pid);
+                    say(&format!("leakscope: attached to process {}", attached.pid));
                     let live = Live::new(
                         attached,
                         workspace.clone(),
@@ -187,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             serve(None).await?;
         }
-        eprintln!("leakscope: stopped");
+        say("leakscope: stopped");
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
@@ -204,9 +214,9 @@ fn add_typed_paths(workspace: Arc<Workspace>) {
             match check_file(&path) {
                 Ok(()) => {
                     workspace.add_file(&path, None);
-                    eprintln!("leakscope: analysing {}", path.display());
+                    say(&format!("leakscope: analysing {}", path.display()));
                 }
-                Err(e) => eprintln!("leakscope: {e}"),
+                Err(e) => say(&format!("leakscope: {e}")),
             }
         }
     });
