@@ -1381,3 +1381,55 @@ fn the_server_keeps_working_when_its_output_is_closed() {
         "the upload was analysed: {states}"
     );
 }
+
+#[test]
+fn uploads_are_bounded_and_an_aborted_one_leaves_nothing() {
+    let dir = test_dir("serve-upload-limit");
+    let snapshot = small_app_snapshot(&dir);
+    let size = std::fs::metadata(&snapshot).unwrap().len();
+    let limit = format!("{}", size + 10);
+    let server = Server::start_with(&[std::ffi::OsStr::new("--max-upload"), limit.as_ref()]);
+    let (addr, token) = (server.addr.clone(), server.token.clone());
+    let send = |declared: u64, body: &[u8]| -> String {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "POST /api/upload?name=x.heapsnapshot HTTP/1.1\r\nHost: {addr}\r\nX-Leakscope-Token: {token}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        stream.write_all(body).unwrap();
+        if (body.len() as u64) < declared && !body.is_empty() {
+            // Cut short: the connection goes away mid-body.
+            return String::new();
+        }
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply
+    };
+    // Declared too big: refused before its body is read (none is sent).
+    let reply = send(size + 11, &[]);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    // Cut short: nothing stays in the private upload directory.
+    let _ = send(size, &std::fs::read(&snapshot).unwrap()[..1000]);
+    let uploads = std::env::temp_dir().join(format!("leakscope-serve-{}", server.child.id()));
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // Two whole uploads of one name: two files, both analysed.
+    for _ in 0..2 {
+        let reply = send(size, &std::fs::read(&snapshot).unwrap());
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, states) = get(&addr, "/api/snapshots", &[("X-Leakscope-Token", &token)]);
+        if states.matches("\"ready\"").count() == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{states}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 2);
+}

@@ -27,6 +27,10 @@ pub struct ApiState {
     pub live: Option<Arc<crate::live::Live>>,
     /// Where uploads are written (a private directory removed on exit).
     pub uploads: PathBuf,
+    /// The largest upload taken, in bytes.
+    pub upload_limit: u64,
+    /// Numbers each upload's file, so two with one name stay apart.
+    pub next_upload: std::sync::atomic::AtomicU64,
 }
 
 pub type Shared = Arc<ApiState>;
@@ -287,9 +291,26 @@ pub struct UploadQuery {
 pub async fn upload(
     State(s): State<Shared>,
     Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let io = |e: std::io::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let too_big = |bytes: u64| {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the upload is {bytes} bytes or more; this server takes at most {} bytes",
+                s.upload_limit
+            ),
+        )
+    };
+    // Refused before a byte of the body is read.
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(bytes) = declared.filter(|&b| b > s.upload_limit) {
+        return Err(too_big(bytes));
+    }
     // Only the base name, without separators, is kept from what was sent.
     let name: String = q
         .name
@@ -305,15 +326,31 @@ pub async fn upload(
     } else {
         name
     };
-    let count = s.workspace.statuses().len();
-    let path = s.uploads.join(format!("{count}-{name}"));
-    let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
-        file.write_all(&chunk).await.map_err(io)?;
+    let seq = s
+        .next_upload
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = s.uploads.join(format!("{seq}-{name}"));
+    let written = async {
+        let io = |e: std::io::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        let mut file = tokio::fs::File::create_new(&path).await.map_err(io)?;
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+            total += chunk.len() as u64;
+            if total > s.upload_limit {
+                return Err(too_big(total));
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)
     }
-    file.flush().await.map_err(io)?;
+    .await;
+    if let Err(e) = written {
+        // An aborted or refused upload leaves nothing behind.
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e);
+    }
     let index = s.workspace.add_upload(&path, name);
     Ok(Json(serde_json::json!({ "index": index })))
 }

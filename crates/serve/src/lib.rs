@@ -67,6 +67,7 @@ pub fn router(
     workspace: Arc<Workspace>,
     live: Option<Arc<live::Live>>,
     uploads: PathBuf,
+    upload_limit: u64,
     token: String,
     addr: SocketAddr,
 ) -> Router {
@@ -74,6 +75,8 @@ pub fn router(
         workspace,
         live,
         uploads,
+        upload_limit,
+        next_upload: std::sync::atomic::AtomicU64::new(0),
     });
     let guard = security::Guard::new(token, allowed_hosts(addr));
     Router::new()

@@ -43,6 +43,10 @@ pub struct Args {
     /// Open the URL in the default browser
     #[arg(long)]
     pub open: bool,
+    /// The largest snapshot the page may upload (e.g. 500MB, 8GiB); a
+    /// bigger one is refused before it is sent
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_upload: u64,
     /// In live mode, take snapshots even when the target lacks the memory
     /// V8 needs to build them (estimated first; it could be killed)
     #[arg(long)]
@@ -73,6 +77,14 @@ impl Observer for Printer {
 fn say(line: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// `500MB`, `8GiB`, `1048576`: a size in bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{text:?} is not a size (e.g. 500MB, 8GiB): {e}"))
 }
 
 /// A private directory for uploads, removed when the server stops.
@@ -146,6 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 workspace.clone(),
                 live,
                 uploads.0.clone(),
+                args.max_upload,
                 token.clone(),
                 addr,
             );
