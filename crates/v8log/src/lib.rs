@@ -735,7 +735,6 @@ impl JitLog {
                 .and_then(|offset| self.function_containing(&call.url, offset))
                 .unwrap_or(optimized)
         });
-        self.report.functions[function as usize].deopts += 1;
         let key = DeoptKey {
             function,
             optimized,
@@ -743,35 +742,12 @@ impl JitLog {
             kind,
             reason,
         };
-        let (phase, phases) = (self.phase, self.report.marks.len() + 1);
-        let index = match self.deopt_index.get(&key) {
-            Some(&i) => i as usize,
-            None => {
-                let i = self.report.deopts.len();
-                self.deopt_index.insert(key.clone(), i as u32);
-                self.report.deopts.push(Deopt {
-                    function,
-                    optimized,
-                    position: parsed,
-                    inlined_at,
-                    caller,
-                    kind: key.kind,
-                    reason: key.reason,
-                    count: 0,
-                    first_us: time,
-                    last_us: time,
-                    by_phase: vec![0; phases],
-                });
-                i
-            }
+        let place = Place {
+            position: parsed,
+            inlined_at,
+            caller,
         };
-        let d = &mut self.report.deopts[index];
-        d.count += 1;
-        d.first_us = d.first_us.min(time);
-        d.last_us = d.last_us.max(time);
-        if let Some(n) = d.by_phase.get_mut(phase) {
-            *n += 1;
-        }
+        self.tally_deopt(key, place, 1, time, self.phase);
         Some(())
     }
 
@@ -853,7 +829,6 @@ impl JitLog {
             let caller = inlined_at
                 .first()
                 .map(|call| self.function_at_position(call, frame_names.get(1).copied()));
-            self.report.functions[function as usize].deopts += extra;
             let key = DeoptKey {
                 function,
                 optimized,
@@ -861,34 +836,48 @@ impl JitLog {
                 kind,
                 reason,
             };
-            let phases = self.report.marks.len() + 1;
-            let index = match self.deopt_index.get(&key) {
-                Some(&i) => i as usize,
-                None => {
-                    let i = self.report.deopts.len();
-                    self.deopt_index.insert(key.clone(), i as u32);
-                    self.report.deopts.push(Deopt {
-                        function,
-                        optimized,
-                        position: Some(parsed),
-                        inlined_at,
-                        caller,
-                        kind: key.kind,
-                        reason: key.reason,
-                        count: 0,
-                        first_us: time.unwrap_or(self.report.last_us),
-                        last_us: time.unwrap_or(self.report.last_us),
-                        by_phase: vec![0; phases],
-                    });
-                    i
-                }
+            let place = Place {
+                position: Some(parsed),
+                inlined_at,
+                caller,
             };
-            let d = &mut self.report.deopts[index];
-            d.count += extra;
-            d.last_us = d.last_us.max(time.unwrap_or(d.last_us));
-            if let Some(n) = d.by_phase.get_mut(last_phase) {
-                *n += extra;
+            let time = time.unwrap_or(self.report.last_us);
+            self.tally_deopt(key, place, extra, time, last_phase);
+        }
+    }
+
+    /// Counts `count` bailouts of `key` at `time` (µs) in `phase`, adding
+    /// its row, at `place`, when it is new.
+    fn tally_deopt(&mut self, key: DeoptKey, place: Place, count: u32, time: u64, phase: usize) {
+        self.report.functions[key.function as usize].deopts += count;
+        let phases = self.report.marks.len() + 1;
+        let index = match self.deopt_index.get(&key) {
+            Some(&i) => i as usize,
+            None => {
+                let i = self.report.deopts.len();
+                self.deopt_index.insert(key.clone(), i as u32);
+                self.report.deopts.push(Deopt {
+                    function: key.function,
+                    optimized: key.optimized,
+                    position: place.position,
+                    inlined_at: place.inlined_at,
+                    caller: place.caller,
+                    kind: key.kind,
+                    reason: key.reason,
+                    count: 0,
+                    first_us: time,
+                    last_us: time,
+                    by_phase: vec![0; phases],
+                });
+                i
             }
+        };
+        let d = &mut self.report.deopts[index];
+        d.count += count;
+        d.first_us = d.first_us.min(time);
+        d.last_us = d.last_us.max(time);
+        if let Some(n) = d.by_phase.get_mut(phase) {
+            *n += count;
         }
     }
 
@@ -1003,6 +992,13 @@ fn line_starts(escaped: &[u8]) -> Vec<u32> {
         i += 1;
     }
     starts
+}
+
+/// Where a bailout was, beside its [`DeoptKey`]: the rest of its row.
+struct Place {
+    position: Option<Position>,
+    inlined_at: Vec<Position>,
+    caller: Option<u32>,
 }
 
 /// One bailout of `--trace-deopt-verbose`.
