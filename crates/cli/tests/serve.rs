@@ -314,7 +314,7 @@ async fn rows(page: &Client, grid: &str) -> Vec<(Vec<String>, Option<u64>)> {
         &format!(
             "[...document.querySelectorAll('{grid} .row')]
                .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-               .map(r => ({{ cells: [...r.children].map(c => c.textContent), id: r.dataset.id ? Number(r.dataset.id) : null }}))"
+               .map(r => ({{ cells: [...r.children].map(c => c.dataset.value ?? c.textContent), id: r.dataset.id ? Number(r.dataset.id) : null }}))"
         ),
     )
     .await;
@@ -412,7 +412,7 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         assert_eq!(
             eval(
                 &page,
-                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+                "document.querySelector('#snapshot-list [aria-selected=true] .name').textContent"
             )
             .await,
             "b.heapsnapshot"
@@ -601,7 +601,7 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         click_view(&page, "statistics").await;
         let total = eval(
             &page,
-            "[...document.querySelectorAll('#statistics-table tr')].pop().children[1].textContent",
+            "[...document.querySelectorAll('#statistics-table tr')].pop().children[2].textContent",
         )
         .await;
         assert_eq!(
@@ -879,7 +879,7 @@ fn live_mode_snapshots_and_collects_a_launched_app() {
         assert_eq!(
             eval(
                 &page,
-                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+                "document.querySelector('#snapshot-list [aria-selected=true] .name').textContent"
             )
             .await,
             name.as_str()
@@ -1063,7 +1063,7 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         assert_eq!(
             eval(
                 &page,
-                "document.querySelectorAll('#snapshot option').length"
+                "document.querySelectorAll('#snapshot-list li.ready').length"
             )
             .await
             .as_u64()
@@ -1083,7 +1083,7 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         assert_eq!(
             eval(
                 &page,
-                "document.querySelector('#snapshot').selectedOptions[0].textContent"
+                "document.querySelector('#snapshot-list [aria-selected=true] .name').textContent"
             )
             .await,
             last.file_name().unwrap().to_str().unwrap()
@@ -1105,7 +1105,8 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
         screenshot(&page, &dir.join("hunt-holder.png")).await;
 
         // The same report uploaded from the page shows, but the paths it
-        // names are not the browser's to open: no snapshot joins it.
+        // names are not the browser's to open: no snapshot joins it. It
+        // links to the snapshots of those names already here.
         let uploaded = eval(
             &page,
             "(async () => {
@@ -1127,7 +1128,8 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
             &format!("(async () => (await fetch('/api/s/{index}/hunt', authorized())).json())()"),
         )
         .await;
-        assert_eq!(view["snapshots"], serde_json::json!([]));
+        let here: Vec<u64> = (1..=snapshots.len() as u64).collect();
+        assert_eq!(view["snapshots"], serde_json::json!(here));
         let again = &view["report"]["findings"][0];
         assert_eq!(again["holder"], finding["holder"]);
         assert_eq!(again["path_to_holder"], finding["path_to_holder"]);

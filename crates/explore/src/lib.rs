@@ -22,6 +22,7 @@ use leakscope_snapshot::{
 use serde::Serialize;
 
 pub use leakscope_snapshot::analysis::summary::DuplicateString;
+pub use leakscope_snapshot::NodeFilter;
 
 /// One page of a longer list.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +72,82 @@ pub struct Overview {
     pub total_shallow_size: u64,
     pub statistics: Statistics,
     pub class_count: usize,
+    /// The largest JavaScript object id: the boundary of "allocated
+    /// before / between snapshots" filters on later snapshots.
+    pub max_js_id: u32,
+    /// A `.heaptimeline` recording (the Allocation timeline view applies).
+    pub has_timeline: bool,
 }
+
+/// Where an object is in the (unfiltered) Summary: its class's row and its
+/// place among the class's instances.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryPlace {
+    pub key: String,
+    /// The class's row among all classes (largest retained size first).
+    pub class_row: usize,
+    /// The object's row among the class's instances.
+    pub index: usize,
+}
+
+/// A Summary's classes (all objects, or those a [`NodeFilter`] keeps) and
+/// each class's instances sorted when first expanded.
+struct ClassSummary {
+    /// Largest retained size first (DevTools' default).
+    classes: Vec<ClassRow>,
+    class_by_key: HashMap<String, usize>,
+    /// Each class's instances by retained size, sorted when first asked for.
+    sorted_instances: Mutex<HashMap<usize, Arc<[u32]>>>,
+}
+
+impl ClassSummary {
+    fn new(mut classes: Vec<ClassRow>) -> Self {
+        classes.sort_by(|a, b| {
+            b.retained_size
+                .cmp(&a.retained_size)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        let class_by_key = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key.clone(), i))
+            .collect();
+        ClassSummary {
+            classes,
+            class_by_key,
+            sorted_instances: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn sorted_instances_of(&self, s: &HeapSnapshot, class: usize) -> Arc<[u32]> {
+        let cached = self
+            .sorted_instances
+            .lock()
+            .expect("instances lock")
+            .get(&class)
+            .cloned();
+        if let Some(sorted) = cached {
+            return sorted;
+        }
+        let mut sorted = self.classes[class].instances.clone();
+        sorted.sort_unstable_by(|&a, &b| {
+            s.retained
+                .of(b)
+                .cmp(&s.retained.of(a))
+                .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
+        });
+        let sorted: Arc<[u32]> = sorted.into();
+        self.sorted_instances
+            .lock()
+            .expect("instances lock")
+            .insert(class, sorted.clone());
+        sorted
+    }
+}
+
+/// Filtered Summaries kept: a user flips between a few filters.
+const FILTERED_KEPT: usize = 4;
 
 /// Where a load is: bytes read of the file, then the analysis step.
 #[derive(Debug, Clone, Serialize)]
@@ -85,11 +161,12 @@ pub struct Progress {
 pub struct Explorer {
     snapshot: HeapSnapshot,
     retainer_index: RetainerIndex,
-    /// The Summary's rows, largest retained size first (DevTools' default).
-    classes: Vec<ClassRow>,
-    class_by_key: HashMap<String, usize>,
-    /// Each class's instances by retained size, sorted when first asked for.
-    sorted_instances: Mutex<HashMap<usize, Arc<[u32]>>>,
+    /// The Summary of every object.
+    summary: ClassSummary,
+    /// Summaries under a filter, most recent last.
+    filtered: Mutex<Vec<(NodeFilter, Arc<ClassSummary>)>>,
+    /// The last search's matches, so its pages are not searched again.
+    last_search: Mutex<Option<(String, Arc<[u32]>)>>,
     /// `(id, ordinal)` by id, when the snapshot's ids are not in node order.
     id_index: Option<Vec<(u32, u32)>>,
     /// Grouping every string by text is a pass over the heap: done once.
@@ -163,17 +240,7 @@ impl Explorer {
 
     pub fn new(snapshot: HeapSnapshot) -> Self {
         let retainer_index = snapshot.retainer_index();
-        let mut classes = snapshot.class_rows();
-        classes.sort_by(|a, b| {
-            b.retained_size
-                .cmp(&a.retained_size)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        let class_by_key = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.key.clone(), i))
-            .collect();
+        let summary = ClassSummary::new(snapshot.class_rows());
         let ids = &snapshot.graph.node_id;
         let id_index = (!ids.is_sorted()).then(|| {
             let mut index: Vec<(u32, u32)> = ids
@@ -187,9 +254,9 @@ impl Explorer {
         Explorer {
             snapshot,
             retainer_index,
-            classes,
-            class_by_key,
-            sorted_instances: Mutex::new(HashMap::new()),
+            summary,
+            filtered: Mutex::new(Vec::new()),
+            last_search: Mutex::new(None),
             id_index,
             duplicate_strings: OnceLock::new(),
             traces: OnceLock::new(),
@@ -203,10 +270,11 @@ impl Explorer {
     /// sorted instances of the classes with the most of them.
     pub fn warm_up(&self) {
         self.duplicate_strings(0, 0);
-        let mut most: Vec<usize> = (0..self.classes.len()).collect();
-        most.sort_by_key(|&c| std::cmp::Reverse(self.classes[c].count));
+        let classes = &self.summary.classes;
+        let mut most: Vec<usize> = (0..classes.len()).collect();
+        most.sort_by_key(|&c| std::cmp::Reverse(classes[c].count));
         for class in most.into_iter().take(8) {
-            self.sorted_instances_of(class);
+            self.summary.sorted_instances_of(&self.snapshot, class);
         }
         self.warm.store(true, std::sync::atomic::Ordering::Release);
     }
@@ -229,53 +297,80 @@ impl Explorer {
             root_retained_size: s.retained.of(s.root()),
             total_shallow_size: s.graph.self_size.iter().map(|&x| x as u64).sum(),
             statistics: s.statistics.clone(),
-            class_count: self.classes.len(),
+            class_count: self.summary.classes.len(),
+            max_js_id: s.max_js_id(),
+            has_timeline: s.recording_seconds().is_some(),
         }
     }
 
+    /// The Summary under `filter` (every object for `None`), computed when
+    /// first asked for and kept for the last few filters.
+    fn summary_of(&self, filter: Option<NodeFilter>) -> SummaryRef<'_> {
+        let Some(filter) = filter else {
+            return SummaryRef::All(&self.summary);
+        };
+        let mut kept = self.filtered.lock().expect("filtered lock");
+        if let Some(i) = kept.iter().position(|(f, _)| *f == filter) {
+            let entry = kept.remove(i);
+            let summary = entry.1.clone();
+            kept.push(entry);
+            return SummaryRef::Filtered(summary);
+        }
+        drop(kept);
+        let keep = self.snapshot.nodes_matching(filter);
+        let summary = Arc::new(ClassSummary::new(self.snapshot.class_rows_of(&keep)));
+        let mut kept = self.filtered.lock().expect("filtered lock");
+        kept.push((filter, summary.clone()));
+        if kept.len() > FILTERED_KEPT {
+            kept.remove(0);
+        }
+        SummaryRef::Filtered(summary)
+    }
+
     /// The Summary's classes whose name contains `filter` (any case),
-    /// largest retained size first.
-    pub fn classes(&self, filter: &str) -> Vec<ClassRow> {
+    /// largest retained size first; only the objects `only` keeps, if given.
+    pub fn classes(&self, filter: &str, only: Option<NodeFilter>) -> Vec<ClassRow> {
         let filter = filter.to_lowercase();
-        self.classes
+        self.summary_of(only)
+            .classes
             .iter()
             .filter(|c| filter.is_empty() || c.name.to_lowercase().contains(&filter))
             .cloned()
             .collect()
     }
 
-    /// Instances of the class keyed `key`, largest retained size first
-    /// (ties by id), `limit` of them from `offset`.
-    pub fn instances(&self, key: &str, offset: usize, limit: usize) -> Option<Page<Row>> {
-        let &class = self.class_by_key.get(key)?;
-        let sorted = self.sorted_instances_of(class);
+    /// Instances of the class keyed `key` (among those `only` keeps),
+    /// largest retained size first (ties by id), `limit` from `offset`.
+    pub fn instances(
+        &self,
+        key: &str,
+        only: Option<NodeFilter>,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Page<Row>> {
+        let summary = self.summary_of(only);
+        let &class = summary.class_by_key.get(key)?;
+        let sorted = summary.sorted_instances_of(&self.snapshot, class);
         Some(self.page(&sorted, offset, limit, |&v| self.row(v)))
     }
 
-    fn sorted_instances_of(&self, class: usize) -> Arc<[u32]> {
-        let cached = self
-            .sorted_instances
-            .lock()
-            .expect("instances lock")
-            .get(&class)
-            .cloned();
-        if let Some(sorted) = cached {
-            return sorted;
-        }
-        let s = &self.snapshot;
-        let mut sorted = self.classes[class].instances.clone();
-        sorted.sort_unstable_by(|&a, &b| {
-            s.retained
-                .of(b)
-                .cmp(&s.retained.of(a))
-                .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
-        });
-        let sorted: Arc<[u32]> = sorted.into();
-        self.sorted_instances
-            .lock()
-            .expect("instances lock")
-            .insert(class, sorted.clone());
-        sorted
+    /// Where object `id` is in the unfiltered Summary: what "reveal in the
+    /// Summary" expands and scrolls to. `None` for an object the Summary
+    /// does not count (no id, or zero size).
+    pub fn locate(&self, id: u32) -> Option<SummaryPlace> {
+        let v = self.ordinal(id)?;
+        let summary = &self.summary;
+        let class_row = summary
+            .classes
+            .iter()
+            .position(|c| c.instances.binary_search(&v).is_ok())?;
+        let sorted = summary.sorted_instances_of(&self.snapshot, class_row);
+        let index = sorted.iter().position(|&x| x == v)?;
+        Some(SummaryPlace {
+            key: summary.classes[class_row].key.clone(),
+            class_row,
+            index,
+        })
     }
 
     /// The node ordinal of snapshot id `id`.
@@ -389,6 +484,33 @@ impl Explorer {
         )
     }
 
+    /// Up to `count` retaining paths of `id`, each through a different
+    /// direct retainer (in the Retainers view's order): the first is
+    /// [`Explorer::retaining_path`]; the others show what else holds it.
+    pub fn retaining_paths(&self, id: u32, count: usize) -> Option<Vec<Vec<EdgeRow>>> {
+        let v = self.ordinal(id)?;
+        let s = &self.snapshot;
+        let paths = s
+            .retainers(&self.retainer_index, v)
+            .into_iter()
+            .take(count)
+            .map(|first| {
+                let mut path = vec![self.edge_row(first.edge, first.from)];
+                let d = s.distances.get(first.from as usize).copied().unwrap_or(0);
+                if d > 1 && d < 100_000_000 && first.from != v {
+                    path.extend(
+                        s.retaining_path(&self.retainer_index, first.from, 100)
+                            .iter()
+                            .take_while(|r| r.from != v)
+                            .map(|r| self.edge_row(r.edge, r.from)),
+                    );
+                }
+                path
+            })
+            .collect();
+        Some(paths)
+    }
+
     fn edge_row(&self, edge: usize, node: u32) -> EdgeRow {
         EdgeRow {
             edge: self.snapshot.edge_label(edge),
@@ -413,21 +535,57 @@ impl Explorer {
     }
 
     pub fn duplicate_strings(&self, offset: usize, limit: usize) -> Page<DuplicateString> {
-        let all = self
-            .duplicate_strings
-            .get_or_init(|| self.snapshot.duplicate_strings());
-        self.page(all, offset, limit, DuplicateString::clone)
+        self.page(self.all_duplicates(), offset, limit, DuplicateString::clone)
     }
 
-    /// `@123` finds the object with that id; any other text the strings
-    /// that contain it (most retained first), up to `limit`.
-    pub fn search(&self, query: &str, limit: usize) -> Vec<Row> {
+    fn all_duplicates(&self) -> &[DuplicateString] {
+        self.duplicate_strings
+            .get_or_init(|| self.snapshot.duplicate_strings())
+    }
+
+    /// The objects that hold the copies of duplicated string `group` (its
+    /// row in [`Explorer::duplicate_strings`]): each copy's retainers, in
+    /// the Retainers view's order, copy by copy.
+    pub fn string_holders(
+        &self,
+        group: usize,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Page<EdgeRow>> {
+        let copies = &self.all_duplicates().get(group)?.copies;
+        let holders: Vec<leakscope_snapshot::Retainer> = copies
+            .iter()
+            .flat_map(|&v| self.snapshot.retainers(&self.retainer_index, v))
+            .collect();
+        Some(self.page(&holders, offset, limit, |r| self.edge_row(r.edge, r.from)))
+    }
+
+    /// `@123` finds the object with that id; any other text every string
+    /// that contains it, most retained first: `limit` of them from
+    /// `offset`, and how many there are in all.
+    pub fn search(&self, query: &str, offset: usize, limit: usize) -> Page<Row> {
         let query = query.trim();
         if let Some(id) = query.strip_prefix('@').and_then(|id| id.parse().ok()) {
-            return self.node(id).into_iter().collect();
+            let found: Vec<u32> = self.ordinal(id).into_iter().collect();
+            return self.page(&found, offset, limit, |&v| self.row(v));
         }
+        let found = {
+            let mut last = self.last_search.lock().expect("search lock");
+            match &*last {
+                Some((q, found)) if q == query => found.clone(),
+                _ => {
+                    let found = self.matching_strings(query);
+                    *last = Some((query.to_owned(), found.clone()));
+                    found
+                }
+            }
+        };
+        self.page(&found, offset, limit, |&v| self.row(v))
+    }
+
+    fn matching_strings(&self, query: &str) -> Arc<[u32]> {
         if query.is_empty() {
-            return Vec::new();
+            return Arc::new([]);
         }
         let s = &self.snapshot;
         let g = &s.graph;
@@ -443,8 +601,7 @@ impl Explorer {
             })
             .collect();
         found.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
-        found.truncate(limit);
-        found.into_iter().map(|v| self.row(v)).collect()
+        found.into()
     }
 
     /// The recording's bars; `None` for a plain snapshot (no time samples).
@@ -503,6 +660,22 @@ impl Explorer {
             total: all.len(),
             offset: start,
             items: all[start..end].iter().map(to_row).collect(),
+        }
+    }
+}
+
+/// The unfiltered Summary, or a filtered one shared with the cache.
+enum SummaryRef<'a> {
+    All(&'a ClassSummary),
+    Filtered(Arc<ClassSummary>),
+}
+
+impl std::ops::Deref for SummaryRef<'_> {
+    type Target = ClassSummary;
+    fn deref(&self) -> &ClassSummary {
+        match self {
+            SummaryRef::All(s) => s,
+            SummaryRef::Filtered(s) => s,
         }
     }
 }

@@ -9,6 +9,20 @@ const $ = (selector) => document.querySelector(selector);
 const fmt = (n) => Number(n).toLocaleString('en-US');
 const pct = (n, total) => (total > 0 ? `${Math.round((n * 100) / total)} %` : '');
 
+// Sizes as DevTools shows them (kB and MB of 1000), the exact bytes on hover.
+function human(n) {
+  const v = Number(n);
+  if (Math.abs(v) < 1000) return `${fmt(v)} B`;
+  const [unit, scale] = Math.abs(v) < 1e6 ? ['kB', 1e3] : Math.abs(v) < 1e9 ? ['MB', 1e6] : ['GB', 1e9];
+  return `${(v / scale).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: Math.abs(v / scale) < 10 ? 1 : 0 })} ${unit}`;
+}
+function size(n, signedText = false) {
+  const text = signedText && n > 0 ? `+${human(n)}` : human(n);
+  const span = el('span', 'size', text);
+  span.title = `${signedText && n > 0 ? '+' : ''}${fmt(n)} bytes`;
+  return span;
+}
+
 // The run's token: from the fragment of the URL leakscope printed (never
 // sent to a server), then kept in this origin's session storage (no other
 // server or page can read it) and sent as a header, never as a cookie.
@@ -43,10 +57,11 @@ function el(tag, className, text) {
 // One node of a virtual tree. `rows` is how many rows its expanded subtree
 // shows below it; loaded children live in a sparse array.
 class TreeNode {
-  constructor(data, depth, parent, count) {
+  constructor(data, depth, parent, count, index) {
     this.data = data;
     this.depth = depth;
     this.parent = parent;
+    this.index = index; // among the parent's children
     this.count = count; // children, known before they are loaded
     this.items = [];
     this.kids = new Map(); // index -> TreeNode, for children that were expanded
@@ -56,11 +71,23 @@ class TreeNode {
   get rows() {
     return this.expanded ? this.count + this.extra : 0;
   }
+  // Every child is loaded: the list can be sorted in the page.
+  get complete() {
+    if (this.items.length < this.count) return false;
+    for (let i = 0; i < this.count; i++) if (this.items[i] === undefined) return false;
+    return true;
+  }
 }
 
+let gridSerial = 0;
+
+// A virtual tree grid with DevTools' manners: sortable, resizable columns,
+// ARIA treegrid roles and keyboard navigation (arrows, Home/End, PageUp/
+// PageDown, Enter), and a hint when it is empty.
 class TreeGrid {
-  // columns: [{ title, cell(data) -> Node|string, className }]
-  // loader(data, offset, limit) -> Promise<{ total, items }>; data null = top level
+  // columns: [{ title, cell(data) -> Node|string, value(data) -> number,
+  //   className, label }]; value is the exact number (sort key, data-value).
+  // loader(data, offset, limit) -> Promise<{ total, offset, items }>; data null = top level
   constructor(container, columns, loader, options = {}) {
     this.container = container;
     this.columns = columns;
@@ -68,21 +95,106 @@ class TreeGrid {
     this.onSelect = options.onSelect || (() => {});
     this.childCount = options.childCount || ((d) => d.children || 0);
     this.nameCell = options.nameCell;
-    this.filter = options.filter || (() => true);
+    this.nameOf = options.nameOf || ((d) => d.name || d.className || d.text || '');
+    this.empty = options.empty || 'Nothing to show.';
     this.pending = new Set();
     this.selected = null;
+    this.cursor = -1; // the keyboard's row
+    this.sort = null; // { column (-1 = name), descending }
+    this.widths = options.widths || {};
+    this.id = `grid${++gridSerial}`;
     container.replaceChildren();
+    container.setAttribute('role', 'treegrid');
+    container.setAttribute('aria-label', options.label || options.title || 'Constructor');
     const head = el('div', 'head');
-    head.append(el('div', 'cell name', options.title || 'Constructor'));
-    for (const c of columns) head.append(el('div', `cell ${c.className || 'num'}`, c.title));
+    head.setAttribute('role', 'row');
+    this.headCells = [this.headCell(options.title || 'Constructor', -1, 'name'),
+      ...columns.map((c, i) => this.headCell(c.title, i, c.className || 'num', c.label))];
+    head.append(...this.headCells);
     this.viewport = el('div', 'viewport');
+    this.viewport.tabIndex = 0;
     this.spacer = el('div', 'spacer');
-    this.viewport.append(this.spacer);
+    this.hint = el('div', 'empty-hint');
+    this.hint.hidden = true;
+    this.viewport.append(this.spacer, this.hint);
     container.append(head, this.viewport);
     this.viewport.addEventListener('scroll', () => this.render());
-    this.root = new TreeNode(null, -1, null, 0);
+    this.viewport.addEventListener('keydown', (e) => this.key(e));
+    this.root = new TreeNode(null, -1, null, 0, 0);
     this.root.expanded = true;
-    this.ready = this.fetch(this.root, 0);
+    this.ready = this.fetch(this.root, 0).then(() => {
+      this.hint.textContent = this.empty;
+      this.hint.hidden = this.root.count > 0;
+    });
+  }
+
+  headCell(title, column, className, label) {
+    const cell = el('div', `cell ${className}`, title);
+    cell.setAttribute('role', 'columnheader');
+    if (label) cell.title = label;
+    cell.classList.add('sortable');
+    cell.addEventListener('click', (e) => {
+      if (e.target.classList.contains('resizer')) return;
+      this.sortBy(column);
+    });
+    if (column >= 0) {
+      const key = this.columns[column].title || className;
+      if (this.widths[key]) cell.style.width = `${this.widths[key]}px`;
+      const handle = el('span', 'resizer');
+      handle.title = 'Drag to resize';
+      handle.addEventListener('mousedown', (e) => this.resize(e, column, cell));
+      cell.append(handle);
+    }
+    return cell;
+  }
+
+  // Drags a column's right edge; every row's cell follows.
+  resize(event, column, cell) {
+    event.preventDefault();
+    event.stopPropagation();
+    const start = event.clientX;
+    const width = cell.getBoundingClientRect().width;
+    const key = this.columns[column].title || String(column);
+    const move = (e) => {
+      this.widths[key] = Math.max(40, width + e.clientX - start);
+      cell.style.width = `${this.widths[key]}px`;
+      this.render();
+    };
+    const up = () => {
+      document.removeEventListener('mousemove', move);
+      document.removeEventListener('mouseup', up);
+    };
+    document.addEventListener('mousemove', move);
+    document.addEventListener('mouseup', up);
+  }
+
+  // Sorts by `column` (again: the other way). Lists the page holds whole
+  // are sorted here; the server's own order stays for the paged ones.
+  sortBy(column) {
+    const same = this.sort && this.sort.column === column;
+    this.sort = { column, descending: same ? !this.sort.descending : column >= 0 };
+    this.headCells.forEach((c, i) => {
+      c.removeAttribute('aria-sort');
+      if (i === column + 1) c.setAttribute('aria-sort', this.sort.descending ? 'descending' : 'ascending');
+    });
+    // Expanded rows are keyed by position: collapse, then reorder.
+    this.root.kids.clear();
+    this.root.extra = 0;
+    this.cursor = -1;
+    this.sortItems(this.root);
+    this.render();
+  }
+
+  sortItems(node) {
+    if (!this.sort || !node.complete) return;
+    const { column, descending } = this.sort;
+    const key = column < 0 ? (d) => String(this.nameOf(d)).toLowerCase()
+      : (d) => { const c = this.columns[column]; return c.value ? c.value(d) : 0; };
+    const dir = descending ? -1 : 1;
+    node.items.sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      return (x < y ? -1 : x > y ? 1 : 0) * dir;
+    });
   }
 
   async fetch(node, page) {
@@ -96,6 +208,7 @@ class TreeGrid {
       const grew = answer.total - node.count;
       node.count = answer.total;
       answer.items.forEach((item, i) => { node.items[answer.offset + i] = item; });
+      if (node.kids.size === 0) this.sortItems(node);
       if (grew && node.expanded) this.propagate(node.parent, grew);
     } catch (error) {
       status(`error: ${error.message}`, true);
@@ -112,7 +225,7 @@ class TreeGrid {
     }
   }
 
-  // The row at `r` below `node`: { node (parent), index } or a kid TreeNode.
+  // The row at `r` below `node`: { parent, index }.
   locate(node, r) {
     let acc = 0;
     const kids = [...node.kids.entries()].filter(([, k]) => k.expanded).sort((a, b) => a[0] - b[0]);
@@ -126,14 +239,22 @@ class TreeGrid {
     return { parent: node, index: r - acc };
   }
 
-  toggle(parent, index) {
+  // The row of child `index` of `parent` (the inverse of locate).
+  rowOf(parent, index) {
+    let r = index;
+    for (const [i, kid] of parent.kids) if (i < index && kid.expanded) r += kid.rows;
+    return parent === this.root ? r : this.rowOf(parent.parent, parent.index) + 1 + r;
+  }
+
+  toggle(parent, index, open) {
     const data = parent.items[index];
-    if (!data || this.childCount(data) === 0) return;
+    if (!data || this.childCount(data) === 0) return Promise.resolve();
     let kid = parent.kids.get(index);
     if (!kid) {
-      kid = new TreeNode(data, parent.depth + 1, parent, this.childCount(data));
+      kid = new TreeNode(data, parent.depth + 1, parent, this.childCount(data), index);
       parent.kids.set(index, kid);
     }
+    if (open !== undefined && kid.expanded === open) return Promise.resolve();
     kid.expanded = !kid.expanded;
     const delta = kid.expanded ? kid.count + kid.extra : -(kid.count + kid.extra);
     this.propagate(parent, delta);
@@ -142,9 +263,61 @@ class TreeGrid {
     return fetched;
   }
 
+  // Selects row `r`: the keyboard's cursor, the selection and the view.
+  select(r, announce = true) {
+    const total = this.root.rows;
+    if (total === 0) return;
+    this.cursor = Math.max(0, Math.min(total - 1, r));
+    const { parent, index } = this.locate(this.root, this.cursor);
+    const data = parent.items[index];
+    const top = this.cursor * ROW;
+    const v = this.viewport;
+    if (top < v.scrollTop) v.scrollTop = top;
+    else if (top + ROW > v.scrollTop + v.clientHeight) v.scrollTop = top + ROW - v.clientHeight;
+    if (data !== undefined) {
+      this.selected = data;
+      if (announce) {
+        clearTimeout(this.selectTimer);
+        this.selectTimer = setTimeout(() => this.onSelect(data), 120);
+      }
+    }
+    this.render();
+  }
+
+  key(e) {
+    const page = Math.max(1, Math.floor(this.viewport.clientHeight / ROW) - 1);
+    const r = this.cursor;
+    const here = r >= 0 ? this.locate(this.root, r) : null;
+    const kid = here && here.parent.kids.get(here.index);
+    const data = here && here.parent.items[here.index];
+    switch (e.key) {
+      case 'ArrowDown': this.select(r + 1); break;
+      case 'ArrowUp': this.select(Math.max(0, r - 1)); break;
+      case 'PageDown': this.select(r + page); break;
+      case 'PageUp': this.select(Math.max(0, r - page)); break;
+      case 'Home': this.select(0); break;
+      case 'End': this.select(this.root.rows - 1); break;
+      case 'ArrowRight':
+        if (!data || !this.childCount(data)) break;
+        if (kid && kid.expanded) this.select(r + 1);
+        else this.toggle(here.parent, here.index, true);
+        break;
+      case 'ArrowLeft':
+        if (kid && kid.expanded) this.toggle(here.parent, here.index, false);
+        else if (here && here.parent !== this.root) this.select(this.rowOf(here.parent.parent, here.parent.index));
+        break;
+      case 'Enter':
+        if (data) { this.selected = data; this.onSelect(data); this.render(); }
+        break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+
   render() {
     const total = this.root.rows;
     this.spacer.style.height = `${total * ROW}px`;
+    this.container.setAttribute('aria-rowcount', total);
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW) - 5);
     const last = Math.min(total, first + Math.ceil((this.viewport.clientHeight || 600) / ROW) + 10);
     const rows = [];
@@ -155,12 +328,18 @@ class TreeGrid {
       rows.push(this.renderRow(r, parent, index, data));
     }
     this.spacer.replaceChildren(...rows);
+    if (this.cursor >= 0) this.viewport.setAttribute('aria-activedescendant', `${this.id}-${this.cursor}`);
   }
 
   renderRow(r, parent, index, data) {
     const row = el('div', 'row');
+    row.id = `${this.id}-${r}`;
+    row.setAttribute('role', 'row');
+    row.setAttribute('aria-level', parent.depth + 2);
+    row.setAttribute('aria-rowindex', r + 1);
     row.style.top = `${r * ROW}px`;
     const name = el('div', 'cell name');
+    name.setAttribute('role', 'gridcell');
     name.style.paddingLeft = `${6 + (parent.depth + 1) * 14}px`;
     if (data === undefined) {
       name.append(el('span', 'pending', '…'));
@@ -168,14 +347,36 @@ class TreeGrid {
       return row;
     }
     const kid = parent.kids.get(index);
-    const toggle = el('span', 'toggle', this.childCount(data) ? (kid && kid.expanded ? '▾' : '▸') : '');
+    const open = kid && kid.expanded;
+    const expandable = this.childCount(data) > 0;
+    if (expandable) row.setAttribute('aria-expanded', open ? 'true' : 'false');
+    const toggle = el('span', 'toggle', expandable ? (open ? '▾' : '▸') : '');
     toggle.addEventListener('click', (e) => { e.stopPropagation(); this.toggle(parent, index); });
     name.append(toggle, this.nameCell(data));
     row.append(name);
-    for (const c of this.columns) row.append(el('div', `cell ${c.className || 'num'}`, c.cell(data)));
+    for (const c of this.columns) {
+      const cell = el('div', `cell ${c.className || 'num'}`);
+      cell.setAttribute('role', 'gridcell');
+      const width = this.widths[c.title || c.className];
+      if (width) cell.style.width = `${width}px`;
+      const shown = c.cell(data);
+      if (shown instanceof Node) cell.append(shown);
+      else cell.textContent = shown;
+      if (c.value && shown instanceof Node) cell.dataset.value = c.value(data);
+      row.append(cell);
+    }
     if (data.id !== undefined) row.dataset.id = data.id;
-    if (this.selected === data) row.classList.add('selected');
-    row.addEventListener('click', () => { this.selected = data; this.onSelect(data); this.render(); });
+    const selected = this.selected === data;
+    row.setAttribute('aria-selected', selected ? 'true' : 'false');
+    if (selected) row.classList.add('selected');
+    if (r === this.cursor) row.classList.add('cursor');
+    row.addEventListener('click', () => {
+      this.cursor = r;
+      this.selected = data;
+      this.viewport.focus({ preventScroll: true });
+      this.onSelect(data);
+      this.render();
+    });
     row.addEventListener('dblclick', () => this.toggle(parent, index));
     return row;
   }
@@ -186,11 +387,17 @@ class TreeGrid {
 const state = {
   snapshots: [],
   current: null, // index
+  chosen: false, // the user (or a capture) picked the snapshot: no more defaults
   base: null,
+  baseChosen: false,
   view: 'summary',
   overview: null,
+  overviews: new Map(), // index -> overview, for the filters' id bounds
+  only: '', // the Summary filter: '', 'ids:A:B', 'detached', 'handlers'
   ignored: new Set(),
   retainersOf: null,
+  dismissed: new Set(), // failed loads the user closed
+  search: null, // { q, total, at }
 };
 
 function status(text, error = false) {
@@ -199,12 +406,13 @@ function status(text, error = false) {
   s.classList.toggle('error', error);
 }
 
+const DISTANCE_NONE = 100000000;
 const sizeColumns = () => [
-  { title: 'Distance', cell: (d) => (d.distance >= 100000000 ? '–' : fmt(d.distance)) },
-  { title: 'Shallow Size', cell: (d) => fmt(d.shallowSize) },
-  { title: '', className: 'pct', cell: (d) => pct(d.shallowSize, state.overview.rootRetainedSize) },
-  { title: 'Retained Size', cell: (d) => fmt(d.retainedSize) },
-  { title: '', className: 'pct', cell: (d) => pct(d.retainedSize, state.overview.rootRetainedSize) },
+  { title: 'Distance', value: (d) => d.distance, cell: (d) => (d.distance >= DISTANCE_NONE || d.distance < 0 ? '–' : fmt(d.distance)) },
+  { title: 'Shallow Size', value: (d) => d.shallowSize, cell: (d) => size(d.shallowSize) },
+  { title: 'Shallow %', className: 'pct', label: 'Shallow size, % of the heap', value: (d) => d.shallowSize, cell: (d) => pct(d.shallowSize, state.overview.rootRetainedSize) },
+  { title: 'Retained Size', value: (d) => d.retainedSize, cell: (d) => size(d.retainedSize) },
+  { title: 'Retained %', className: 'pct', label: 'Retained size, % of the heap', value: (d) => d.retainedSize, cell: (d) => pct(d.retainedSize, state.overview.rootRetainedSize) },
 ];
 
 function objectName(d) {
@@ -217,28 +425,37 @@ function objectName(d) {
 }
 
 const base = () => `/api/s/${state.current}`;
+const onlyParam = () => (state.only ? `&only=${encodeURIComponent(state.only)}` : '');
 
 // ---- views ----------------------------------------------------------------
+
+const FILTER_HINTS = {
+  '': 'No class matches the filter.',
+  detached: 'No object is kept alive only by detached DOM nodes.',
+  handlers: 'No object is kept alive only by event listeners.',
+};
 
 function showSummary() {
   const filter = $('#class-filter').value;
   return new TreeGrid($('#grid'), [
-    { title: 'Count', cell: (d) => (d.count !== undefined ? fmt(d.count) : '') },
+    { title: 'Count', value: (d) => d.count ?? 0, cell: (d) => (d.count !== undefined ? fmt(d.count) : '') },
     ...sizeColumns(),
   ], async (data, offset, limit) => {
     if (data === null) {
-      const classes = await api(`${base()}/classes?filter=${encodeURIComponent(filter)}`);
-      $('#totals').textContent = `${fmt(classes.length)} classes`;
+      const classes = await api(`${base()}/classes?filter=${encodeURIComponent(filter)}${onlyParam()}`);
+      $('#totals').textContent = `${fmt(classes.length)} classes, ${fmt(classes.reduce((n, c) => n + c.count, 0))} objects`;
       return { total: classes.length, offset: 0, items: classes };
     }
     if (data.key !== undefined) {
-      return api(`${base()}/instances?key=${encodeURIComponent(data.key)}&offset=${offset}&limit=${limit}`);
+      return api(`${base()}/instances?key=${encodeURIComponent(data.key)}&offset=${offset}&limit=${limit}${onlyParam()}`);
     }
     return api(`${base()}/fields/${data.id}?offset=${offset}&limit=${limit}`);
   }, {
     childCount: (d) => (d.key !== undefined ? d.count : d.children),
     nameCell: (d) => (d.key !== undefined ? el('span', 'class', d.name) : objectName(d)),
     onSelect: selectObject,
+    empty: state.only.startsWith('ids:') ? 'No object was allocated in that range.' : FILTER_HINTS[state.only] || FILTER_HINTS[''],
+    label: 'Summary',
   });
 }
 
@@ -248,6 +465,7 @@ function showContainment() {
     title: 'Object',
     nameCell: objectName,
     onSelect: selectObject,
+    label: 'Containment',
   });
 }
 
@@ -257,30 +475,36 @@ function showDominators() {
     title: 'Object',
     nameCell: objectName,
     onSelect: selectObject,
+    label: 'Dominators',
   });
+}
+
+// The Comparison's base by default: the snapshot given just before the
+// current one (the order of the command line, whatever loaded first).
+function defaultBase(others) {
+  return (others.filter((s) => s.index < state.current).pop() || others[0]).index;
 }
 
 function showComparison() {
   const others = state.snapshots.filter((s) => s.state === 'ready' && s.kind === 'snapshot' && s.index !== state.current);
   const select = $('#base');
-  const previous = state.base;
   select.replaceChildren(...others.map((s) => new Option(s.name, s.index)));
   if (others.length === 0) {
-    $('#grid').replaceChildren(el('p', 'ignored-note', 'Load a second snapshot to compare.'));
+    $('#grid').replaceChildren(el('p', 'empty-hint', 'Load a second snapshot of the same process to compare.'));
     return null;
   }
-  state.base = others.some((s) => s.index === previous) ? previous
-    : (others.filter((s) => s.index < state.current).pop() || others[0]).index;
+  if (!state.baseChosen || !others.some((s) => s.index === state.base)) state.base = defaultBase(others);
   select.value = state.base;
   const filter = $('#class-filter').value.toLowerCase();
+  const member = (d) => d.key === undefined;
   return new TreeGrid($('#grid'), [
     // Objects under a class show their own size as allocated or freed.
-    { title: '# New', cell: (d) => (d.key !== undefined ? fmt(d.addedCount) : '') },
-    { title: '# Deleted', cell: (d) => (d.key !== undefined ? fmt(d.removedCount) : '') },
-    { title: '# Delta', cell: (d) => (d.key !== undefined ? signed(d.countDelta) : '') },
-    { title: 'Alloc. Size', cell: (d) => (d.key !== undefined ? fmt(d.addedSize) : d.deleted === false ? fmt(d.shallowSize) : '') },
-    { title: 'Freed Size', cell: (d) => (d.key !== undefined ? fmt(d.removedSize) : d.deleted ? fmt(d.shallowSize) : '') },
-    { title: 'Size Delta', cell: (d) => (d.key !== undefined ? signed(d.sizeDelta) : '') },
+    { title: '# New', value: (d) => d.addedCount, cell: (d) => (member(d) ? '' : fmt(d.addedCount)) },
+    { title: '# Deleted', value: (d) => d.removedCount, cell: (d) => (member(d) ? '' : fmt(d.removedCount)) },
+    { title: '# Delta', value: (d) => d.countDelta, cell: (d) => (member(d) ? '' : signed(d.countDelta)) },
+    { title: 'Alloc. Size', value: (d) => (member(d) ? d.shallowSize : d.addedSize), cell: (d) => (!member(d) ? size(d.addedSize) : d.deleted === false ? size(d.shallowSize) : '') },
+    { title: 'Freed Size', value: (d) => (member(d) ? d.shallowSize : d.removedSize), cell: (d) => (!member(d) ? size(d.removedSize) : d.deleted ? size(d.shallowSize) : '') },
+    { title: 'Size Delta', value: (d) => d.sizeDelta, cell: (d) => (member(d) ? '' : size(d.sizeDelta, true)) },
   ], async (data, offset, limit) => {
     if (data === null) {
       const diff = (await api(`/api/compare?base=${state.base}&current=${state.current}`))
@@ -305,21 +529,37 @@ function showComparison() {
       return name;
     },
     onSelect: (d) => selectObject(d, d.deleted || d.fromBase ? state.base : state.current),
+    empty: 'No class changed between the two snapshots.',
+    label: 'Comparison',
   });
 }
 
 const signed = (n) => (n > 0 ? `+${fmt(n)}` : fmt(n));
 
+// Duplicated strings; each expands to the objects holding its copies.
 function showStrings() {
   return new TreeGrid($('#grid'), [
-    { title: 'Count', cell: (d) => fmt(d.count) },
-    { title: 'Total Size', cell: (d) => fmt(d.totalSize) },
-    { title: 'Wasted', cell: (d) => fmt(d.wastedSize) },
+    { title: 'Count', value: (d) => d.count ?? 0, cell: (d) => (d.text !== undefined ? fmt(d.count) : '') },
+    { title: 'Total Size', value: (d) => d.totalSize ?? d.shallowSize, cell: (d) => (d.text !== undefined ? size(d.totalSize) : size(d.shallowSize)) },
+    { title: 'Wasted', value: (d) => d.wastedSize ?? 0, cell: (d) => (d.text !== undefined ? size(d.wastedSize) : '') },
   ], async (data, offset, limit) => {
-    const page = await api(`${base()}/strings?offset=${offset}&limit=${limit}`);
-    $('#totals').textContent = `${fmt(page.total)} duplicated strings`;
-    return page;
-  }, { title: 'String', childCount: () => 0, nameCell: (d) => el('span', '', `"${d.text.slice(0, 300)}"`) });
+    if (data === null) {
+      const page = await api(`${base()}/strings?offset=${offset}&limit=${limit}`);
+      page.items.forEach((item, i) => { item.group = page.offset + i; });
+      $('#totals').textContent = `${fmt(page.total)} duplicated strings`;
+      return page;
+    }
+    if (data.group !== undefined) return api(`${base()}/strings/${data.group}/holders?offset=${offset}&limit=${limit}`);
+    return api(`${base()}/fields/${data.id}?offset=${offset}&limit=${limit}`);
+  }, {
+    title: 'String',
+    childCount: (d) => (d.group !== undefined ? d.count : d.children),
+    nameCell: (d) => (d.group !== undefined ? el('span', '', `"${d.text.slice(0, 300)}"`) : objectName(d)),
+    nameOf: (d) => d.text ?? d.name,
+    onSelect: (d) => { if (d.id !== undefined) selectObject(d); },
+    empty: 'No string occurs twice.',
+    label: 'Duplicated strings',
+  });
 }
 
 function showStatistics() {
@@ -334,20 +574,12 @@ function showStatistics() {
   const other = s.total - parts.reduce((sum, p) => sum + p[1], 0);
   parts.push(['Other', Math.max(0, other), '#9e9e9e']);
   const box = $('#statistics');
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('width', '600');
-  svg.setAttribute('height', '40');
-  svg.setAttribute('id', 'statistics-chart');
+  const svg = svgEl('svg', { width: 600, height: 40, id: 'statistics-chart', role: 'img', 'aria-label': 'Heap by kind' });
   let x = 0;
   for (const [name, value, color] of parts) {
     const w = s.total > 0 ? (value * 600) / s.total : 0;
-    const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-    rect.setAttribute('x', x);
-    rect.setAttribute('y', 0);
-    rect.setAttribute('width', Math.max(0, w));
-    rect.setAttribute('height', 40);
-    rect.setAttribute('fill', color);
-    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    const rect = svgEl('rect', { x, y: 0, width: Math.max(0, w), height: 40, fill: color });
+    const title = svgEl('title', {});
     title.textContent = `${name}: ${fmt(value)} bytes`;
     rect.append(title);
     svg.append(rect);
@@ -355,13 +587,23 @@ function showStatistics() {
   }
   const table = el('table');
   table.id = 'statistics-table';
-  for (const [name, value] of [...parts, ['Total', s.total]]) {
+  const head = el('tr');
+  head.append(el('th', '', 'Kind'), el('th', 'num', 'Size'), el('th', 'num', 'Bytes'), el('th', 'num', '% of total'));
+  table.append(head);
+  for (const [name, value, color] of [...parts, ['Total', s.total]]) {
     const tr = el('tr');
-    tr.append(el('td', '', name), el('td', 'num', fmt(value)), el('td', 'num', pct(value, s.total)));
+    const label = el('td');
+    if (color) {
+      const swatch = el('span', 'swatch');
+      swatch.style.background = color;
+      label.append(swatch);
+    }
+    label.append(name);
+    tr.append(label, el('td', 'num', human(value)), el('td', 'num', fmt(value)), el('td', 'num', pct(value, s.total)));
     table.append(tr);
   }
   box.replaceChildren(svg, table);
-  $('#totals').textContent = `${fmt(s.total)} bytes in all`;
+  $('#totals').textContent = `${human(s.total)} in all`;
 }
 
 // ---- allocation timeline ----------------------------------------------------
@@ -373,7 +615,6 @@ function svgEl(tag, attributes) {
   for (const [k, v] of Object.entries(attributes)) e.setAttribute(k, v);
   return e;
 }
-
 async function showTimeline() {
   const timeline = await api(`${base()}/timeline`);
   const chart = $('#timeline-chart');
@@ -427,8 +668,8 @@ async function selectRange(from, to) {
     ? stack.frames.map((f) => `${f.function || '(anonymous)'}${f.script ? ` ${f.script}:${f.line}:${f.column}` : ''}`).join(' ← ')
     : '(allocated before tracking started or by the runtime)');
   grid = new TreeGrid($('#grid'), [
-    { title: 'Count', cell: (d) => fmt(d.count) },
-    { title: 'Shallow Size', cell: (d) => fmt(d.shallow_size) },
+    { title: 'Count', value: (d) => d.count, cell: (d) => fmt(d.count) },
+    { title: 'Shallow Size', value: (d) => d.shallow_size, cell: (d) => size(d.shallow_size) },
   ], async (data) => {
     const items = data === null ? allocated.classes : data.stacks;
     return { total: items.length, offset: 0, items };
@@ -560,6 +801,7 @@ function table(headers, rows, numeric = () => false) {
 // retainers: where every link of a hunt report leads.
 async function openObject(index, id) {
   state.current = index;
+  state.chosen = true;
   state.view = 'summary';
   renderSnapshotList();
   await show();
@@ -607,14 +849,17 @@ async function showHunt() {
   verdict.id = 'hunt-verdict';
   const parts = [verdict,
     el('div', 'muted', `Confidence ${h.confidence}: ${h.confidence_reason}`),
-    el('div', 'muted', `${h.target}, PID ${h.pid}, ${driven(h)}: ${h.rounds.length} rounds in ${h.seconds.toFixed(1)} s`)];
+    el('div', 'muted', `${String(h.target).includes(`PID ${h.pid}`) ? h.target : `${h.target}, PID ${h.pid}`}, ${driven(h)}: ${h.rounds.length} rounds in ${h.seconds.toFixed(1)} s`)];
   for (const t of h.threads || []) {
     parts.push(el('div', 'muted', `Heap of ${t.thread} after GC: ${t.heap_used.map(mb).join(' → ')}${t.judged ? '' : ' (not judged)'}`));
   }
   if (h.stopped_by) parts.push(el('div', 'error', `Stopped by ${h.stopped_by}`));
   for (const w of h.warnings) parts.push(el('div', 'error', `Warning: ${w}`));
   if (last === undefined) {
-    parts.push(el('div', 'muted', 'The snapshots were not kept (leakscope hunt --keep keeps them): paths are not links.'));
+    const kept = h.snapshots || [];
+    parts.push(el('div', 'muted', kept.length
+      ? `The hunt kept ${kept.length} snapshots (${kept.map((p) => p.split(/[\\/]/).pop()).join(', ')}), but they are not loaded here: a report sent from the page never opens paths. Add those files too (or run leakscope serve on the report) and its paths become links.`
+      : 'The snapshots were not kept (leakscope hunt --keep keeps them): paths are not links.'));
   }
   h.findings.forEach((f, n) => {
     const card = el('div', 'finding');
@@ -668,7 +913,16 @@ async function showHunt() {
   $('#totals').textContent = `${h.findings.length} finding(s)`;
 }
 
+
 // ---- retainers ------------------------------------------------------------
+
+function clearRetainers() {
+  state.retainersOf = null;
+  $('#retainers-of').textContent = '';
+  $('#retainers-of').title = '';
+  $('#paths').replaceChildren();
+  $('#retainers').replaceChildren(el('div', 'empty-hint', 'Select an object to see what keeps it alive.'));
+}
 
 // Shows the retainers of object `d` of snapshot `snapshot` (the current
 // one unless it is a deleted object of a Comparison's base).
@@ -677,8 +931,40 @@ function selectObject(d, snapshot = state.current) {
   state.retainersOf = d;
   state.retainersIn = snapshot;
   const where = snapshot === state.current ? '' : ` in ${state.snapshots[snapshot].name}`;
-  $('#retainers-of').textContent = `of ${d.name || d.className} @${d.id}${where}`;
+  const label = `of ${d.name || d.className} @${d.id}${where}`;
+  $('#retainers-of').textContent = label;
+  $('#retainers-of').title = label;
   showRetainers();
+  showPaths(d.id, snapshot);
+}
+
+// Several retaining paths, each through another direct retainer: what
+// holds the object, at a glance, before the tree below is expanded.
+async function showPaths(id, snapshot) {
+  const box = $('#paths');
+  box.replaceChildren();
+  box.dataset.ready = '';
+  let paths;
+  try {
+    paths = await api(`/api/s/${snapshot}/paths/${id}`);
+  } catch (error) {
+    return;
+  }
+  if (state.retainersOf === null || state.retainersOf.id !== id) return;
+  box.replaceChildren(...paths.map((path, i) => {
+    const line = el('div', 'retaining-path');
+    line.append(el('span', 'muted', `${i + 1}. `), el('span', 'id', `@${id}`));
+    for (const step of path) {
+      const link = el('span', 'step', `${step.name || step.className} @${step.id}`);
+      link.title = 'Show its retainers';
+      link.addEventListener('click', () => selectObject(step, snapshot));
+      line.append(' ← ', el('span', 'edge', step.edge), ' ', link);
+    }
+    if (path.length && path[path.length - 1].distance >= DISTANCE_NONE) line.append(el('span', 'muted', ' (not reachable from a GC root)'));
+    return line;
+  }));
+  if (!paths.length) box.append(el('div', 'empty-hint', 'Nothing holds this object: the root, or garbage.'));
+  box.dataset.ready = String(paths.length);
 }
 
 // DevTools' "Ignore this retainer": the server recomputes distances
@@ -690,6 +976,8 @@ function showRetainers() {
   const grid = new TreeGrid($('#retainers'), sizeColumns(), (data, offset, limit) =>
     api(`/api/s/${state.retainersIn}/retainers/${data ? data.id : d.id}?offset=${offset}&limit=${limit}&ignore=${ignore}`), {
     title: 'Object',
+    label: 'Retainers',
+    empty: 'Nothing retains this object.',
     nameCell: (r) => {
       const name = objectName(r);
       if (r.ignored) name.classList.add('ignored');
@@ -725,13 +1013,108 @@ async function expandFirstChain(grid) {
   const seen = new Set([state.retainersOf.id]);
   for (let level = 0; level < 20; level++) {
     const first = node.items[0];
-    if (!first || first.distance <= 1 || first.distance >= 100000000 || seen.has(first.id) || !first.children) return;
+    if (!first || first.distance <= 1 || first.distance >= DISTANCE_NONE || seen.has(first.id) || !first.children) return;
     seen.add(first.id);
     await grid.toggle(node, 0);
     node = node.kids.get(0);
   }
 }
 
+// The draggable line between the view and the Retainers pane (mouse, or
+// arrow keys once focused).
+function splitter() {
+  const bar = $('#splitter');
+  const pane = $('#retainers-pane');
+  const set = (px) => {
+    const max = $('main').getBoundingClientRect().height - 80;
+    const h = Math.max(60, Math.min(max, px));
+    pane.style.flex = `0 0 ${h}px`;
+    bar.setAttribute('aria-valuenow', Math.round(h));
+  };
+  bar.addEventListener('mousedown', (e) => {
+    e.preventDefault();
+    const start = e.clientY;
+    const height = pane.getBoundingClientRect().height;
+    const move = (m) => set(height - (m.clientY - start));
+    const up = () => { document.removeEventListener('mousemove', move); document.removeEventListener('mouseup', up); };
+    document.addEventListener('mousemove', move);
+    document.addEventListener('mouseup', up);
+  });
+  bar.addEventListener('keydown', (e) => {
+    const height = pane.getBoundingClientRect().height;
+    if (e.key === 'ArrowUp') set(height + 20);
+    else if (e.key === 'ArrowDown') set(height - 20);
+    else return;
+    e.preventDefault();
+  });
+}
+
+// ---- search -----------------------------------------------------------------
+
+// Every match of a search (an @id, or text in strings), paged, with
+// previous / next and "reveal in Summary".
+async function search(q) {
+  const first = await api(`${base()}/search?q=${encodeURIComponent(q)}&offset=0&limit=1`);
+  state.search = { q, total: first.total, at: 0, snapshot: state.current };
+  const bar = $('#search-results');
+  bar.hidden = false;
+  if (!first.total) {
+    $('#search-count').textContent = `No match for ${q}`;
+    $('#matches').replaceChildren();
+    bar.dataset.total = '0';
+    return;
+  }
+  bar.dataset.total = String(first.total);
+  const matches = new TreeGrid($('#matches'), [
+    { title: 'Retained Size', value: (d) => d.retainedSize, cell: (d) => size(d.retainedSize) },
+  ], (data, offset, limit) => api(`/api/s/${state.search.snapshot}/search?q=${encodeURIComponent(q)}&offset=${offset}&limit=${limit}`), {
+    title: 'Match',
+    label: 'Search matches',
+    childCount: () => 0,
+    nameCell: objectName,
+    onSelect: (d) => {
+      const at = matches.root.items.indexOf(d);
+      if (at >= 0) goToMatch(at, false);
+    },
+  });
+  state.search.grid = matches;
+  await matches.ready;
+  goToMatch(0);
+}
+
+async function goToMatch(at, moveGrid = true) {
+  const s = state.search;
+  if (!s || !s.total) return;
+  s.at = (at + s.total) % s.total;
+  $('#search-count').textContent = `Match ${fmt(s.at + 1)} of ${fmt(s.total)} for ${s.q}`;
+  $('#search-results').dataset.at = String(s.at);
+  if (moveGrid) s.grid.select(s.at, false);
+  let match = s.grid.root.items[s.at];
+  if (match === undefined) match = (await api(`/api/s/${s.snapshot}/search?q=${encodeURIComponent(s.q)}&offset=${s.at}&limit=1`)).items[0];
+  if (match) selectObject(match, s.snapshot);
+}
+
+// Opens the Summary (unfiltered) at object `id`: its class expanded, the
+// object scrolled to and selected.
+async function reveal(id, snapshot = state.current) {
+  const place = await api(`/api/s/${snapshot}/locate/${id}`).catch(() => null);
+  if (!place) { status(`@${id} is not counted in the Summary (no size of its own)`); return; }
+  state.current = snapshot;
+  state.only = '';
+  $('#only').value = '';
+  $('#class-filter').value = '';
+  state.view = 'summary';
+  await show({ keepRetainers: true });
+  const g = grid;
+  await g.toggle(g.root, place.classRow, true);
+  const kid = g.root.kids.get(place.classRow);
+  await g.fetch(kid, Math.floor(place.index / PAGE));
+  const r = g.rowOf(kid, place.index);
+  g.viewport.scrollTop = Math.max(0, r * ROW - g.viewport.clientHeight / 2);
+  g.select(r, false);
+  $('#grid').dataset.revealed = String(id);
+  status(`@${id}: row ${fmt(place.index + 1)} of its class in the Summary`);
+}
 // ---- live mode --------------------------------------------------------------
 
 async function post(path) {
@@ -769,14 +1152,17 @@ function drawHeap(points, gcs) {
 
 async function pollLive() {
   try {
-    const live = await api('/api/live');
+    const response = await fetch('/api/live', authorized());
+    if (response.status === 204) return; // not attached to a target
+    const live = await response.json();
+    if (!response.ok) throw new Error(live.error || response.statusText);
     $('#live').hidden = false;
     $('#live-pid').textContent = live.pid;
     $('#live-activity').textContent = live.activity || '';
     drawHeap(live.heap, live.gcs);
     setTimeout(pollLive, 1000);
   } catch (error) {
-    // Not live (404): nothing to show. Live but gone: say so once.
+    // Live but gone: say so once.
     if (!$('#live').hidden) $('#live-result').textContent = `the target is gone: ${error.message}`;
   }
 }
@@ -788,10 +1174,7 @@ async function liveAction(label, path, done) {
   try {
     const result = await post(path);
     $('#live-result').textContent = done(result);
-    if (result.index !== undefined) {
-      state.follow = result.index;
-      poll();
-    }
+    if (result.index !== undefined) follow(result.index);
   } catch (error) {
     $('#live-result').textContent = `${label} failed: ${error.message}`;
   } finally {
@@ -799,43 +1182,54 @@ async function liveAction(label, path, done) {
   }
 }
 
+// Shows snapshot `index` as soon as it is ready (a capture, an upload).
+function follow(index) {
+  state.follow = index;
+  state.chosen = true;
+  poll();
+}
+
 // ---- wiring ---------------------------------------------------------------
 
 let grid = null;
+const ALL_VIEWS = ['summary', 'comparison', 'containment', 'dominators', 'statistics', 'strings', 'timeline', 'flame', 'hunt'];
 
-async function show() {
-  document.querySelectorAll('#views button').forEach((b) => b.classList.toggle('active', b.dataset.view === state.view));
-  $('#statistics').hidden = state.view !== 'statistics';
-  $('#grid').hidden = state.view === 'statistics';
-  $('#base-label').hidden = state.view !== 'comparison';
-  $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
-  $('#timeline').hidden = state.view !== 'timeline';
+async function show(options = {}) {
   $('#totals').textContent = '';
+  if (!options.keepRetainers) clearRetainers();
   if (state.current === null) return;
+  const snap = state.snapshots[state.current];
+  const { kind } = snap;
   status('Loading the view…');
-  $('body').dataset.view = state.view;
   $('body').dataset.viewReady = '';
   try {
-    // A profile shows only its flame graph, a hunt only its report.
-    const { kind } = state.snapshots[state.current];
+    state.overview = kind === 'snapshot' ? await api(`${base()}/overview`) : null;
+    if (state.overview) state.overviews.set(state.current, state.overview);
+    // A profile shows only its flame graph, a hunt only its report, a
+    // snapshot every Memory view (and its timeline if it was recorded).
     const only = { profile: 'flame', hunt: 'hunt' }[kind];
+    const offered = only ? [only] : ALL_VIEWS.filter((v) => !['flame', 'hunt'].includes(v) && (v !== 'timeline' || state.overview.hasTimeline));
+    if (!offered.includes(state.view)) state.view = offered[0];
+    const view = state.view;
+    // Every pane's visibility from the view actually shown.
     document.querySelectorAll('#views button').forEach((b) => {
-      b.hidden = only ? b.dataset.view !== only : ['flame', 'hunt'].includes(b.dataset.view);
+      b.hidden = !offered.includes(b.dataset.view);
+      b.classList.toggle('active', b.dataset.view === view);
+      b.setAttribute('aria-pressed', b.dataset.view === view ? 'true' : 'false');
     });
-    if (only) state.view = only;
-    else if (['flame', 'hunt'].includes(state.view)) state.view = 'summary';
-    const snapshot = !only;
-    document.querySelectorAll('#views button').forEach((b) => b.classList.toggle('active', b.dataset.view === state.view));
-    $('#flame').hidden = state.view !== 'flame';
-    $('#hunt').hidden = state.view !== 'hunt';
-    $('#grid').hidden = ['statistics', 'flame', 'hunt'].includes(state.view);
-    $('#retainers-pane').hidden = !snapshot;
-    $('#toolbar').hidden = state.view === 'hunt';
-    $('#class-filter').hidden = !['summary', 'comparison'].includes(state.view);
-    state.overview = snapshot ? await api(`${base()}/overview`) : null;
-    const recorded = snapshot && await api(`${base()}/timeline`).then(() => true, () => false);
-    $('#views [data-view=timeline]').hidden = !recorded;
-    if (state.view === 'timeline' && !recorded) state.view = 'summary';
+    $('#timeline').hidden = view !== 'timeline';
+    $('#flame').hidden = view !== 'flame';
+    $('#hunt').hidden = view !== 'hunt';
+    $('#statistics').hidden = view !== 'statistics';
+    $('#grid').hidden = ['statistics', 'flame', 'hunt'].includes(view);
+    $('#retainers-pane').hidden = !!only;
+    $('#splitter').hidden = !!only;
+    $('#toolbar').hidden = !!only;
+    $('#class-filter').hidden = !['summary', 'comparison'].includes(view);
+    $('#base-label').hidden = view !== 'comparison';
+    $('#only-label').hidden = view !== 'summary';
+    if (view === 'summary') renderFilters();
+    $('body').dataset.view = view;
     const views = {
       flame: showFlame,
       hunt: showHunt,
@@ -847,90 +1241,185 @@ async function show() {
       statistics: showStatistics,
       strings: showStrings,
     };
-    const shown = await views[state.view]();
+    const shown = await views[view]();
     if (shown instanceof TreeGrid) {
       grid = shown;
       await grid.ready;
     }
-    const snap = state.snapshots[state.current];
     status({ profile: `${snap.name}: sampling heap profile`, hunt: `${snap.name}: hunt report` }[kind]
-      || `${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${fmt(state.overview.rootRetainedSize)} bytes retained from the root`);
-    $('body').dataset.viewReady = state.view;
+      || `${snap.name}: ${fmt(state.overview.nodeCount)} nodes, ${human(state.overview.rootRetainedSize)} retained from the root`);
+    $('body').dataset.viewReady = view;
   } catch (error) {
     status(`error: ${error.message}`, true);
   }
 }
 
-function renderLoads() {
-  const loads = $('#loads');
-  loads.replaceChildren(...state.snapshots.filter((s) => s.state !== 'ready').map((s) => {
-    const row = el('div', `load ${s.state}`);
-    row.append(el('span', '', s.name));
-    if (s.state === 'loading') {
+// The Summary's filters, as DevTools offers them: objects allocated before
+// a snapshot or between two (by id: V8's ids only grow), and objects kept
+// alive only by detached DOM nodes or by event listeners.
+function renderFilters() {
+  const select = $('#only');
+  const snapshots = state.snapshots.filter((s) => s.state === 'ready' && s.kind === 'snapshot');
+  const options = [new Option('All objects', '')];
+  snapshots.forEach((s, i) => {
+    const max = state.overviews.get(s.index)?.maxJsId;
+    if (max === undefined) { loadOverview(s.index); return; }
+    if (i === 0) options.push(new Option(`Objects allocated before ${s.name}`, `ids:0:${max}`));
+    else {
+      const prev = state.overviews.get(snapshots[i - 1].index)?.maxJsId;
+      if (prev !== undefined) options.push(new Option(`Objects allocated between ${snapshots[i - 1].name} and ${s.name}`, `ids:${prev}:${max}`));
+    }
+  });
+  options.push(new Option('Objects retained by detached DOM nodes', 'detached'));
+  options.push(new Option('Objects retained by event handlers', 'handlers'));
+  select.replaceChildren(...options);
+  if (![...select.options].some((o) => o.value === state.only)) state.only = '';
+  select.value = state.only;
+}
+
+async function loadOverview(index) {
+  if (state.overviews.has(index)) return;
+  state.overviews.set(index, undefined);
+  try {
+    state.overviews.set(index, await api(`/api/s/${index}/overview`));
+    if (state.view === 'summary') renderFilters();
+  } catch (error) {
+    state.overviews.delete(index);
+  }
+}
+
+// The snapshot list, as DevTools' sidebar: every file in the order given,
+// loading ones with their progress, failed ones with why (and ×).
+function renderSnapshotList() {
+  const list = $('#snapshot-list');
+  const suffix = { profile: 'profile', hunt: 'hunt report', snapshot: '' };
+  const items = state.snapshots.filter((s) => !state.dismissed.has(s.index)).map((s) => {
+    const li = el('li', `snapshot ${s.state}`);
+    li.dataset.index = s.index;
+    li.setAttribute('role', 'option');
+    li.setAttribute('aria-selected', s.index === state.current ? 'true' : 'false');
+    const name = el('span', 'name', s.name);
+    name.title = s.name;
+    li.append(name);
+    if (s.state === 'ready') {
+      li.tabIndex = 0;
+      li.append(el('span', 'detail', suffix[s.kind] || human(s.size)));
+      li.addEventListener('click', () => choose(s.index));
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); choose(s.index); } });
+    } else if (s.state === 'loading') {
       const bar = el('progress');
       bar.max = s.size || 1;
       bar.value = s.bytesRead;
-      row.append(bar, el('span', '', s.step || `${fmt(Math.round(s.bytesRead / 1048576))} MB read`));
+      li.append(bar, el('span', 'detail', s.step || `${human(s.bytesRead)} of ${human(s.size)} read`));
     } else {
-      row.append(el('span', '', s.error));
+      li.append(el('span', 'detail error', s.error));
+      const close = el('button', 'dismiss', '×');
+      close.title = 'Dismiss';
+      close.setAttribute('aria-label', `Dismiss ${s.name}`);
+      close.addEventListener('click', () => { state.dismissed.add(s.index); renderSnapshotList(); });
+      li.append(close);
     }
-    return row;
-  }));
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (!items.length) list.append(el('li', 'empty-hint', 'No snapshot yet: add one.'));
 }
 
-function renderSnapshotList() {
-  const select = $('#snapshot');
+function choose(index) {
+  state.current = index;
+  state.chosen = true;
+  state.baseChosen = false;
+  state.ignored.clear();
+  renderSnapshotList();
+  show();
+}
+
+// Which snapshot to open without being told: a hunt report (it leads into
+// its snapshots), else the last file given once it is ready — whatever
+// finished loading first — so the default Comparison runs forwards.
+function defaultSnapshot() {
   const ready = state.snapshots.filter((s) => s.state === 'ready');
-  const suffix = { profile: ' (profile)', hunt: ' (hunt report)' };
-  select.replaceChildren(...ready.map((s) => new Option(`${s.name}${suffix[s.kind] || ''}`, s.index)));
-  if (state.current !== null) select.value = state.current;
+  const hunt = ready.find((s) => s.kind === 'hunt');
+  if (hunt) return hunt.index;
+  const candidates = state.snapshots.filter((s) => s.state !== 'failed');
+  const last = candidates[candidates.length - 1];
+  if (last && last.state === 'ready') return last.index;
+  if (!candidates.length && ready.length) return ready[ready.length - 1].index;
+  return null;
 }
 
 async function poll() {
+  clearTimeout(state.pollTimer);
   try {
     const before = state.snapshots.filter((s) => s.state === 'ready').length;
     state.snapshots = await api('/api/snapshots');
     const ready = state.snapshots.filter((s) => s.state === 'ready');
-    renderLoads();
-    renderSnapshotList();
     const loading = state.snapshots.some((s) => s.state === 'loading');
     $('#status').dataset.ready = loading ? '' : 'all';
-    const followed = state.follow !== undefined && ready.find((s) => s.index === state.follow);
-    if (followed) {
-      // A live capture finished analysing: show it.
+    const followed = state.follow !== undefined && state.snapshots[state.follow];
+    if (followed && followed.state !== 'loading') {
+      // A capture or upload finished: show it (or why it failed).
       state.follow = undefined;
-      state.current = followed.index;
-      renderSnapshotList();
-      show();
-    } else if (state.current === null && ready.length) {
-      // A hunt report first (it leads into its snapshots), else the newest.
-      state.current = (ready.find((s) => s.kind === 'hunt') || ready[ready.length - 1]).index;
-      renderSnapshotList();
-      show();
-    } else if (ready.length !== before && state.view === 'comparison') {
-      show();
+      if (followed.state === 'ready') {
+        state.current = followed.index;
+        state.baseChosen = false;
+        show();
+      } else {
+        status(`${followed.name}: ${followed.error}`, true);
+      }
+    } else if (!state.chosen) {
+      const pick = defaultSnapshot();
+      if (pick !== null && pick !== state.current) {
+        state.current = pick;
+        show();
+      }
+      if (pick !== null && state.snapshots.every((s) => s.state !== 'loading')) state.chosen = true;
+    } else if (ready.length !== before && ['comparison', 'summary'].includes(state.view) && !followed) {
+      if (state.view === 'summary') renderFilters();
+      else show({ keepRetainers: true });
     }
-    if (!ready.length) status(loading ? 'Analysing…' : 'No snapshot loaded: add one.');
-    if (loading || state.follow !== undefined) setTimeout(poll, 300);
+    renderSnapshotList();
+    if (state.current === null) status(loading ? 'Analysing…' : 'No snapshot loaded: add one.');
+    if (loading || state.follow !== undefined) state.pollTimer = setTimeout(poll, 300);
   } catch (error) {
     status(`error: ${error.message}`, true);
-    setTimeout(poll, 2000);
+    state.pollTimer = setTimeout(poll, 2000);
   }
 }
 
+// Sends a file (its bytes; the server never reads a path the page names),
+// with its progress in the footer; the new snapshot is shown when ready.
+function upload(file) {
+  const request = new XMLHttpRequest();
+  request.open('POST', `/api/upload?name=${encodeURIComponent(file.name)}`);
+  request.setRequestHeader('X-Leakscope-Token', TOKEN);
+  request.responseType = 'json';
+  request.upload.onprogress = (e) => {
+    if (e.lengthComputable) status(`uploading ${file.name}: ${Math.round((e.loaded * 100) / e.total)} % of ${human(e.total)}`);
+  };
+  request.onload = () => {
+    const body = request.response || {};
+    if (request.status !== 200 || body.index === undefined) {
+      status(`upload of ${file.name} failed: ${body.error || request.statusText || request.status}`, true);
+      return;
+    }
+    status(`uploaded ${file.name}: analysing it`);
+    follow(body.index);
+  };
+  request.onerror = () => status(`upload of ${file.name} failed: the connection was lost`, true);
+  status(`uploading ${file.name}…`);
+  request.send(file);
+}
+
 document.addEventListener('DOMContentLoaded', () => {
+  clearRetainers();
+  splitter();
   document.querySelectorAll('#views button').forEach((b) => b.addEventListener('click', () => {
     state.view = b.dataset.view;
     show();
   }));
-  $('#snapshot').addEventListener('change', (e) => {
-    state.current = Number(e.target.value);
-    state.retainersOf = null;
-    $('#retainers').replaceChildren();
-    $('#retainers-of').textContent = '';
-    show();
-  });
-  $('#base').addEventListener('change', (e) => { state.base = Number(e.target.value); show(); });
+  $('#base').addEventListener('change', (e) => { state.base = Number(e.target.value); state.baseChosen = true; show(); });
+  $('#only').addEventListener('change', (e) => { state.only = e.target.value; show(); });
   let filterTimer = null;
   $('#class-filter').addEventListener('input', () => {
     clearTimeout(filterTimer);
@@ -940,18 +1429,20 @@ document.addEventListener('DOMContentLoaded', () => {
     e.preventDefault();
     const q = $('#search').value.trim();
     if (!q || state.current === null) return;
-    const found = await api(`${base()}/search?q=${encodeURIComponent(q)}`);
-    if (!found.length) { status(`nothing matches ${q}`); return; }
-    status(`${found.length} match(es) for ${q}: showing the first's retainers`);
-    selectObject(found[0]);
+    try {
+      await search(q);
+    } catch (error) {
+      status(`error: ${error.message}`, true);
+    }
   });
-  $('#upload').addEventListener('change', async (e) => {
+  $('#match-prev').addEventListener('click', () => state.search && goToMatch(state.search.at - 1));
+  $('#match-next').addEventListener('click', () => state.search && goToMatch(state.search.at + 1));
+  $('#match-reveal').addEventListener('click', () => state.retainersOf && reveal(state.retainersOf.id, state.retainersIn));
+  $('#match-close').addEventListener('click', () => { $('#search-results').hidden = true; state.search = null; });
+  $('#upload').addEventListener('change', (e) => {
     const file = e.target.files[0];
-    if (!file) return;
-    status(`uploading ${file.name}…`);
-    const response = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, authorized({ method: 'POST', body: file }));
-    if (!response.ok) { status(`upload failed: ${response.statusText}`, true); return; }
-    poll();
+    e.target.value = '';
+    if (file) upload(file);
   });
   $('#live-snapshot').addEventListener('click', () => liveAction('taking a heap snapshot', '/api/live/snapshot', () => 'snapshot taken: analysing it'));
   $('#live-gc').addEventListener('click', () => liveAction('collecting garbage', '/api/live/gc',

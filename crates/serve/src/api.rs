@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use leakscope_explore::Explorer;
+use leakscope_explore::{Explorer, NodeFilter};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -107,6 +107,36 @@ pub async fn overview(State(s): State<Shared>, Path(n): Path<usize>) -> impl Int
 pub struct ClassFilter {
     #[serde(default)]
     filter: String,
+    #[serde(default)]
+    only: String,
+}
+
+/// A Summary filter as the page names it: `ids:AFTER:UP_TO` (objects
+/// allocated between two snapshots), `detached` or `handlers`; empty for
+/// every object.
+fn node_filter(only: &str) -> Result<Option<NodeFilter>, ApiError> {
+    let bad = || {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("unknown filter {only:?}: ids:AFTER:UP_TO, detached or handlers"),
+        )
+    };
+    Ok(match only {
+        "" => None,
+        "detached" => Some(NodeFilter::RetainedByDetachedDom),
+        "handlers" => Some(NodeFilter::RetainedByEventHandlers),
+        ids => {
+            let mut parts = ids.strip_prefix("ids:").ok_or_else(bad)?.split(':');
+            let mut id = || {
+                parts
+                    .next()
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .ok_or_else(bad)
+            };
+            let (after, up_to) = (id()?, id()?);
+            Some(NodeFilter::Ids { after, up_to })
+        }
+    })
 }
 
 pub async fn classes(
@@ -114,7 +144,8 @@ pub async fn classes(
     Path(n): Path<usize>,
     Query(q): Query<ClassFilter>,
 ) -> impl IntoResponse {
-    on_snapshot(&s, n, move |e| Ok(e.classes(&q.filter))).await
+    let only = node_filter(&q.only);
+    on_snapshot(&s, n, move |e| Ok(e.classes(&q.filter, only?))).await
 }
 
 /// Not `#[serde(flatten)]` of [`Paging`]: flattened query numbers arrive as
@@ -122,6 +153,8 @@ pub async fn classes(
 #[derive(Deserialize)]
 pub struct InstancesQuery {
     key: String,
+    #[serde(default)]
+    only: String,
     #[serde(default)]
     offset: usize,
     #[serde(default = "default_limit")]
@@ -133,9 +166,21 @@ pub async fn instances(
     Path(n): Path<usize>,
     Query(q): Query<InstancesQuery>,
 ) -> impl IntoResponse {
+    let only = node_filter(&q.only);
     on_snapshot(&s, n, move |e| {
-        e.instances(&q.key, q.offset, q.limit.min(MAX_PAGE))
+        e.instances(&q.key, only?, q.offset, q.limit.min(MAX_PAGE))
             .ok_or_else(|| not_found("class"))
+    })
+    .await
+}
+
+pub async fn locate(
+    State(s): State<Shared>,
+    Path((n, id)): Path<(usize, u32)>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.locate(id)
+            .ok_or_else(|| not_found("object in the Summary"))
     })
     .await
 }
@@ -194,6 +239,20 @@ pub async fn path(State(s): State<Shared>, Path((n, id)): Path<(usize, u32)>) ->
     .await
 }
 
+/// Retaining paths shown at once, each through another direct retainer.
+const PATHS_SHOWN: usize = 5;
+
+pub async fn paths(
+    State(s): State<Shared>,
+    Path((n, id)): Path<(usize, u32)>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.retaining_paths(id, PATHS_SHOWN)
+            .ok_or_else(|| not_found("object"))
+    })
+    .await
+}
+
 pub async fn dominated(
     State(s): State<Shared>,
     Path((n, id)): Path<(usize, u32)>,
@@ -218,9 +277,25 @@ pub async fn strings(
     on_snapshot(&s, n, move |e| Ok(e.duplicate_strings(p.offset, p.limit()))).await
 }
 
+pub async fn string_holders(
+    State(s): State<Shared>,
+    Path((n, group)): Path<(usize, usize)>,
+    Query(p): Query<Paging>,
+) -> impl IntoResponse {
+    on_snapshot(&s, n, move |e| {
+        e.string_holders(group, p.offset, p.limit())
+            .ok_or_else(|| not_found("duplicated string"))
+    })
+    .await
+}
+
 #[derive(Deserialize)]
 pub struct SearchQuery {
     q: String,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
 }
 
 pub async fn search(
@@ -228,7 +303,10 @@ pub async fn search(
     Path(n): Path<usize>,
     Query(q): Query<SearchQuery>,
 ) -> impl IntoResponse {
-    on_snapshot(&s, n, move |e| Ok(e.search(&q.q, 100))).await
+    on_snapshot(&s, n, move |e| {
+        Ok(e.search(&q.q, q.offset, q.limit.min(MAX_PAGE)))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -414,8 +492,13 @@ fn failed(message: String) -> ApiError {
     ApiError(StatusCode::BAD_GATEWAY, message)
 }
 
-pub async fn live_status(State(s): State<Shared>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(live_of(&s)?.status()))
+/// The target's heap and activity; 204 (no content, and no error in the
+/// browser's console) when the server is not attached to one.
+pub async fn live_status(State(s): State<Shared>) -> Response {
+    match &s.live {
+        Some(live) => Json(live.status()).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
 }
 
 /// Runs a live action on a thread of its own: the capture functions report

@@ -57,9 +57,17 @@ fn fmt_ip(addr: SocketAddr) -> String {
     }
 }
 
-/// The URL to open: the address and the token.
+/// The URL to open: the address and the token. A server on every address
+/// (`0.0.0.0`, `::`) is opened on this machine through loopback.
 pub fn url(addr: SocketAddr, token: &str) -> String {
-    format!("http://{}:{}/#token={token}", fmt_ip(addr), addr.port())
+    let mut shown = addr;
+    if addr.ip().is_unspecified() {
+        shown.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{}:{}/#token={token}", fmt_ip(shown), shown.port())
 }
 
 /// The whole application: assets, API and the guard in front of both.
@@ -78,7 +86,8 @@ pub fn router(
         upload_limit,
         next_upload: std::sync::atomic::AtomicU64::new(0),
     });
-    let guard = security::Guard::new(token, allowed_hosts(addr));
+    let any_address = addr.ip().is_unspecified().then_some(addr.port());
+    let guard = security::Guard::new(token, allowed_hosts(addr), any_address);
     Router::new()
         .route(
             "/",
@@ -100,6 +109,12 @@ pub fn router(
         .route("/api/s/{n}/fields/{id}", get(api::fields))
         .route("/api/s/{n}/retainers/{id}", get(api::retainers))
         .route("/api/s/{n}/path/{id}", get(api::path))
+        .route("/api/s/{n}/paths/{id}", get(api::paths))
+        .route("/api/s/{n}/locate/{id}", get(api::locate))
+        .route(
+            "/api/s/{n}/strings/{group}/holders",
+            get(api::string_holders),
+        )
         .route("/api/s/{n}/dominated/{id}", get(api::dominated))
         .route("/api/s/{n}/dominator-root", get(api::dominator_root))
         .route("/api/s/{n}/strings", get(api::strings))
@@ -146,6 +161,10 @@ mod tests {
         assert_eq!(hosts, ["10.1.2.3:80"]);
         assert_eq!(
             url("127.0.0.1:9".parse().unwrap(), "ab"),
+            "http://127.0.0.1:9/#token=ab"
+        );
+        assert_eq!(
+            url("0.0.0.0:9".parse().unwrap(), "ab"),
             "http://127.0.0.1:9/#token=ab"
         );
     }

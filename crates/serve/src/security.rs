@@ -24,6 +24,9 @@ pub struct Guard {
     token: String,
     /// `host:port` forms this server answers to.
     hosts: Vec<String>,
+    /// Listening on every address (`0.0.0.0`, `::`) at this port: any IP
+    /// literal names this server too (a rebinding page names a domain).
+    any_address_port: Option<u16>,
 }
 
 /// The header the page sends the token in.
@@ -38,8 +41,15 @@ fn is_public(path: &str) -> bool {
 impl Guard {
     /// `hosts`: the `host:port` strings a browser may put in `Host` (for a
     /// loopback address: `127.0.0.1:P`, `localhost:P`, `[::1]:P`).
-    pub fn new(token: String, hosts: Vec<String>) -> Arc<Self> {
-        Arc::new(Guard { token, hosts })
+    /// `any_address_port`: the port, when the server listens on every
+    /// address; then `IP:port` for any IP literal, and `localhost:port`, are
+    /// accepted as well.
+    pub fn new(token: String, hosts: Vec<String>, any_address_port: Option<u16>) -> Arc<Self> {
+        Arc::new(Guard {
+            token,
+            hosts,
+            any_address_port,
+        })
     }
 
     fn host_allowed(&self, headers: &HeaderMap) -> Option<String> {
@@ -48,7 +58,25 @@ impl Guard {
             .to_str()
             .ok()?
             .to_ascii_lowercase();
-        self.hosts.contains(&host).then_some(host)
+        (self.hosts.contains(&host) || self.names_any_address(&host)).then_some(host)
+    }
+
+    fn names_any_address(&self, host: &str) -> bool {
+        let Some(port) = self.any_address_port else {
+            return false;
+        };
+        let Some((name, p)) = host.rsplit_once(':') else {
+            return false;
+        };
+        if p.parse::<u16>().ok() != Some(port) {
+            return false;
+        }
+        name == "localhost"
+            || name.parse::<std::net::Ipv4Addr>().is_ok()
+            || name
+                .strip_prefix('[')
+                .and_then(|n| n.strip_suffix(']'))
+                .is_some_and(|n| n.parse::<std::net::Ipv6Addr>().is_ok())
     }
 
     fn origin_allowed(&self, headers: &HeaderMap, host: &str) -> bool {
@@ -141,6 +169,16 @@ pub fn new_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_address_answers_to_ip_literals_only() {
+        let guard = Guard::new("t".into(), vec![], Some(80));
+        let named = |h: &str| guard.names_any_address(h);
+        assert!(named("10.0.0.7:80") && named("[fe80::1]:80") && named("localhost:80"));
+        assert!(!named("evil.example:80") && !named("10.0.0.7:81") && !named("10.0.0.7"));
+        let exact = Guard::new("t".into(), vec!["10.0.0.7:80".into()], None);
+        assert!(!exact.names_any_address("10.0.0.8:80"));
+    }
 
     #[test]
     fn tokens_compare_whole() {

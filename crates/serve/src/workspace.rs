@@ -380,16 +380,38 @@ impl Workspace {
         )
     }
 
-    /// The hunt report at `index`.
+    /// The hunt report at `index`. An uploaded report's paths are never
+    /// opened; its snapshots, uploaded too, are found by their file names.
     pub fn hunt(&self, index: usize) -> Result<Arc<HuntView>, Unavailable> {
-        self.state_of(
+        let view = self.state_of(
             index,
             |s| match s {
                 State::Hunt(view) => Some(view.clone()),
                 _ => None,
             },
             "not a hunt report",
-        )
+        )?;
+        let kept = view.report["snapshots"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        if !view.snapshots.is_empty() || kept.is_empty() {
+            return Ok(view);
+        }
+        let entries = self.entries.read().expect("entries lock");
+        let uploaded: Option<Vec<usize>> = kept
+            .iter()
+            .map(|name| {
+                let file = Path::new(name.as_str()?).file_name()?.to_str()?;
+                entries.iter().rposition(|e| e.name == file)
+            })
+            .collect();
+        Ok(match uploaded {
+            Some(snapshots) => Arc::new(HuntView {
+                report: view.report.clone(),
+                snapshots,
+            }),
+            None => view,
+        })
     }
 
     /// Starts loading the snapshots a hunt report names (those still on

@@ -18,7 +18,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod analysis;
-mod bitset;
+pub mod bitset;
 pub mod cache;
 pub mod column;
 pub mod compressed;
@@ -31,9 +31,11 @@ use std::path::Path;
 
 pub use analysis::allocation::{AllocationTraces, Frame};
 pub use analysis::diff::{compare, ClassDiff};
+pub use analysis::filters::NodeFilter;
 pub use analysis::retainers::{Retainer, RetainerIndex};
 pub use analysis::summary::{ClassRow, NodeInfo};
 pub use analysis::{Depth, HeapSnapshot, InterfaceDefinition, Statistics};
+pub use bitset::BitSet;
 pub use cache::{Cache, CachedFile};
 pub use error::SnapshotError;
 

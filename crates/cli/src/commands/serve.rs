@@ -71,6 +71,33 @@ impl Observer for Printer {
     }
 }
 
+/// Says who else can reach a server that is not on loopback, and how.
+fn warn_exposed(addr: SocketAddr) {
+    let reachable = if addr.ip().is_unspecified() {
+        // The address this machine reaches the network from (a UDP
+        // "connection" sends nothing).
+        let probe = std::net::UdpSocket::bind((addr.ip(), 0))
+            .and_then(|s| s.connect(("192.0.2.1", 9)).map(|()| s))
+            .and_then(|s| s.local_addr());
+        match probe {
+            Ok(local) if !local.ip().is_unspecified() => {
+                format!(
+                    "every address of this machine (e.g. http://{}:{})",
+                    local.ip(),
+                    addr.port()
+                )
+            }
+            _ => "every address of this machine".to_owned(),
+        }
+    } else {
+        addr.to_string()
+    };
+    say(&format!(
+        "leakscope: warning: listening on {reachable}: anyone on the network who has the token can read these snapshots{}",
+        if addr.ip().is_unspecified() { " (open it there with the same #token=…)" } else { "" }
+    ));
+}
+
 /// A line on stderr that is lost, not fatal, when nobody reads it any more
 /// (a wrapper that read the URL and exited): `eprintln!` would panic the
 /// loader thread, and its file would stay "loading" forever.
@@ -121,12 +148,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         check_file(file)?;
     }
-    if !args.listen.ip().is_loopback() {
-        eprintln!(
-            "leakscope: warning: listening on {}: anyone who can reach it and has the token can read these snapshots",
-            args.listen
-        );
-    }
     let uploads = UploadDir::create()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,6 +157,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            warn_exposed(addr);
+        }
         let workspace = Workspace::new(
             Arc::new(Printer),
             args.cache.cache(),

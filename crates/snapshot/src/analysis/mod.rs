@@ -11,6 +11,7 @@ pub mod dom_state;
 pub mod dominators;
 pub mod ephemeron;
 pub mod essential;
+pub mod filters;
 pub mod names;
 pub mod retainers;
 pub mod shallow;

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::HeapSnapshot;
+use crate::bitset::BitSet;
 
 /// One row of the Summary view.
 #[derive(Debug, Clone, Serialize)]
@@ -74,16 +75,24 @@ impl HeapSnapshot {
     /// The Summary view's rows (only nodes with a non-zero shallow size
     /// count), unsorted, each with its instances.
     pub fn class_rows(&self) -> Vec<ClassRow> {
-        self.rows(true)
+        self.rows(true, None)
+    }
+
+    /// [`HeapSnapshot::class_rows`] of the nodes in `keep` alone (a Summary
+    /// filter): counts, sizes and distances of the kept instances, and a
+    /// class's retained size adds those not dominated by another kept
+    /// instance of the class, as DevTools filters.
+    pub fn class_rows_of(&self, keep: &BitSet) -> Vec<ClassRow> {
+        self.rows(true, Some(keep))
     }
 
     /// [`HeapSnapshot::class_rows`] without instance lists: the totals
     /// alone, without a word per node.
     pub fn class_totals(&self) -> Vec<ClassRow> {
-        self.rows(false)
+        self.rows(false, None)
     }
 
-    fn rows(&self, with_instances: bool) -> Vec<ClassRow> {
+    fn rows(&self, with_instances: bool, keep: Option<&BitSet>) -> Vec<ClassRow> {
         let g = &self.graph;
         let nt = g.node_types();
         let n = g.node_count();
@@ -96,7 +105,7 @@ impl HeapSnapshot {
         let mut locations = g.locations.iter().peekable();
         for v in 0..n {
             let size = g.self_size[v];
-            if size == 0 {
+            if size == 0 || keep.is_some_and(|k| !k.get(v)) {
                 continue;
             }
             let name = self.class_index[v];
@@ -262,6 +271,9 @@ pub struct DuplicateString {
     pub total_size: u64,
     /// Bytes held by all copies but the smallest.
     pub wasted_size: u64,
+    /// The copies (node ordinals), in node order: who holds each string.
+    #[serde(skip)]
+    pub copies: Vec<u32>,
 }
 
 impl HeapSnapshot {
@@ -270,13 +282,17 @@ impl HeapSnapshot {
     pub fn duplicate_strings(&self) -> Vec<DuplicateString> {
         let g = &self.graph;
         let nt = g.node_types();
-        // text -> (copies, total size, smallest copy). A plain string's text
-        // is borrowed from the string table: only concatenated ones are
-        // built. Sized up front: growing would hash every text again.
+        // text -> group; a group is (copies, total size, smallest copy). A
+        // plain string's text is borrowed from the string table: only
+        // concatenated ones are built. Sized up front: growing would hash
+        // every text again. Each text node's group is kept (a word per
+        // string) so the copies are listed without hashing twice.
         let is_text = |v: usize| g.node_type[v] == nt.string || g.node_type[v] == nt.cons_string;
         let texts = (0..g.node_count()).filter(|&v| is_text(v)).count();
-        let mut groups: FxHashMap<Cow<str>, (u64, u64, u64)> =
+        let mut by_text: FxHashMap<Cow<str>, u32> =
             FxHashMap::with_capacity_and_hasher(texts, Default::default());
+        let mut groups: Vec<(u64, u64, u64)> = Vec::new();
+        let mut group_of: Vec<(u32, u32)> = Vec::with_capacity(texts);
         let (mut text, mut stack) = (String::new(), Vec::new());
         for v in 0..g.node_count() as u32 {
             let t = g.node_type[v as usize];
@@ -284,33 +300,51 @@ impl HeapSnapshot {
             if !is_text(v as usize) || size == 0 || self.is_flat_cons_string(v) {
                 continue;
             }
-            let e = if t == nt.string {
+            let fresh = groups.len() as u32;
+            let group = if t == nt.string {
                 let text = self.strings.get(g.node_name[v as usize]);
-                groups
-                    .entry(Cow::Borrowed(text))
-                    .or_insert((0, 0, u64::MAX))
+                *by_text.entry(Cow::Borrowed(text)).or_insert(fresh)
             } else {
                 super::names::cons_string_text_into(g, &self.strings, v, &mut text, &mut stack);
                 // Allocated only for a text not seen before.
-                if !groups.contains_key(text.as_str()) {
-                    groups.insert(Cow::Owned(text.clone()), (0, 0, u64::MAX));
+                match by_text.get(text.as_str()) {
+                    Some(&group) => group,
+                    None => {
+                        by_text.insert(Cow::Owned(text.clone()), fresh);
+                        fresh
+                    }
                 }
-                groups.get_mut(text.as_str()).expect("just inserted")
             };
+            if group == fresh {
+                groups.push((0, 0, u64::MAX));
+            }
+            let e = &mut groups[group as usize];
             e.0 += 1;
             e.1 += size;
             e.2 = e.2.min(size);
+            group_of.push((v, group));
         }
-        let mut out: Vec<DuplicateString> = groups
-            .into_iter()
-            .filter(|(_, (count, _, _))| *count > 1)
-            .map(|(text, (count, total, smallest))| DuplicateString {
-                text: text.into_owned(),
-                count,
-                total_size: total,
-                wasted_size: total - smallest,
-            })
-            .collect();
+        // Output slots for the duplicated groups only.
+        let mut slot = vec![u32::MAX; groups.len()];
+        let mut out: Vec<DuplicateString> = Vec::new();
+        for (text, group) in by_text {
+            let (count, total, smallest) = groups[group as usize];
+            if count > 1 {
+                slot[group as usize] = out.len() as u32;
+                out.push(DuplicateString {
+                    text: text.into_owned(),
+                    count,
+                    total_size: total,
+                    wasted_size: total - smallest,
+                    copies: Vec::with_capacity(count as usize),
+                });
+            }
+        }
+        for (v, group) in group_of {
+            if let Some(d) = out.get_mut(slot[group as usize] as usize) {
+                d.copies.push(v);
+            }
+        }
         out.sort_by(|a, b| {
             b.wasted_size
                 .cmp(&a.wasted_size)
