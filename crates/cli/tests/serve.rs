@@ -1152,6 +1152,13 @@ fn live_mode_hunts_the_launched_app() {
     let browser = Browser::start(&dir.join("chromium-profile"));
     in_page(&browser, &server, async |page| {
         wait_for(&page, "!document.querySelector('#live').hidden").await;
+        // A recording first: its timeline must not stay over the report.
+        eval(&page, "document.querySelector('#live-seconds').value = '1'; document.querySelector('#live-record').click()").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'timeline'").await;
+        assert_eq!(
+            eval(&page, "document.querySelector('#timeline').hidden").await,
+            false
+        );
         eval(&page, "document.querySelector('#live-hunt').click()").await;
         wait_for(
             &page,
@@ -1179,6 +1186,29 @@ fn live_mode_hunts_the_launched_app() {
         check_hunt_report(&page, holder.as_str().unwrap(), rounds).await;
         let result = eval(&page, "document.querySelector('#live-result').textContent").await;
         assert_eq!(result, "hunt done: its report is shown");
+        assert_eq!(
+            eval(&page, "document.querySelector('#timeline').hidden").await,
+            true
+        );
+        assert_eq!(
+            eval(&page, "document.querySelector('#grid').hidden").await,
+            true
+        );
+        // The header names the process once.
+        let pid = eval(&page, "document.querySelector('#live-pid').textContent").await;
+        let header = eval(
+            &page,
+            "document.querySelectorAll('#hunt .muted')[1].textContent",
+        )
+        .await;
+        let header = header.as_str().unwrap();
+        assert_eq!(
+            header
+                .matches(&format!("PID {}", pid.as_str().unwrap()))
+                .count(),
+            1,
+            "{header}"
+        );
         screenshot(&page, &dir.join("live-hunt.png")).await;
     });
 }
@@ -1434,4 +1464,658 @@ fn uploads_are_bounded_and_an_aborted_one_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 2);
+}
+
+/// Presses `key` in the page through Chromium's input pipeline.
+async fn press(page: &Client, key: &str, code: u32) {
+    for kind in ["keyDown", "keyUp"] {
+        let _: Value = page
+            .call(
+                "Input.dispatchKeyEvent",
+                serde_json::json!({ "type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code }),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Drags element `selector` by `dx`, `dy` pixels with mouse events.
+async fn drag(page: &Client, selector: &str, dx: i32, dy: i32) {
+    eval(
+        page,
+        &format!(
+            "{{ const e = document.querySelector('{selector}'); const b = e.getBoundingClientRect();
+               const x = b.left + b.width / 2, y = b.top + b.height / 2;
+               e.dispatchEvent(new MouseEvent('mousedown', {{ bubbles: true, clientX: x, clientY: y }}));
+               document.dispatchEvent(new MouseEvent('mousemove', {{ bubbles: true, clientX: x + {dx}, clientY: y + {dy} }}));
+               document.dispatchEvent(new MouseEvent('mouseup', {{ bubbles: true, clientX: x + {dx}, clientY: y + {dy} }})); }}"
+        ),
+    )
+    .await;
+}
+
+/// The page's own requests that failed (status 400 or more).
+async fn failed_requests(page: &Client) -> Vec<String> {
+    let failed = eval(
+        page,
+        "performance.getEntriesByType('resource').filter(e => e.responseStatus >= 400).map(e => e.name)",
+    )
+    .await;
+    serde_json::from_value(failed).unwrap()
+}
+
+/// A local HTTP server on another port that records the headers of the
+/// first request it gets: what a page of the debugged app would see.
+fn recording_server() -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+            );
+            let _ = sent.send(head);
+        }
+    });
+    (port, received)
+}
+
+/// The page as a DevTools user expects it, on snapshots Node wrote: the
+/// default pair follows the order the files were given while the later,
+/// bigger one still loads; the Summary filters count what the engine's
+/// diff counts; sizes, sorting, resizing, the keyboard, the splitter,
+/// several retaining paths, every search match, duplicated strings'
+/// holders, failed loads dismissed, an upload shown when it is done, no
+/// failed request, and no credential for another local server.
+#[test]
+fn the_page_works_like_devtools_and_beyond() {
+    let dir = test_dir("serve-comfort");
+    let (a, b) = (dir.join("a.heapsnapshot"), dir.join("b.heapsnapshot"));
+    let script = format!(
+        "class LeakyThing {{ constructor(i) {{ this.i = i; this.payload = 'payload '.repeat(4) + i; }} }}
+         class HandlerPayload {{ constructor(i) {{ this.i = i; this.blob = new Array(8).fill(i); }} }}
+         class SharedThing {{}}
+         globalThis.keep = [];
+         for (let i = 0; i < 1000; i++) keep.push(new LeakyThing(i));
+         require('v8').writeHeapSnapshot({a:?});
+         for (let i = 1000; i < 150000; i++) keep.push(new LeakyThing(i));
+         const {{ EventEmitter }} = require('events');
+         globalThis.bus = new EventEmitter();
+         bus.setMaxListeners(0);
+         (function listen() {{ for (let i = 0; i < 40; i++) {{ const p = new HandlerPayload(i); bus.on('tick', () => p.i); }} }})();
+         globalThis.tags = [];
+         for (let i = 0; i < 50; i++) tags.push({{ tag: 'duplicated-' + (i % 1) }});
+         const shared = new SharedThing();
+         globalThis.holderA = {{ x: shared }};
+         globalThis.holderB = {{ y: shared }};
+         require('v8').writeHeapSnapshot({b:?});"
+    );
+    node(&["-e", &script], &dir);
+    let broken = dir.join("broken.heapsnapshot");
+    std::fs::write(&broken, "{\"snapshot\": {\"meta\": ").unwrap();
+    let diff = leakscope_json(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--top",
+        "0",
+        "--json",
+    ]);
+    let changed = diff["classes"]
+        .as_array()
+        .or(diff.as_array())
+        .unwrap()
+        .clone();
+    let added = |name: &str| {
+        changed
+            .iter()
+            .find(|c| c["name"] == name)
+            .map_or(0, |c| c["addedCount"].as_i64().unwrap())
+    };
+    let server = Server::start_with(&[
+        "--no-cache".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        broken.as_os_str(),
+    ]);
+    let browser = Browser::start(&dir.join("chromium-profile"));
+    let (other_port, other_headers) = recording_server();
+    in_page(&browser, &server, async |page| {
+        // Opened while b (the later, bigger file) still loads: the page
+        // waits for it rather than settle on a, which finished first.
+        wait_for(&page, "document.body.dataset.viewReady === 'summary'").await;
+        let selected =
+            "document.querySelector('#snapshot-list [aria-selected=true] .name').textContent";
+        assert_eq!(eval(&page, selected).await, "b.heapsnapshot");
+        screenshot(&page, &dir.join("list.png")).await;
+        click_view(&page, "comparison").await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#base').selectedOptions[0].textContent"
+            )
+            .await,
+            "a.heapsnapshot"
+        );
+        let leaky = rows(&page, "#grid")
+            .await
+            .into_iter()
+            .find(|(c, _)| c[0].ends_with("LeakyThing"))
+            .expect("LeakyThing in the Comparison");
+        assert_eq!(number(&leaky.0[1]), 149_000, "{leaky:?}");
+        assert_eq!(number(&leaky.0[2]), 0, "{leaky:?}");
+
+        // The failed file is listed with its reason, and can be dismissed.
+        wait_for(
+            &page,
+            "document.querySelector('#snapshot-list li.failed') !== null",
+        )
+        .await;
+        eval(
+            &page,
+            "document.querySelector('#snapshot-list li.failed .dismiss').click()",
+        )
+        .await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelectorAll('#snapshot-list li.failed').length"
+            )
+            .await,
+            0
+        );
+
+        // Summary filters: "allocated between a and b" counts what the
+        // diff counts as new, class by class.
+        click_view(&page, "summary").await;
+        wait_for(&page, "[...document.querySelectorAll('#only option')].some(o => o.value.startsWith('ids:') && o.textContent.includes('between'))").await;
+        eval(&page, "{ const s = document.querySelector('#only'); s.value = [...s.options].find(o => o.textContent.includes('between')).value; s.dispatchEvent(new Event('change')); }").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary' && document.querySelector('#only').value.startsWith('ids:')").await;
+        let only = eval(&page, "document.querySelector('#only').value").await;
+        let filtered = eval(
+            &page,
+            &format!("(async () => (await fetch('/api/s/1/classes?only=' + encodeURIComponent({only}), authorized())).json())()"),
+        )
+        .await;
+        let filtered = filtered.as_array().unwrap();
+        for class in filtered {
+            let name = class["name"].as_str().unwrap();
+            assert_eq!(class["count"].as_i64().unwrap(), added(name), "{name}");
+        }
+        // And every JS object (odd id: V8's native and synthetic nodes have
+        // even ids, not given in allocation order) the diff calls new is in
+        // the filter.
+        let new_js_objects = eval(
+            &page,
+            "(async () => {
+               const diff = await (await fetch('/api/compare?base=0&current=1', authorized())).json();
+               const out = {};
+               for (const c of diff.filter((c) => c.addedCount > 0)) {
+                 if (c.addedCount > 1000) { out[c.name] = c.addedCount; continue; }
+                 const page = await (await fetch('/api/compare/members?base=0&current=1&limit=1000&key=' + encodeURIComponent(c.key), authorized())).json();
+                 out[c.name] = (out[c.name] || 0) + page.items.filter((m) => !m.deleted && m.id % 2 === 1).length;
+               }
+               return out;
+             })()",
+        )
+        .await;
+        for (name, count) in new_js_objects.as_object().unwrap() {
+            let shown = filtered
+                .iter()
+                .find(|c| c["name"] == name.as_str())
+                .map_or(0, |c| c["count"].as_i64().unwrap());
+            assert_eq!(shown, count.as_i64().unwrap(), "{name}");
+        }
+        for name in ["LeakyThing", "HandlerPayload", "SharedThing"] {
+            assert!(
+                filtered.iter().any(|c| c["name"] == name),
+                "{name} in {filtered:?}"
+            );
+        }
+        let shown = rows(&page, "#grid").await;
+        let leaky = shown
+            .iter()
+            .find(|(c, _)| c[0].ends_with("LeakyThing"))
+            .unwrap();
+        assert_eq!(number(&leaky.0[1]), 149_000);
+        screenshot(&page, &dir.join("summary-between.png")).await;
+        // Event handlers: the 40 payloads only listeners keep.
+        eval(&page, "{ const s = document.querySelector('#only'); s.value = 'handlers'; s.dispatchEvent(new Event('change')); }").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary' && [...document.querySelectorAll('#grid .row')].some(r => r.textContent.includes('HandlerPayload'))").await;
+        let shown = rows(&page, "#grid").await;
+        let payload = shown
+            .iter()
+            .find(|(c, _)| c[0].ends_with("HandlerPayload"))
+            .unwrap();
+        assert_eq!(number(&payload.0[1]), 40);
+        assert!(
+            !shown.iter().any(|(c, _)| c[0].ends_with("LeakyThing")),
+            "{shown:?}"
+        );
+        // Detached nodes: Node's embedder marks some (AliasedUint8Array);
+        // the filter lists them and what only they hold.
+        eval(&page, "{ const s = document.querySelector('#only'); s.value = 'detached'; s.dispatchEvent(new Event('change')); }").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary' && document.querySelector('#only').value === 'detached'").await;
+        let shown = rows(&page, "#grid").await;
+        assert!(
+            shown
+                .iter()
+                .any(|(c, _)| c[0].trim_start_matches(['▸', '▾']).starts_with("Detached ")),
+            "{shown:?}"
+        );
+        assert!(
+            !shown.iter().any(|(c, _)| c[0].ends_with("LeakyThing")),
+            "{shown:?}"
+        );
+        // A filter that matches nothing says so.
+        eval(&page, "{ const f = document.querySelector('#class-filter'); f.value = 'NoSuchClassAnywhere'; f.dispatchEvent(new Event('input')); }").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary' && document.querySelector('#class-filter').value === 'NoSuchClassAnywhere' && !document.querySelector('#grid .empty-hint').hidden").await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#grid .empty-hint').textContent"
+            )
+            .await,
+            "No class matches “NoSuchClassAnywhere” under this filter."
+        );
+        eval(
+            &page,
+            "{ const f = document.querySelector('#class-filter'); f.value = ''; }",
+        )
+        .await;
+        eval(&page, "{ const s = document.querySelector('#only'); s.value = ''; s.dispatchEvent(new Event('change')); }").await;
+        wait_for(&page, "document.body.dataset.viewReady === 'summary' && document.querySelectorAll('#grid .row').length > 5").await;
+
+        // Sizes read as kB/MB, the exact bytes on hover; % columns headed.
+        let cell = eval(&page, "(() => { const c = document.querySelector('#grid .row .cell.num .size'); return [c.textContent, c.title]; })()").await;
+        let (text, title) = (cell[0].as_str().unwrap(), cell[1].as_str().unwrap());
+        assert!(
+            text.ends_with(" B") || text.ends_with(" kB") || text.ends_with(" MB"),
+            "{text}"
+        );
+        assert!(title.ends_with(" bytes"), "{title}");
+        let headers = eval(
+            &page,
+            "[...document.querySelectorAll('#grid .head .cell')].map(c => c.textContent)",
+        )
+        .await;
+        assert_eq!(
+            headers,
+            serde_json::json!([
+                "Constructor",
+                "Count",
+                "Distance",
+                "Shallow Size",
+                "Shallow %",
+                "Retained Size",
+                "Retained %"
+            ])
+        );
+        // The empty Retainers pane says what to do.
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#retainers .empty-hint').textContent"
+            )
+            .await,
+            "Select an object to see what keeps it alive."
+        );
+        // Sorting by Count, down then up.
+        eval(
+            &page,
+            "document.querySelectorAll('#grid .head .cell')[1].click()",
+        )
+        .await;
+        let counts = |rows: Vec<(Vec<String>, Option<u64>)>| {
+            rows.iter().map(|(c, _)| number(&c[1])).collect::<Vec<_>>()
+        };
+        let down = counts(rows(&page, "#grid").await);
+        assert!(
+            down.windows(2).all(|w| w[0] >= w[1]) && down[0] >= 149_000,
+            "{down:?}"
+        );
+        eval(
+            &page,
+            "document.querySelectorAll('#grid .head .cell')[1].click()",
+        )
+        .await;
+        let up = counts(rows(&page, "#grid").await);
+        assert!(up.windows(2).all(|w| w[0] <= w[1]), "{up:?}");
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelectorAll('#grid .head .cell')[1].getAttribute('aria-sort')"
+            )
+            .await,
+            "ascending"
+        );
+        // A column widened by its handle, rows and all.
+        let before = eval(
+            &page,
+            "document.querySelectorAll('#grid .head .cell')[3].getBoundingClientRect().width",
+        )
+        .await
+        .as_f64()
+        .unwrap();
+        drag(&page, "#grid .head .cell:nth-child(4) .resizer", 60, 0).await;
+        let after = eval(&page, "[document.querySelectorAll('#grid .head .cell')[3].getBoundingClientRect().width, document.querySelector('#grid .row').children[3].getBoundingClientRect().width]").await;
+        assert!(
+            (after[0].as_f64().unwrap() - before - 60.0).abs() < 2.0,
+            "{before} → {after}"
+        );
+        assert_eq!(after[0], after[1]);
+        // The splitter gives the Retainers pane more room.
+        let pane = "document.querySelector('#retainers-pane').getBoundingClientRect().height";
+        let before = eval(&page, pane).await.as_f64().unwrap();
+        drag(&page, "#splitter", 0, -100).await;
+        let after = eval(&page, pane).await.as_f64().unwrap();
+        assert!((after - before - 100.0).abs() < 2.0, "{before} → {after}");
+
+        // Keyboard: a treegrid; Down selects, Right opens, Down enters,
+        // Left goes back to the class; the selection shows its retainers.
+        eval(
+            &page,
+            "document.querySelectorAll('#grid .head .cell')[1].click()",
+        )
+        .await; // Count, largest first
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#grid').getAttribute('role')"
+            )
+            .await,
+            "treegrid"
+        );
+        eval(&page, "document.querySelector('#grid .viewport').focus()").await;
+        press(&page, "ArrowDown", 40).await;
+        wait_for(
+            &page,
+            "document.querySelector('#grid .row[aria-selected=true]') !== null",
+        )
+        .await;
+        let first = eval(
+            &page,
+            "document.querySelector('#grid .row[aria-selected=true]').textContent",
+        )
+        .await;
+        assert!(
+            first
+                .as_str()
+                .unwrap()
+                .starts_with("▸(concatenated string)"),
+            "the most numerous class first: {first}"
+        );
+        assert_eq!(eval(&page, "document.querySelector('#grid .row[aria-selected=true]').getAttribute('aria-rowindex')").await, "1");
+        press(&page, "ArrowRight", 39).await;
+        wait_for(&page, "document.querySelector('#grid .row[aria-selected=true]').getAttribute('aria-expanded') === 'true' && document.querySelectorAll('#grid .row[aria-level=\"2\"][data-id]').length > 5").await;
+        press(&page, "ArrowDown", 40).await;
+        wait_for(&page, "document.querySelector('#grid .row[aria-selected=true]').getAttribute('aria-level') === '2'").await;
+        let child = eval(
+            &page,
+            "Number(document.querySelector('#grid .row[aria-selected=true]').dataset.id)",
+        )
+        .await;
+        wait_for(
+            &page,
+            &format!("document.querySelector('#retainers-of').textContent.endsWith('@{child}')"),
+        )
+        .await;
+        press(&page, "ArrowLeft", 37).await;
+        wait_for(&page, "document.querySelector('#grid .row[aria-selected=true]').getAttribute('aria-level') === '1'").await;
+        press(&page, "ArrowLeft", 37).await;
+        wait_for(&page, "document.querySelector('#grid .row[aria-selected=true]').getAttribute('aria-expanded') === 'false'").await;
+        screenshot(&page, &dir.join("keyboard.png")).await;
+
+        // Several retaining paths: the object two globals hold.
+        eval(&page, "{ const f = document.querySelector('#class-filter'); f.value = 'SharedThing'; f.dispatchEvent(new Event('input')); }").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row').length === 1 && document.body.dataset.viewReady === 'summary'").await;
+        eval(
+            &page,
+            "document.querySelector('#grid .row .toggle').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "document.querySelector('#grid .row[data-id]') !== null",
+        )
+        .await;
+        eval(
+            &page,
+            "document.querySelector('#grid .row[data-id]').click()",
+        )
+        .await;
+        wait_for(
+            &page,
+            "Number(document.querySelector('#paths').dataset.ready) >= 2",
+        )
+        .await;
+        let paths = eval(
+            &page,
+            "[...document.querySelectorAll('#paths .retaining-path')].map(p => p.textContent)",
+        )
+        .await;
+        let paths: Vec<String> = serde_json::from_value(paths).unwrap();
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.contains(".x") && p.contains(".holderA")),
+            "{paths:?}"
+        );
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.contains(".y") && p.contains(".holderB")),
+            "{paths:?}"
+        );
+        screenshot(&page, &dir.join("paths.png")).await;
+        eval(&page, "{ const f = document.querySelector('#class-filter'); f.value = ''; f.dispatchEvent(new Event('input')); }").await;
+        wait_for(&page, "document.querySelectorAll('#grid .row').length > 5 && document.body.dataset.viewReady === 'summary'").await;
+
+        // Search: all 50 copies, next, and reveal one in the Summary.
+        eval(&page, "document.querySelector('#search').value = 'duplicated-0'; document.querySelector('#search-form').requestSubmit()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#search-results').dataset.at === '0'",
+        )
+        .await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelector('#search-results').dataset.total"
+            )
+            .await,
+            "50"
+        );
+        assert_eq!(
+            eval(&page, "document.querySelector('#search-count').textContent").await,
+            "Match 1 of 50 for duplicated-0"
+        );
+        eval(&page, "document.querySelector('#match-next').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#search-results').dataset.at === '1'",
+        )
+        .await;
+        let second = eval(
+            &page,
+            "Number(document.querySelector('#matches .row[aria-selected=true]').dataset.id)",
+        )
+        .await;
+        wait_for(
+            &page,
+            &format!("document.querySelector('#retainers-of').textContent.endsWith('@{second}')"),
+        )
+        .await;
+        eval(&page, "document.querySelector('#match-prev').click(); document.querySelector('#match-prev').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#search-results').dataset.at === '49'",
+        )
+        .await;
+        eval(&page, "document.querySelector('#match-next').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#search-results').dataset.at === '0'",
+        )
+        .await;
+        eval(&page, "document.querySelector('#match-next').click()").await;
+        wait_for(
+            &page,
+            "document.querySelector('#search-results').dataset.at === '1'",
+        )
+        .await;
+        eval(&page, "document.querySelector('#match-reveal').click()").await;
+        wait_for(
+            &page,
+            &format!("document.querySelector('#grid').dataset.revealed === '{second}'"),
+        )
+        .await;
+        wait_for(
+            &page,
+            &format!(
+                "document.querySelector('#grid .row.selected[data-id=\"{second}\"]') !== null"
+            ),
+        )
+        .await;
+        let revealed = eval(&page, &format!("[...document.querySelector('#grid .row.selected[data-id=\"{second}\"]').attributes].map(a => a.name + '=' + a.value).join(' ') + ' ' + document.querySelector('#grid .row.selected').textContent")).await;
+        let revealed = revealed.as_str().unwrap();
+        assert!(
+            revealed.contains("aria-level=2") && revealed.contains("\"duplicated-0\""),
+            "{revealed}"
+        );
+        screenshot(&page, &dir.join("search.png")).await;
+
+        // Duplicated strings expand to the 50 objects holding the copies.
+        eval(&page, "document.querySelector('#match-close').click()").await;
+        click_view(&page, "strings").await;
+        let group = eval(&page, "[...document.querySelectorAll('#grid .row')].findIndex(r => r.textContent.includes('\"duplicated-0\"'))").await;
+        assert!(group.as_i64().unwrap() >= 0, "duplicated-0 is listed");
+        eval(&page, "[...document.querySelectorAll('#grid .row')].find(r => r.textContent.includes('\"duplicated-0\"')).querySelector('.toggle').click()").await;
+        eval(&page, "{ const r = [...document.querySelectorAll('#grid .row')].find(r => r.textContent.includes('\"duplicated-0\"')); document.querySelector('#grid .viewport').scrollTop = parseFloat(r.style.top); }").await;
+        wait_for(
+            &page,
+            "document.querySelectorAll('#grid .row[aria-level=\"2\"][data-id]').length >= 8",
+        )
+        .await;
+        let holders = eval(&page, "[...document.querySelectorAll('#grid .row[aria-level=\"2\"]')].map(r => r.textContent)").await;
+        let holders: Vec<String> = serde_json::from_value(holders).unwrap();
+        assert!(
+            holders
+                .iter()
+                .all(|h| h.starts_with("▸.tag :: ") || h.starts_with(".tag :: ")),
+            "{holders:?}"
+        );
+        let holders = eval(
+            &page,
+            "grid.root.kids.get(grid.root.items.findIndex((d) => d.text === 'duplicated-0')).count",
+        )
+        .await;
+        assert_eq!(holders, 50);
+        screenshot(&page, &dir.join("strings-holders.png")).await;
+
+        // The Statistics legend.
+        click_view(&page, "statistics").await;
+        assert_eq!(
+            eval(
+                &page,
+                "document.querySelectorAll('#statistics-table .swatch').length"
+            )
+            .await,
+            6
+        );
+
+        // An upload: progress, then it is selected and shown.
+        let doc: Value = page
+            .call("DOM.getDocument", serde_json::json!({}))
+            .await
+            .unwrap();
+        let input: Value = page
+            .call(
+                "DOM.querySelector",
+                serde_json::json!({ "nodeId": doc["root"]["nodeId"], "selector": "#upload" }),
+            )
+            .await
+            .unwrap();
+        let uploaded = dir.join("uploaded.heapsnapshot");
+        std::fs::copy(&a, &uploaded).unwrap();
+        let _: Value = page
+            .call(
+                "DOM.setFileInputFiles",
+                serde_json::json!({ "nodeId": input["nodeId"], "files": [uploaded.to_str().unwrap()] }),
+            )
+            .await
+            .unwrap();
+        wait_for(&page, "document.querySelector('#snapshot-list [aria-selected=true] .name').textContent === 'uploaded.heapsnapshot' && document.body.dataset.viewReady !== ''").await;
+        let footer = eval(&page, "document.querySelector('#status').textContent").await;
+        assert!(
+            footer
+                .as_str()
+                .unwrap()
+                .starts_with("uploaded.heapsnapshot: "),
+            "{footer}"
+        );
+
+        // No request of the page failed (no routine 404s).
+        assert_eq!(failed_requests(&page).await, Vec::<String>::new());
+
+        // Another local server the browser visits gets no credential.
+        let _: Value = page
+            .call(
+                "Page.navigate",
+                serde_json::json!({ "url": format!("http://127.0.0.1:{other_port}/") }),
+            )
+            .await
+            .unwrap();
+        let head = other_headers.recv_timeout(Duration::from_secs(20)).unwrap();
+        assert!(!head.to_ascii_lowercase().contains("cookie"), "{head}");
+        assert!(!head.contains(&server.token), "{head}");
+    });
+}
+
+/// `--listen 0.0.0.0:0`: a URL this machine can open, and the server
+/// answers to IP literals and localhost (not to a domain a rebinding page
+/// would use), with the token as always.
+#[test]
+fn listening_on_every_address_is_usable() {
+    let dir = test_dir("serve-any-address");
+    let (a, _) = two_snapshots(&dir);
+    let server = Server::start_with(&["--listen".as_ref(), "0.0.0.0:0".as_ref(), a.as_os_str()]);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let port = server.addr.rsplit(':').next().unwrap();
+    let auth = ("X-Leakscope-Token", server.token.as_str());
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("10.11.12.13:{port}"),
+    ] {
+        let (code, _, _) = get(&server.addr, "/api/snapshots", &[("Host", &host), auth]);
+        assert_eq!(code, 200, "{host}");
+    }
+    let (code, _, _) = get(
+        &server.addr,
+        "/api/snapshots",
+        &[("Host", &format!("evil.example:{port}")), auth],
+    );
+    assert_eq!(code, 403);
+    let (code, _, _) = get(
+        &server.addr,
+        "/api/snapshots",
+        &[("Host", &format!("127.0.0.1:{port}"))],
+    );
+    assert_eq!(code, 401);
 }

@@ -430,7 +430,7 @@ const onlyParam = () => (state.only ? `&only=${encodeURIComponent(state.only)}` 
 // ---- views ----------------------------------------------------------------
 
 const FILTER_HINTS = {
-  '': 'No class matches the filter.',
+  '': 'No object in this snapshot.',
   detached: 'No object is kept alive only by detached DOM nodes.',
   handlers: 'No object is kept alive only by event listeners.',
 };
@@ -454,7 +454,8 @@ function showSummary() {
     childCount: (d) => (d.key !== undefined ? d.count : d.children),
     nameCell: (d) => (d.key !== undefined ? el('span', 'class', d.name) : objectName(d)),
     onSelect: selectObject,
-    empty: state.only.startsWith('ids:') ? 'No object was allocated in that range.' : FILTER_HINTS[state.only] || FILTER_HINTS[''],
+    empty: filter ? `No class matches “${filter}”${state.only ? ' under this filter' : ''}.`
+      : state.only.startsWith('ids:') ? 'No object was allocated in that range.' : FILTER_HINTS[state.only] || FILTER_HINTS[''],
     label: 'Summary',
   });
 }
@@ -1209,6 +1210,8 @@ async function show(options = {}) {
     // snapshot every Memory view (and its timeline if it was recorded).
     const only = { profile: 'flame', hunt: 'hunt' }[kind];
     const offered = only ? [only] : ALL_VIEWS.filter((v) => !['flame', 'hunt'].includes(v) && (v !== 'timeline' || state.overview.hasTimeline));
+    // A recording just made opens on its timeline, as DevTools does.
+    if (options.fresh && state.overview && state.overview.hasTimeline) state.view = 'timeline';
     if (!offered.includes(state.view)) state.view = offered[0];
     const view = state.view;
     // Every pane's visibility from the view actually shown.
@@ -1363,7 +1366,7 @@ async function poll() {
       if (followed.state === 'ready') {
         state.current = followed.index;
         state.baseChosen = false;
-        show();
+        show({ fresh: true });
       } else {
         status(`${followed.name}: ${followed.error}`, true);
       }

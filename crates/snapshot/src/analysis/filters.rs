@@ -4,7 +4,11 @@
 //!   each new object a larger id than any before it, and keeps an object's
 //!   id from snapshot to snapshot, so the ids above the largest JS id of an
 //!   earlier snapshot of the same process are exactly the objects allocated
-//!   since it.
+//!   since it. Only odd ids count: V8 numbers heap objects with odd ids in
+//!   allocation order, but embedder (native) nodes with even ids that are
+//!   not (DevTools compares every id, and so lists native objects present
+//!   in both snapshots as "allocated between" them; the Comparison view and
+//!   this filter agree here).
 //! - *Retained by detached DOM nodes* and *by event handlers*: the objects
 //!   reachable from the root but no longer reachable once the walk avoids
 //!   edges into those holders (DevTools' named filters).
@@ -18,7 +22,7 @@ use super::HeapSnapshot;
 /// Which objects a Summary shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeFilter {
-    /// Objects whose id is in `(after, up_to]`.
+    /// JavaScript heap objects (odd ids) whose id is in `(after, up_to]`.
     Ids { after: u32, up_to: u32 },
     /// Objects kept alive only through detached DOM nodes (native nodes
     /// named `Detached …`).
@@ -50,7 +54,7 @@ impl HeapSnapshot {
             NodeFilter::Ids { after, up_to } => {
                 let mut keep = BitSet::new(n);
                 for (v, &id) in g.node_id.iter().enumerate() {
-                    if id > after && id <= up_to {
+                    if id % 2 == 1 && id > after && id <= up_to {
                         keep.set(v);
                     }
                 }
