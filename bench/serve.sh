@@ -79,7 +79,16 @@ measure "Containment: the root's fields" "/api/s/0/fields/$root"
 measure "Dominators: the root's children" "/api/s/0/dominated/$root"
 measure "Duplicated strings (first 200)" "/api/s/0/strings"
 measure "search @id" "/api/s/0/search?q=%40$id"
-measure "search text" "/api/s/0/search?q=session"
+measure "search text: the first 200 of every match" "/api/s/0/search?q=session&limit=200"
+matches=$(get "/api/s/0/search?q=session&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+measure "…its last 200 ($matches matches)" "/api/s/0/search?q=session&offset=$((matches > 200 ? matches - 200 : 0))&limit=200"
+measure "reveal an instance in the Summary" "/api/s/0/locate/$id"
+measure "several retaining paths" "/api/s/0/paths/$id"
+measure "Duplicated strings: the holders of the first" "/api/s/0/strings/0/holders"
+maxid=$(get /api/s/0/overview | python3 -c 'import json,sys; print(json.load(sys.stdin)["maxJsId"])')
+measure "Summary filter: objects retained by event handlers" "/api/s/0/classes?only=handlers"
+measure "Summary filter: objects retained by detached DOM nodes" "/api/s/0/classes?only=detached"
+measure "Summary filter: objects allocated before this snapshot (not offered: all of it)" "/api/s/0/classes?only=ids:0:$maxid"
 if [ -n "$base_file" ]; then
   # The server compares each snapshot with the one before it ahead, after
   # its warm-up: wait for that, and time a comparison made on the click too.
@@ -92,6 +101,12 @@ rows = json.load(sys.stdin)
 big = max(rows, key=lambda r: r["addedCount"] + r["removedCount"])
 print(urllib.parse.quote(big["key"]), big["addedCount"] + big["removedCount"])')
   measure "expand the class that changed most ($gcount objects): first 200" "/api/compare/members?base=1&current=0&key=$gkey&limit=200"
+  maxid1=$(get /api/s/1/overview | python3 -c 'import json,sys; print(json.load(sys.stdin)["maxJsId"])')
+  lo=$(( maxid < maxid1 ? maxid : maxid1 )); hi=$(( maxid < maxid1 ? maxid1 : maxid ))
+  later=$(( maxid < maxid1 ? 1 : 0 ))
+  measure "Summary filter on the later: objects allocated between the two" "/api/s/$later/classes?only=ids:$lo:$hi"
+  measure "Summary filter on the later: objects allocated before the earlier" "/api/s/$later/classes?only=ids:0:$lo"
+  measure "…its class with most instances: first 200" "/api/s/$later/instances?key=$key&limit=200&only=ids:0:$lo"
   measure "…scrolled to its last 200" "/api/compare/members?base=1&current=0&key=$gkey&offset=$((gcount - 200))&limit=200"
 fi
 holder=$(get "/api/s/0/retainers/$id?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')

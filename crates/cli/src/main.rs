@@ -7,6 +7,7 @@ mod atomic;
 mod capture;
 mod commands;
 mod finding_view;
+mod gate;
 mod gc_report;
 mod jit_view;
 mod live;

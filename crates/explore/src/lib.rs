@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use leakscope_snapshot::{
-    AllocationTraces, Cache, ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo, RetainerIndex,
-    SnapshotError, Statistics,
+    AllocationTraces, BitSet, Cache, ClassDiff, ClassRow, Depth, HeapSnapshot, NodeInfo,
+    RetainerIndex, SnapshotError, Statistics,
 };
 use serde::Serialize;
 
@@ -99,10 +99,16 @@ struct ClassSummary {
     class_by_key: HashMap<String, usize>,
     /// Each class's instances by retained size, sorted when first asked for.
     sorted_instances: Mutex<HashMap<usize, Arc<[u32]>>>,
+    /// The nodes a filter keeps; `None` for every node.
+    keep: Option<BitSet>,
 }
 
 impl ClassSummary {
-    fn new(mut classes: Vec<ClassRow>) -> Self {
+    fn new(classes: Vec<ClassRow>) -> Self {
+        Self::kept(classes, None)
+    }
+
+    fn kept(mut classes: Vec<ClassRow>, keep: Option<BitSet>) -> Self {
         classes.sort_by(|a, b| {
             b.retained_size
                 .cmp(&a.retained_size)
@@ -117,10 +123,19 @@ impl ClassSummary {
             classes,
             class_by_key,
             sorted_instances: Mutex::new(HashMap::new()),
+            keep,
         }
     }
 
-    fn sorted_instances_of(&self, s: &HeapSnapshot, class: usize) -> Arc<[u32]> {
+    /// `class`'s instances by retained size. A filtered Summary takes them
+    /// from `all`'s sorted list (sorted once, often during warm-up) through
+    /// its mask: a pass instead of a sort.
+    fn sorted_instances_of(
+        &self,
+        s: &HeapSnapshot,
+        class: usize,
+        all: &ClassSummary,
+    ) -> Arc<[u32]> {
         let cached = self
             .sorted_instances
             .lock()
@@ -130,12 +145,26 @@ impl ClassSummary {
         if let Some(sorted) = cached {
             return sorted;
         }
-        let mut sorted = self.classes[class].instances.clone();
-        sorted.sort_unstable_by(|&a, &b| {
-            s.retained
-                .of(b)
-                .cmp(&s.retained.of(a))
-                .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
+        let unfiltered = self.keep.as_ref().and_then(|keep| {
+            let &whole = all.class_by_key.get(&self.classes[class].key)?;
+            let sorted = all.sorted_instances_of(s, whole, all);
+            Some(
+                sorted
+                    .iter()
+                    .copied()
+                    .filter(|&v| keep.get(v as usize))
+                    .collect::<Vec<u32>>(),
+            )
+        });
+        let sorted = unfiltered.unwrap_or_else(|| {
+            let mut sorted = self.classes[class].instances.clone();
+            sorted.sort_unstable_by(|&a, &b| {
+                s.retained
+                    .of(b)
+                    .cmp(&s.retained.of(a))
+                    .then(s.graph.node_id[a as usize].cmp(&s.graph.node_id[b as usize]))
+            });
+            sorted
         });
         let sorted: Arc<[u32]> = sorted.into();
         self.sorted_instances
@@ -146,8 +175,9 @@ impl ClassSummary {
     }
 }
 
-/// Filtered Summaries kept: a user flips between a few filters.
-const FILTERED_KEPT: usize = 4;
+/// Filtered Summaries kept: a user flips between a few filters (and the
+/// warm-up computes up to four ahead).
+const FILTERED_KEPT: usize = 6;
 
 /// Where a load is: bytes read of the file, then the analysis step.
 #[derive(Debug, Clone, Serialize)]
@@ -167,6 +197,8 @@ pub struct Explorer {
     filtered: Mutex<Vec<(NodeFilter, Arc<ClassSummary>)>>,
     /// The last search's matches, so its pages are not searched again.
     last_search: Mutex<Option<(String, Arc<[u32]>)>>,
+    /// The largest JavaScript object id (a pass over every id: kept).
+    max_js_id: u32,
     /// `(id, ordinal)` by id, when the snapshot's ids are not in node order.
     id_index: Option<Vec<(u32, u32)>>,
     /// Grouping every string by text is a pass over the heap: done once.
@@ -241,6 +273,7 @@ impl Explorer {
     pub fn new(snapshot: HeapSnapshot) -> Self {
         let retainer_index = snapshot.retainer_index();
         let summary = ClassSummary::new(snapshot.class_rows());
+        let max_js_id = snapshot.max_js_id();
         let ids = &snapshot.graph.node_id;
         let id_index = (!ids.is_sorted()).then(|| {
             let mut index: Vec<(u32, u32)> = ids
@@ -257,6 +290,7 @@ impl Explorer {
             summary,
             filtered: Mutex::new(Vec::new()),
             last_search: Mutex::new(None),
+            max_js_id,
             id_index,
             duplicate_strings: OnceLock::new(),
             traces: OnceLock::new(),
@@ -274,8 +308,13 @@ impl Explorer {
         let mut most: Vec<usize> = (0..classes.len()).collect();
         most.sort_by_key(|&c| std::cmp::Reverse(classes[c].count));
         for class in most.into_iter().take(8) {
-            self.summary.sorted_instances_of(&self.snapshot, class);
+            self.summary
+                .sorted_instances_of(&self.snapshot, class, &self.summary);
         }
+        // The filters that need no other snapshot (a pass over the graph
+        // each, too slow for a click on a big heap).
+        self.warm_filter(NodeFilter::RetainedByDetachedDom);
+        self.warm_filter(NodeFilter::RetainedByEventHandlers);
         self.warm.store(true, std::sync::atomic::Ordering::Release);
     }
 
@@ -298,9 +337,21 @@ impl Explorer {
             total_shallow_size: s.graph.self_size.iter().map(|&x| x as u64).sum(),
             statistics: s.statistics.clone(),
             class_count: self.summary.classes.len(),
-            max_js_id: s.max_js_id(),
+            max_js_id: self.max_js_id,
             has_timeline: s.recording_seconds().is_some(),
         }
+    }
+
+    /// Computes the Summary under `filter` ahead of the click that asks for
+    /// it (e.g. "allocated between" the snapshot before this one and this).
+    pub fn warm_filter(&self, filter: NodeFilter) {
+        self.summary_of(Some(filter));
+    }
+
+    /// The largest JavaScript object id: what "allocated before this
+    /// snapshot" filters on a later one.
+    pub fn max_js_id(&self) -> u32 {
+        self.max_js_id
     }
 
     /// The Summary under `filter` (every object for `None`), computed when
@@ -318,7 +369,8 @@ impl Explorer {
         }
         drop(kept);
         let keep = self.snapshot.nodes_matching(filter);
-        let summary = Arc::new(ClassSummary::new(self.snapshot.class_rows_of(&keep)));
+        let rows = self.snapshot.class_rows_of(&keep);
+        let summary = Arc::new(ClassSummary::kept(rows, Some(keep)));
         let mut kept = self.filtered.lock().expect("filtered lock");
         kept.push((filter, summary.clone()));
         if kept.len() > FILTERED_KEPT {
@@ -350,7 +402,7 @@ impl Explorer {
     ) -> Option<Page<Row>> {
         let summary = self.summary_of(only);
         let &class = summary.class_by_key.get(key)?;
-        let sorted = summary.sorted_instances_of(&self.snapshot, class);
+        let sorted = summary.sorted_instances_of(&self.snapshot, class, &self.summary);
         Some(self.page(&sorted, offset, limit, |&v| self.row(v)))
     }
 
@@ -364,7 +416,7 @@ impl Explorer {
             .classes
             .iter()
             .position(|c| c.instances.binary_search(&v).is_ok())?;
-        let sorted = summary.sorted_instances_of(&self.snapshot, class_row);
+        let sorted = summary.sorted_instances_of(&self.snapshot, class_row, summary);
         let index = sorted.iter().position(|&x| x == v)?;
         Some(SummaryPlace {
             key: summary.classes[class_row].key.clone(),

@@ -231,8 +231,18 @@ impl<'a> HolderResolver<'a> {
 
 /// The raw name of the edge into `v` on its retaining path, and the node it
 /// comes from.
+/// The edge a developer would name `v` by, and its source: the first
+/// retainer in DevTools' order that is not one of V8's root categories
+/// (`(Strong roots)`, `(Stack roots)`…, whose edges are V8's bookkeeping,
+/// e.g. an optimizing compiler's `IdentityMapBase` holding a constant),
+/// else the first.
 fn incoming(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> Option<(String, u32)> {
-    let r = s.retainers(index, v).first().copied()?;
+    let retainers = s.retainers(index, v);
+    let r = retainers
+        .iter()
+        .find(|r| s.graph.type_name(r.from) != "synthetic")
+        .or(retainers.first())
+        .copied()?;
     Some((s.graph.edge_name_text(r.edge, &s.strings), r.from))
 }
 

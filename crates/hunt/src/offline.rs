@@ -121,10 +121,13 @@ impl NodeName {
     }
 }
 
-/// Judges `paths` (snapshots of one process, oldest first). `load` reads
-/// and fully analyses one (the caller chooses caching and progress).
+/// Judges `paths` (snapshots of one process, oldest first). `calls`: how
+/// many calls (requests, operations) each interval made, when known, so
+/// rates are per call. `load` reads and fully analyses one (the caller
+/// chooses caching and progress).
 pub fn find_leaks(
     paths: &[PathBuf],
+    calls: Option<u64>,
     rules: &Rules,
     positions: &Positions,
     load: &mut dyn FnMut(&Path) -> Result<HeapSnapshot, SnapshotError>,
@@ -192,7 +195,7 @@ pub fn find_leaks(
     }
     let intervals: Vec<Round> = (1..paths.len())
         .map(|i| Round {
-            requests: 0,
+            requests: calls.unwrap_or(0),
             seconds: match (times[i - 1], times[i]) {
                 (Some(a), Some(b)) => b - a,
                 _ => 0.0,

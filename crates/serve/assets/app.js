@@ -1257,21 +1257,24 @@ async function show(options = {}) {
   }
 }
 
-// The Summary's filters, as DevTools offers them: objects allocated before
-// a snapshot or between two (by id: V8's ids only grow), and objects kept
-// alive only by detached DOM nodes or by event listeners.
+// The Summary's filters, as DevTools offers them on a snapshot: objects
+// allocated before each earlier snapshot and between each two up to this
+// one (by id: V8's ids only grow, so the snapshots go in the order they
+// were taken, whatever order they were given in), and objects kept alive
+// only by detached DOM nodes or by event listeners.
 function renderFilters() {
   const select = $('#only');
   const snapshots = state.snapshots.filter((s) => s.state === 'ready' && s.kind === 'snapshot');
+  snapshots.forEach((s) => { if (!state.overviews.has(s.index)) loadOverview(s.index); });
+  const own = state.overview ? state.overview.maxJsId : 0;
+  const taken = snapshots
+    .map((s) => ({ ...s, max: state.overviews.get(s.index)?.maxJsId }))
+    .filter((s) => s.max !== undefined && s.max <= own)
+    .sort((a, b) => a.max - b.max);
   const options = [new Option('All objects', '')];
-  snapshots.forEach((s, i) => {
-    const max = state.overviews.get(s.index)?.maxJsId;
-    if (max === undefined) { loadOverview(s.index); return; }
-    if (i === 0) options.push(new Option(`Objects allocated before ${s.name}`, `ids:0:${max}`));
-    else {
-      const prev = state.overviews.get(snapshots[i - 1].index)?.maxJsId;
-      if (prev !== undefined) options.push(new Option(`Objects allocated between ${snapshots[i - 1].name} and ${s.name}`, `ids:${prev}:${max}`));
-    }
+  taken.forEach((s, i) => {
+    if (s.index !== state.current) options.push(new Option(`Objects allocated before ${s.name}`, `ids:0:${s.max}`));
+    if (i > 0) options.push(new Option(`Objects allocated between ${taken[i - 1].name} and ${s.name}`, `ids:${taken[i - 1].max}:${s.max}`));
   });
   options.push(new Option('Objects retained by detached DOM nodes', 'detached'));
   options.push(new Option('Objects retained by event handlers', 'handlers'));

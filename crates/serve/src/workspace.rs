@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use leakscope_explore::{Explorer, Progress};
+use leakscope_explore::{Explorer, NodeFilter, Progress};
 use leakscope_profile::{FlameNode, SamplingProfile};
 use leakscope_snapshot::{Cache, ClassDiff};
 use leakscope_sourcemap::Positions;
@@ -105,6 +105,9 @@ struct Entry {
     name: String,
     size: u64,
     state: RwLock<State>,
+    /// Warm-up and the work made ahead for it (Comparisons with its
+    /// neighbours, their filters) are done: every view answers at once.
+    settled: std::sync::atomic::AtomicBool,
 }
 
 /// How one snapshot is doing, as `/api/snapshots` lists it.
@@ -221,6 +224,7 @@ impl Workspace {
                 bytes_read: 0,
                 step: None,
             })),
+            settled: std::sync::atomic::AtomicBool::new(false),
         });
         let index = {
             let mut entries = self.entries.write().expect("entries lock");
@@ -276,11 +280,15 @@ impl Workspace {
                         let explorer = Arc::new(RwLock::new(explorer));
                         let warming = explorer.clone();
                         let workspace = workspace.clone();
+                        let settling = entry.clone();
                         // The page can show the snapshot meanwhile; then the
                         // Comparison it opens by default is made ahead too.
                         std::thread::spawn(move || {
                             warming.read().expect("explorer lock").warm_up();
                             workspace.compare_neighbours(index);
+                            settling
+                                .settled
+                                .store(true, std::sync::atomic::Ordering::Release);
                         });
                         State::Snapshot(explorer)
                     }
@@ -307,9 +315,7 @@ impl Workspace {
             .map(|(index, e)| {
                 let state = e.state.read().expect("state lock");
                 let warm = match &*state {
-                    // Write-locked only by a comparison, which waits for the
-                    // warm-up's read lock: the list never waits for it.
-                    State::Snapshot(e) => e.try_read().map_or(true, |e| e.is_warm()),
+                    State::Snapshot(_) => e.settled.load(std::sync::atomic::Ordering::Acquire),
                     State::Profile(_) | State::Hunt(_) => true,
                     _ => false,
                 };
@@ -452,10 +458,40 @@ impl Workspace {
         };
         if at > 0 {
             let _ = self.compare(snapshots[at - 1], index);
+            self.warm_pair_filters(snapshots[at - 1], index);
         }
         if let Some(&next) = snapshots.get(at + 1) {
             let _ = self.compare(index, next);
+            self.warm_pair_filters(index, next);
         }
+    }
+
+    /// Computes ahead the Summary filters the page offers on the later of
+    /// two snapshots (by their ids: the order they were taken, whatever
+    /// order they were given in): objects allocated before the earlier one,
+    /// and between the two.
+    fn warm_pair_filters(&self, one: usize, other: usize) {
+        let (Ok(a), Ok(b)) = (self.explorer(one), self.explorer(other)) else {
+            return;
+        };
+        let (a_max, b_max) = (
+            a.read().expect("explorer lock").max_js_id(),
+            b.read().expect("explorer lock").max_js_id(),
+        );
+        let (before, later, up_to) = if a_max <= b_max {
+            (a_max, b, b_max)
+        } else {
+            (b_max, a, a_max)
+        };
+        let later = later.read().expect("explorer lock");
+        later.warm_filter(NodeFilter::Ids {
+            after: 0,
+            up_to: before,
+        });
+        later.warm_filter(NodeFilter::Ids {
+            after: before,
+            up_to,
+        });
     }
 
     /// The new and deleted objects of class `key` in the Comparison of

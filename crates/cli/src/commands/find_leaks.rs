@@ -21,11 +21,12 @@ use crate::output::{ellipsize, html_escape as esc, size};
     after_help = "Snapshots of one process (plain, .gz or .zst), oldest first, three or \
 more: a baseline and two after it; six or more confirm small, slow leaks. Node writes them with \
 `node --heapsnapshot-signal=SIGUSR2 app.js` and `kill -USR2 PID`, or `v8.writeHeapSnapshot()`.\n\
-Exit status: 0 no leak, 1 leak found, 2 bad input (including snapshots that are not of one \
-process, or not oldest first).\n\n\
+Exit status: 0 no leak, 1 leak found (with --allow or --baseline: a leak that fails the run), 2 \
+bad input (including snapshots that are not of one process, or not oldest first).\n\n\
 Examples:\n  leakscope find-leaks Heap.*.heapsnapshot\n  \
 leakscope find-leaks s1.heapsnapshot.gz s2.heapsnapshot.gz s3.heapsnapshot.gz --report leaks.html\n  \
-leakscope find-leaks before.heapsnapshot during.heapsnapshot after.heapsnapshot --json"
+leakscope find-leaks before.heapsnapshot during.heapsnapshot after.heapsnapshot --json\n  \
+leakscope find-leaks s1 s2 s3 --calls 1000 --junit leaks.xml --markdown leaks.md --allow 'lru-cache'"
 )]
 pub struct Args {
     /// Snapshots of one process, oldest first
@@ -37,6 +38,13 @@ pub struct Args {
     /// Write a single-file HTML report
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Each interval between two snapshots made this many calls (requests,
+    /// operations): rates are given per call (`bytes_per_request`) as well
+    /// as per second
+    #[arg(long, value_name = "N")]
+    pub calls: Option<u64>,
+    #[command(flatten)]
+    pub gate: crate::gate::GateArgs,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
     #[command(flatten)]
@@ -44,6 +52,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.calls != Some(0), "--calls must be at least 1");
+    let gate = crate::gate::Gate::new(&args.gate)?;
     // A report file that cannot be written fails now, not after the work.
     let report_file = args
         .report
@@ -55,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let positions = args.source_maps.positions();
     let judged = find_leaks(
         &args.files,
+        args.calls,
         &Rules::default(),
         &positions,
         &mut |path| crate::progress::load(path, Depth::Full, quiet, cache.as_ref()),
@@ -69,11 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print(&judged, args.report.as_deref())?;
     }
-    Ok(if judged.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(gate.finish(
+        "find-leaks",
+        &judged.findings,
+        judged.seconds,
+    )?))
 }
 
 /// Progress lines on stderr, not in `--json` mode (the loader draws its

@@ -127,6 +127,8 @@ pub struct Args {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub gate: crate::gate::GateArgs,
 }
 
 /// The hunt's report, and the launched app's GC log beside it.
@@ -169,7 +171,9 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(&script, DEMO_SERVER)?;
         args.target.launch = vec!["node".into(), script.into()];
     }
-    // A report or request file that cannot be used fails now, not after the hunt.
+    // A report or request file, a gate's pattern or baseline that cannot
+    // be used fails now, not after the hunt.
+    let gate = crate::gate::Gate::new(&args.gate)?;
     let report_file = args
         .report
         .as_deref()
@@ -262,11 +266,11 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         });
     }
-    Ok(if hunt.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(gate.finish(
+        "hunt",
+        &hunt.findings,
+        hunt.seconds,
+    )?))
 }
 
 fn describe_target(t: &TargetArgs) -> String {
