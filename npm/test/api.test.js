@@ -34,6 +34,18 @@ test('expectNoLeak names a Map an async function fills', async () => {
   );
 });
 
+test('a leak in a module whose name mentions a test runner is still a leak', async () => {
+  // Runner bookkeeping is told by the code that owns it, not by words in
+  // the holder's name.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leakscope-api-'));
+  fs.writeFileSync(path.join(dir, 'mocha-store.js'), 'const kept = []; module.exports = (x) => kept.push(x);');
+  const store = require(path.join(dir, 'mocha-store.js'));
+  await assert.rejects(
+    expectNoLeak(() => store({ body: 'b'.repeat(64) }), { iterations: 300 }),
+    (error) => error instanceof LeakError && error.message.startsWith('Array `kept` (module scope of mocha-store.js) grows by '),
+  );
+});
+
 test('expectNoLeak resolves for a function that keeps nothing', async () => {
   const report = await expectNoLeak(() => {
     const scratch = [];

@@ -52,6 +52,7 @@ enum Command {
     Load(commands::load::Args),
     GcLog(commands::gc_log::Args),
     Serve(commands::serve::Args),
+    Mcp(commands::mcp::Args),
     Cache(commands::cache::Args),
 }
 
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         Command::FindLeaks(a) => commands::find_leaks::run(a),
         Command::Jit(a) => commands::jit::run(a),
         Command::Serve(a) => commands::serve::run(a),
+        Command::Mcp(a) => commands::mcp::run(a),
         Command::Cache(a) => commands::cache::run(a),
     };
     match result {

@@ -139,9 +139,13 @@ const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n
 
 // What a test runner itself keeps while a test runs (node:test's map of
 // the async resources a test creates, jest's and vitest's bookkeeping):
-// it grows with the calls and is freed when the test ends.
-const RUNNER = /node:internal\/test_runner|\b(jest-circus|jest-runner|@jest\/|vitest|@vitest\/|tinypool|mocha)\b/;
-const ownedByRunner = (f) => RUNNER.test(f.holder) || (f.package !== undefined && RUNNER.test(f.package));
+// it grows with the calls and is freed when the test ends. Known by the
+// code that owns it — Node's test runner, or a runner's npm package —
+// never by words in the holder's name (a test file may be called
+// mocha-store.test.js).
+const RUNNER_PACKAGES = /^(jest-circus|jest-runner|jest-runtime|@jest\/.+|vitest|@vitest\/.+|tinypool|mocha)$/;
+const ownedByRunner = (f) => /\(module scope of node:internal\/test_runner\//.test(f.holder)
+  || (typeof f.package === 'string' && RUNNER_PACKAGES.test(f.package));
 
 /**
  * Runs `fn` (sync or async) `iterations` times to warm up, then

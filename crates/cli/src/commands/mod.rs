@@ -11,6 +11,7 @@ pub mod gc_log;
 pub mod hunt;
 pub mod jit;
 pub mod load;
+pub mod mcp;
 pub mod record;
 pub mod retainers;
 pub mod sample;

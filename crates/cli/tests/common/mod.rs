@@ -151,6 +151,20 @@ pub fn oracle() -> &'static Path {
     })
 }
 
+/// Path to `client.mjs`, the official MCP TypeScript SDK's client
+/// (`tools/mcp-client`), installed once per test run.
+pub fn mcp_client() -> &'static Path {
+    static CLIENT: OnceLock<PathBuf> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        set_up_once(
+            "tools/mcp-client/setup.sh",
+            "target/mcp-client",
+            "the MCP client SDK",
+        )
+        .join("client.mjs")
+    })
+}
+
 /// `target/corpus/node_modules`: the corpus's pinned npm packages,
 /// installed once per test run.
 pub fn corpus_node_modules() -> &'static Path {
