@@ -16,7 +16,7 @@ pub async fn capture(
     let bar = crate::progress::spinner(quiet);
     let captured = write_snapshot(client, path, options, &mut |p| match p {
         CaptureProgress::Estimated(e) if !quiet => {
-            bar.suspend(|| eprintln!("snapshot: {}", e.describe()))
+            bar.suspend(|| eprintln!("snapshot: {}", e.describe()));
         }
         p => bar.set_message(p.to_string()),
     })

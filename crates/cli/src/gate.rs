@@ -82,11 +82,11 @@ impl Rate {
 
     /// How many times `self` is `before`, when both are of one kind.
     fn over(self, before: Rate) -> Option<f64> {
-        let (now, then) = match (self, before) {
-            (Rate::PerRequest(a), Rate::PerRequest(b))
-            | (Rate::PerSecond(a), Rate::PerSecond(b))
-            | (Rate::Total(a), Rate::Total(b)) => (a, b),
-            _ => return None,
+        let ((Rate::PerRequest(now), Rate::PerRequest(then))
+        | (Rate::PerSecond(now), Rate::PerSecond(then))
+        | (Rate::Total(now), Rate::Total(then))) = (self, before)
+        else {
+            return None;
         };
         Some(if then > 0.0 {
             now / then

@@ -1,5 +1,10 @@
 //! `leakscope`: find memory leaks in Node.js applications.
 //! A thin layer over the library crates: argument parsing, progress and output.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI is the face that owns the terminal: its tables, --json and messages"
+)]
 
 #[macro_use]
 mod output;

@@ -91,7 +91,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// `count x  inner <- caller <- …`, one line.
 pub fn stack_line(stack: &leakscope_explore::timeline::StackCount) -> String {
-    let frames: Vec<String> = stack.frames.iter().map(|f| f.to_string()).collect();
+    let frames: Vec<String> = stack
+        .frames
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let frames = if frames.is_empty() {
         "(allocated before tracking started or by the runtime)".to_owned()
     } else {

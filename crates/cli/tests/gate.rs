@@ -66,7 +66,7 @@ fn junit(path: &Path) -> (String, Vec<(String, Option<String>, String)>) {
                             attr("name").unwrap(),
                             attr("tests").unwrap(),
                             attr("failures").unwrap()
-                        )
+                        );
                     }
                     b"testcase" => cases.push((attr("name").unwrap(), None, String::new())),
                     b"system-out" => out.clear(),

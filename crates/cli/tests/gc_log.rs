@@ -1,5 +1,6 @@
 //! `leakscope gc-log` on `--trace-gc` logs written by real Node servers
 //! under load, on the legacy sample, and on bad input.
+#![allow(clippy::print_stderr, reason = "a test reports what it measured")]
 
 mod common;
 

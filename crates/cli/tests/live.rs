@@ -1,5 +1,6 @@
 //! Live capture against real Node processes: attach by PID (SIGUSR1) or by
 //! launching, snapshot, gc, watch, record/timeline, sample, and the live fixes.
+#![allow(clippy::print_stderr, reason = "a test reports what it measured")]
 
 mod common;
 
@@ -40,7 +41,9 @@ static DEFAULT_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[test]
 fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
     let dir = test_dir("live-snapshot-pid");
-    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let _port = DEFAULT_PORT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let app = App::start(&corpus_app("closure-array.js"), false);
     let load = Load::start(app.port, 2);
     std::thread::sleep(Duration::from_millis(1500));
@@ -151,7 +154,9 @@ fn bad_targets_give_one_line_errors() {
 #[test]
 fn sigusr1_failures_are_explained() {
     // 9229 held by someone else: the app cannot open its inspector there.
-    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let _port = DEFAULT_PORT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let squatter = std::net::TcpListener::bind("127.0.0.1:9229").expect("9229 free for the test");
     let app = App::start(&corpus_app("clean-garbage.js"), false);
     let (code, _, err) = leakscope_status(&["gc", "--pid", &app.pid()]);
@@ -831,7 +836,9 @@ fn an_inspector_leakscope_opened_is_closed_again() {
 /// sockets afterwards.
 #[test]
 fn watch_all_follows_a_changing_set_of_processes() {
-    let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let _port = DEFAULT_PORT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let marker = format!("leakscope-fleet-test-{}", std::process::id());
     let snapshots = test_dir("live-fleet").join("snapshots");
     let _ = std::fs::remove_dir_all(&snapshots);
@@ -896,7 +903,7 @@ fn watch_all_follows_a_changing_set_of_processes() {
     let digest: Vec<String> = lines
         .iter()
         .filter(|l| l["type"] != "gc")
-        .map(|l| l.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     assert_eq!(
         output.status.code(),
@@ -960,7 +967,7 @@ fn watch_all_follows_a_changing_set_of_processes() {
             assert!(
                 l["reason"].as_str().unwrap().contains("cooldown 60m"),
                 "{l}"
-            )
+            );
         })
         .count();
     assert_eq!(skipped, leak_events - 1);

@@ -190,7 +190,7 @@ fn the_tarballs_install_offline_and_npx_runs_the_binary() {
     let args = |files: &[String]| -> Vec<String> {
         ["find-leaks", "--json", "--calls", "2000"]
             .iter()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .chain(files.iter().cloned())
             .collect()
     };
@@ -266,8 +266,7 @@ fn a_missing_or_unsupported_platform_says_what_to_install() {
     let out = Command::new("node")
         .arg("-e")
         .arg(format!(
-            "Object.defineProperty(process, 'platform', {{ value: 'aix' }}); process.argv = [process.argv[0], 'leakscope', '--version']; require({:?})",
-            launcher
+            "Object.defineProperty(process, 'platform', {{ value: 'aix' }}); process.argv = [process.argv[0], 'leakscope', '--version']; require({launcher:?})"
         ))
         .output()
         .unwrap();

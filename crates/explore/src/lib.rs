@@ -245,13 +245,13 @@ impl Explorer {
             (progress.borrow_mut())(Progress {
                 bytes_read: read,
                 step: None,
-            })
+            });
         };
         let mut step = |step| {
             (progress.borrow_mut())(Progress {
                 bytes_read: bytes.get(),
                 step: Some(step),
-            })
+            });
         };
         let snapshot = match cache {
             Some(cache) => leakscope_snapshot::load_cached(

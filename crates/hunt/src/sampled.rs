@@ -373,7 +373,7 @@ fn made_at(s: &HeapSnapshot, at: Position, starts: &FunctionStarts) -> Option<Ve
     let g = &s.graph;
     let mut age = vec![naming::OLD; s.node_count()];
     let mut any = false;
-    for loc in g.locations.iter() {
+    for loc in &g.locations {
         let here = Position {
             script_id: loc.script_id,
             line: loc.line,

@@ -1657,7 +1657,7 @@ impl Session<'_> {
         let observer = &mut *self.observer;
         self.client
             .stop_tracking_heap_objects(file.writer(), &mut |p| {
-                observer.progress(&CaptureProgress::Streaming(p).to_string())
+                observer.progress(&CaptureProgress::Streaming(p).to_string());
             })
             .await?;
         file.commit()?;

@@ -313,9 +313,9 @@ fn check_host(ws_url: &str, options: &AttachOptions) -> Result<()> {
         return Ok(());
     }
     if options.allow_remote {
-        eprintln!(
+        to_stderr(&format!(
             "warning: {host} is not a loopback address; the inspector gives full code execution on that machine"
-        );
+        ));
         Ok(())
     } else {
         Err(InspectorError::Target(format!(
@@ -715,8 +715,19 @@ fn forward_lines(
                 Some(tap) => {
                     let _ = tap.send(line);
                 }
-                None => eprintln!("{line}"),
+                None => to_stderr(&line),
             }
         }
     });
+}
+
+/// A line on our stderr: a launched app's own output passing through to
+/// where it would have gone, or a warning the user must see before a
+/// session starts (no observer exists yet).
+#[allow(
+    clippy::print_stderr,
+    reason = "the app's output and a pre-session warning have no observer to go to"
+)]
+fn to_stderr(line: &str) {
+    eprintln!("{line}");
 }

@@ -50,7 +50,9 @@ impl AtomicFile {
     /// Flushes, syncs and renames into place.
     pub fn commit(mut self) -> Result<()> {
         let writer = self.writer.take().expect("not committed");
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        let file = writer
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&self.temp, &self.dest)?;
         Ok(())
@@ -415,7 +417,7 @@ pub async fn write_snapshot(
             let mut file = AtomicFile::create(path)?;
             let bytes = client
                 .take_heap_snapshot(file.writer(), &mut |p| {
-                    progress(CaptureProgress::Streaming(p))
+                    progress(CaptureProgress::Streaming(p));
                 })
                 .await?;
             file.commit()?;

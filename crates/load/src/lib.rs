@@ -341,7 +341,10 @@ async fn connection(shared: Arc<Shared>) -> ConnectionStats {
     let mut stats = ConnectionStats::new();
     let mut sender: Option<SendRequest<Full<Bytes>>> = None;
     while let Some(n) = shared.ticket() {
-        if sender.as_ref().is_none_or(|s| s.is_closed()) {
+        if sender
+            .as_ref()
+            .is_none_or(hyper::client::conn::http1::SendRequest::is_closed)
+        {
             sender = None;
             tokio::select! {
                 connected = connect(plan.addr) => match connected {

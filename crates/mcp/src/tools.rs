@@ -280,7 +280,7 @@ impl Leakscope {
                         last = (bucket, step);
                         let message = step.map_or_else(
                             || format!("reading: {} read", size_of(p.bytes_read)),
-                            |s| s.to_owned(),
+                            std::borrow::ToOwned::to_owned,
                         );
                         reporter.say(p.bytes_read as f64, size, message).await;
                     }

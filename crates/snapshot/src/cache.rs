@@ -19,6 +19,10 @@
 //! Layout of an entry: the columns, each 64-byte aligned; then the header
 //! (JSON: the key, the sections' offsets, the small tables); then a 32-byte
 //! trailer (header offset, header length, header hash, magic).
+#![allow(
+    unsafe_code,
+    reason = "cache entries are memory-mapped; each map states its SAFETY"
+)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -748,7 +752,7 @@ impl BlockHash {
 /// those hashes — so the check on every cache hit runs on all cores.
 fn checksum(data: &[u8]) -> u64 {
     let blocks: Vec<&[u8]> = data.chunks(BLOCK).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let per_thread = blocks.len().div_ceil(threads).max(1);
     let hashes: Vec<u64> = std::thread::scope(|scope| {
         let workers: Vec<_> = blocks

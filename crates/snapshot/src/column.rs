@@ -2,6 +2,10 @@
 //! and analysed, or a slice of a memory-mapped analysis cache when the same
 //! file is analysed again (see [`crate::cache`]). Both read as `&[T]`, so the
 //! analyses and every consumer index a column the same way either way.
+#![allow(
+    unsafe_code,
+    reason = "columns view memory-mapped cache files as typed slices; each use states its SAFETY"
+)]
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};

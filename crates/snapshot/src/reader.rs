@@ -66,7 +66,7 @@ pub fn read_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapsh
             let (reader, compressed_read) = decompressing(file, encoding).map_err(io_err)?;
             // The decompressed size is unknown: no preallocation hint.
             read_from(reader, None, &mut |_| {
-                progress(compressed_read.load(std::sync::atomic::Ordering::Relaxed))
+                progress(compressed_read.load(std::sync::atomic::Ordering::Relaxed));
             })
         }
     };

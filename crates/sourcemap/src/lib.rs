@@ -250,7 +250,9 @@ impl SourceMaps {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn map_of(&self, script: &str) -> Option<Arc<LoadedMap>> {
@@ -497,7 +499,7 @@ impl Positions {
         };
         self.mapped
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(shown, generated);
         text
     }
@@ -506,7 +508,7 @@ impl Positions {
     pub fn generated_positions(&self) -> Vec<MappedPosition> {
         self.mapped
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .map(|(shown, generated)| MappedPosition {
                 shown: shown.clone(),

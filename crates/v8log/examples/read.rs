@@ -1,6 +1,7 @@
 //! Reads a V8 log and prints what it holds and how fast it was read:
 //! `cargo run --release -p leakscope-v8log --example read -- v8.log`
 //! (the parser benchmark in `bench/v8log.sh`).
+#![allow(clippy::print_stdout, reason = "an example prints its results")]
 
 use std::time::Instant;
 

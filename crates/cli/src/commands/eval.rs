@@ -17,11 +17,13 @@ so the line must run: send the app a request.\n\n\
 Examples:\n  leakscope eval --pid 4242 'process.memoryUsage()'\n  leakscope eval --pid 4242 --at app.js:17 'pending.length = 0'\n  leakscope eval --port 9229 --at server.js:42 'cache = new Map()' --timeout 60"
 )]
 pub struct Args {
-    #[command(flatten)]
-    pub target: TargetArgs,
     /// The JavaScript expression
     #[arg(value_name = "EXPR")]
     pub expression: String,
+    // After the expression: clap numbers positionals in field order, and
+    // the target's optional `-- COMMAND` must come after a required one.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Run in the scope of this source line (1-based) the next time it executes
     #[arg(long, value_name = "FILE:LINE")]
     pub at: Option<String>,

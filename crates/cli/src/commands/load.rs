@@ -146,6 +146,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Ctrl-C (or SIGTERM) ends the run as ab does: no new requests, the ones
 /// in flight finish, and the report covers what was sent. A second one
 /// leaves at once.
+#[allow(
+    clippy::exit,
+    reason = "a second Ctrl-C is the user insisting: stop now, without the summary"
+)]
 async fn stop_on_interrupt(live: Arc<Live>) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut terminate) = signal(SignalKind::terminate()) else {

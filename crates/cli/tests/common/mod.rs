@@ -47,7 +47,7 @@ pub fn node_with_env(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output 
 pub fn small_app_snapshot(dir: &Path) -> PathBuf {
     let out = dir.join("small.heapsnapshot");
     node(
-        &["-e", &format!("const keep = Array.from({{length: 1000}}, (_, i) => ({{i, s: 'item' + i}})); require('v8').writeHeapSnapshot({:?})", out)],
+        &["-e", &format!("const keep = Array.from({{length: 1000}}, (_, i) => ({{i, s: 'item' + i}})); require('v8').writeHeapSnapshot({out:?})")],
         dir,
     );
     out

@@ -182,7 +182,7 @@ impl Predecessors {
         }
         // Running ends; filling backwards leaves `first` at each list's start.
         let mut total = 0u32;
-        for f in first.iter_mut() {
+        for f in &mut first {
             total += *f;
             *f = total;
         }
