@@ -70,31 +70,49 @@ fn judge(name: &str) {
 
 #[test]
 fn express_session_memory_store() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/session-store.js");
 }
 
 #[test]
 fn prom_client_label_per_user() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/prom-labels.js");
 }
 
 #[test]
 fn lodash_memoize_without_bound() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/lodash-memoize.js");
 }
 
 #[test]
 fn node_cache_without_ttl() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/node-cache-no-ttl.js");
 }
 
 #[test]
 fn debug_instance_per_request() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/debug-instances.js");
 }
 
 #[test]
 fn eventemitter3_listener_per_request() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/eventemitter3-orders.js");
 }
 
@@ -102,6 +120,9 @@ fn eventemitter3_listener_per_request() {
 /// JavaScript object.
 #[test]
 fn ports_kept_open_by_native_handles() {
+    if skip_slow() {
+        return;
+    }
     judge("own/native-port-leak.js");
 }
 
@@ -109,6 +130,9 @@ fn ports_kept_open_by_native_handles() {
 /// judged together.
 #[test]
 fn a_leak_spread_over_thousands_of_holders() {
+    if skip_slow() {
+        return;
+    }
     judge("own/per-user-history.js");
 }
 
@@ -116,15 +140,24 @@ fn a_leak_spread_over_thousands_of_holders() {
 /// creeps as the other evicts, while the heap stays flat.
 #[test]
 fn two_full_lru_caches_sharing_values_are_clean() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/clean-two-lru.js");
 }
 
 #[test]
 fn express_session_with_cookies_is_clean() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/clean-express-session.js");
 }
 
 #[test]
 fn prom_client_with_bounded_labels_is_clean() {
+    if skip_slow() {
+        return;
+    }
     judge("npm/clean-prom-client.js");
 }

@@ -275,6 +275,9 @@ fn bad_gate_input_is_one_line_and_exit_2_before_any_work() {
 
 #[test]
 fn hunt_fails_a_pull_request_that_adds_a_leak_and_passes_its_baseline() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("gate-hunt");
     let server = workspace_root().join("examples/leaky-server.js");
     let (xml, md, json) = (

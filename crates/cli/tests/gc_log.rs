@@ -68,6 +68,9 @@ fn gc_log(args: &[&str]) -> (i32, serde_json::Value) {
 
 #[test]
 fn a_leaking_server_s_log_is_a_leak() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("gc-log-leak");
     let (log, pid) = traced_run(&corpus_app("closure-array.js"), 12, &dir);
     let (status, r) = gc_log(&[log.to_str().unwrap()]);
@@ -106,6 +109,9 @@ fn a_leaking_server_s_log_is_a_leak() {
 
 #[test]
 fn a_clean_server_s_log_is_not() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("gc-log-clean");
     let (log, _) = traced_run(&corpus_app("clean-garbage.js"), 12, &dir);
     // Read from standard input this time.
@@ -137,6 +143,9 @@ fn a_clean_server_s_log_is_not() {
 /// 25 s. It was "no sustained growth".
 #[test]
 fn a_noisy_slow_leak_s_log_is_a_leak() {
+    if skip_slow() {
+        return;
+    }
     let sample =
         workspace_root().join("crates/gclog/tests/fixtures/trace-gc-noisy-slow-leak-node20.txt");
     let (status, r) = gc_log(&[sample.to_str().unwrap()]);
@@ -166,6 +175,9 @@ fn digits(text: &str) -> &str {
 
 #[test]
 fn json_pauses_are_the_log_s_numbers() {
+    if skip_slow() {
+        return;
+    }
     let legacy = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node0.12.txt");
     let (_, stdout, _) = leakscope_status(&["gc-log", "--json", legacy.to_str().unwrap()]);
     assert!(stdout.contains(r#""pause_max_ms": 357.3,"#), "{stdout}");
@@ -204,6 +216,9 @@ fn json_pauses_are_the_log_s_numbers() {
 /// loaded machine gave six after warm-up, too few to tell a leak.
 #[test]
 fn a_real_noisy_slow_leak_is_a_leak_and_clean_garbage_is_not() {
+    if skip_slow() {
+        return;
+    }
     let runs: Vec<_> = [("noisy-slow-leak.js", 1), ("clean-garbage.js", 0)]
         .into_iter()
         .map(|(app, want)| {
@@ -234,6 +249,9 @@ fn a_real_noisy_slow_leak_is_a_leak_and_clean_garbage_is_not() {
 
 #[test]
 fn legacy_sample_with_plot() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("gc-log-legacy");
     let sample = workspace_root().join("crates/gclog/tests/fixtures/trace-gc-node0.12.txt");
     let svg = dir.join("gc.svg");
@@ -264,6 +282,9 @@ fn legacy_sample_with_plot() {
 
 #[test]
 fn bad_input_is_one_line_and_status_2() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("gc-log-bad");
     let (status, _, stderr) =
         leakscope_status(&["gc-log", dir.join("missing.log").to_str().unwrap()]);
@@ -289,6 +310,9 @@ fn bad_input_is_one_line_and_status_2() {
 
 #[test]
 fn hunt_records_and_judges_the_launched_app_s_gc_log() {
+    if skip_slow() {
+        return;
+    }
     let (status, stdout, stderr) = leakscope_status(&[
         "hunt",
         "--json",
@@ -309,6 +333,9 @@ fn hunt_records_and_judges_the_launched_app_s_gc_log() {
 
 #[test]
 fn watch_records_and_judges_the_launched_app_s_gc_log() {
+    if skip_slow() {
+        return;
+    }
     // The app's own stdout lines reach our stderr; its GC lines do not.
     let (mut watch, stderr, port) = launched_watch(
         &["--json", "--trace-gc", "--duration", "12s"],

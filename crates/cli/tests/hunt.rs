@@ -120,6 +120,9 @@ fn bundled_demo_names_the_pending_array() {
 
 #[test]
 fn closure_array() {
+    if skip_slow() {
+        return;
+    }
     let f = assert_leak(
         &corpus_app("closure-array.js"),
         Culprit {
@@ -135,6 +138,9 @@ fn closure_array() {
 
 #[test]
 fn unnamed_functions_holding_a_leak_are_pointed_out() {
+    if skip_slow() {
+        return;
+    }
     let report = test_dir("hunt-unnamed").join("hunt.html");
     let f = assert_leak_with(
         &corpus_app("anonymous-listener.js"),
@@ -173,6 +179,9 @@ fn unnamed_functions_holding_a_leak_are_pointed_out() {
 
 #[test]
 fn listener_leak() {
+    if skip_slow() {
+        return;
+    }
     assert_leak(
         &corpus_app("listener-leak.js"),
         Culprit {
@@ -199,6 +208,9 @@ fn cache_leak() {
 
 #[test]
 fn timers_never_cleared() {
+    if skip_slow() {
+        return;
+    }
     assert_leak(
         &corpus_app("timer-leak.js"),
         Culprit {
@@ -212,6 +224,9 @@ fn timers_never_cleared() {
 
 #[test]
 fn set_of_closed_sockets() {
+    if skip_slow() {
+        return;
+    }
     // One socket per connection, not per request: 20 connections a round.
     assert_leak(
         &corpus_app("socket-set.js"),
@@ -226,6 +241,9 @@ fn set_of_closed_sockets() {
 
 #[test]
 fn shared_closure_context_chain() {
+    if skip_slow() {
+        return;
+    }
     assert_leak(
         &corpus_app("shared-context.js"),
         Culprit {
@@ -239,6 +257,9 @@ fn shared_closure_context_chain() {
 
 #[test]
 fn es_module() {
+    if skip_slow() {
+        return;
+    }
     assert_leak(
         &corpus_app("esm-leak.mjs"),
         Culprit {
@@ -252,6 +273,9 @@ fn es_module() {
 
 #[test]
 fn slow_leak_under_churn() {
+    if skip_slow() {
+        return;
+    }
     assert_leak(
         &corpus_app("slow-churn.js"),
         Culprit {
@@ -270,21 +294,33 @@ fn no_leak() {
 
 #[test]
 fn error_burst() {
+    if skip_slow() {
+        return;
+    }
     assert_clean(&corpus_app("clean-error-burst.js"));
 }
 
 #[test]
 fn bounded_cache() {
+    if skip_slow() {
+        return;
+    }
     assert_clean(&corpus_app("clean-bounded-cache.js"));
 }
 
 #[test]
 fn clean_example_server() {
+    if skip_slow() {
+        return;
+    }
     assert_clean(&example("clean-server.js"));
 }
 
 #[test]
 fn hunt_by_pid_of_a_process_started_without_inspector_flags() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&corpus_app("closure-array.js"), true);
     // `--url` is the load's URL here; the inspector's is `--inspector-url`.
     let url = format!("http://127.0.0.1:{}/greet?id={{seq}}", app.port);
@@ -312,6 +348,9 @@ fn hunt_by_pid_of_a_process_started_without_inspector_flags() {
 
 #[test]
 fn html_report_renders_in_headless_chromium() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("hunt-report");
     let report = dir.join("hunt.html");
     let (status, _) = hunt(
@@ -402,6 +441,9 @@ fn html_report_renders_in_headless_chromium() {
 
 #[test]
 fn load_drives_a_real_server() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&corpus_app("cache-leak.js"), false);
     let url = format!("http://127.0.0.1:{}/page?n={{seq}}", app.port);
     let r = leakscope_json(&["load", &url, "-c", "8", "-n", "2000", "--json"]);
@@ -446,6 +488,9 @@ fn load_drives_a_real_server() {
 
 #[test]
 fn interrupted_load_reports_what_it_sent() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&corpus_app("clean-garbage.js"), false);
     let load = Command::new(env!("CARGO_BIN_EXE_leakscope"))
         .args(["load", &format!("http://127.0.0.1:{}/", app.port)])
@@ -472,6 +517,9 @@ fn interrupted_load_reports_what_it_sent() {
 
 #[test]
 fn load_reports_a_dead_server_plainly() {
+    if skip_slow() {
+        return;
+    }
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
@@ -489,6 +537,9 @@ fn load_reports_a_dead_server_plainly() {
 
 #[test]
 fn target_exiting_mid_hunt_is_reported_not_waited_for() {
+    if skip_slow() {
+        return;
+    }
     // Exits in round 1. While exiting, Node still accepts connections it
     // never answers: without watching the session the load would time out
     // request after request.
@@ -561,6 +612,9 @@ fn bad_hunt_arguments_fail_before_any_load() {
 
 #[test]
 fn hunt_warns_when_the_load_misses_the_app_and_takes_a_path() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("hunt-404");
     let script = dir.join("api-only.js");
     std::fs::write(
@@ -600,6 +654,9 @@ fn first_finding(h: &serde_json::Value) -> &serde_json::Value {
 
 #[test]
 fn strings_in_a_dictionary_are_a_leak() {
+    if skip_slow() {
+        return;
+    }
     // A session store keeps one JSON string per cookie-less client in a
     // plain object used as a dictionary: no class of its own grows.
     let (status, h) = hunt(&corpus_app("session-strings.js"), &[]);
@@ -623,6 +680,9 @@ fn strings_in_a_dictionary_are_a_leak() {
 
 #[test]
 fn a_slow_leak_under_churn_is_confirmed_by_more_rounds() {
+    if skip_slow() {
+        return;
+    }
     // One small Job every 10th request, 300 short-lived objects per request:
     // under 64 KiB in three rounds, so the hunt runs more to be sure.
     let (status, h) = hunt(&corpus_app("slow-dict-churn.js"), &[]);
@@ -647,6 +707,9 @@ fn a_slow_leak_under_churn_is_confirmed_by_more_rounds() {
 
 #[test]
 fn an_app_that_slows_down_as_it_leaks_still_gets_a_verdict_in_time() {
+    if skip_slow() {
+        return;
+    }
     // 1000 more 'request' listeners per request: each request runs every
     // listener ever added, so throughput collapses as the heap grows.
     let (status, h) = hunt(&corpus_app("listener-slowdown.js"), &[]);
@@ -669,6 +732,9 @@ fn an_app_that_slows_down_as_it_leaks_still_gets_a_verdict_in_time() {
 
 #[test]
 fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
+    if skip_slow() {
+        return;
+    }
     // A new connection per request makes tracking (a full GC every 50 ms)
     // ruinous here: asked for, the probe must keep it off, and the hunt
     // stays fast.
@@ -704,6 +770,9 @@ fn allocation_tracking_is_dropped_when_the_app_cannot_afford_it() {
 
 #[test]
 fn allocation_tracking_names_the_enclosing_function_when_affordable() {
+    if skip_slow() {
+        return;
+    }
     // The listener leak allocates little per request: the probe lets
     // tracking run in round 3, whose stacks add the function that made the
     // leaked closures.
@@ -733,6 +802,9 @@ fn allocation_tracking_names_the_enclosing_function_when_affordable() {
 
 #[test]
 fn buffers_count_with_their_backing_stores() {
+    if skip_slow() {
+        return;
+    }
     // Each leaked Buffer is ~100 B on the JS heap and 8 KiB outside it.
     let (status, h) = hunt(&corpus_app("buffer-leak.js"), &[]);
     assert_eq!(status, 1, "{:#}", h["findings"]);
@@ -755,6 +827,9 @@ fn buffers_count_with_their_backing_stores() {
 
 #[test]
 fn a_holder_in_library_code_is_named_with_its_owner_and_package() {
+    if skip_slow() {
+        return;
+    }
     let (status, h) = hunt(
         &corpus_app("metrics-histogram.js"),
         &["--url", "/api/orders?user={seq}"],
@@ -772,6 +847,9 @@ fn a_holder_in_library_code_is_named_with_its_owner_and_package() {
 
 #[test]
 fn numbers_in_an_array_and_an_ever_longer_string_are_leaks() {
+    if skip_slow() {
+        return;
+    }
     // No new object per request in either: the holder's storage (unboxed
     // doubles) or the string it keeps replacing grows instead.
     let (status, h) = hunt(&corpus_app("latency-array.js"), &[]);
@@ -822,6 +900,9 @@ fn no_test_reads_outside_the_repository() {
 /// the heap's growth.
 #[test]
 fn objects_two_timer_lists_keep_together_are_one_finding() {
+    if skip_slow() {
+        return;
+    }
     let (status, h) = hunt(&corpus_app("two-interval-stats.js"), &[]);
     assert_eq!(status, 1, "{h:#}");
     let findings = h["findings"].as_array().unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{chromium, leakscope_status, test_dir, workspace_root, App};
+use common::{chromium, leakscope_status, skip_slow, test_dir, workspace_root, App};
 use serde_json::Value;
 
 fn fixture() -> String {
@@ -33,6 +33,9 @@ fn ic_site<'a>(function: &'a Value, key: &str) -> &'a Value {
 
 #[test]
 fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("jit-launch");
     let requests = dir.join("requests.txt");
     std::fs::write(&requests, "GET /mega\nGET /sum\nGET /mono\nGET /anon\n").unwrap();
@@ -131,6 +134,9 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
 
 #[test]
 fn jit_on_a_running_process_profiles_and_says_what_needs_a_launch() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(std::path::Path::new(&fixture()), true);
     let (code, stdout, stderr) = leakscope_status(&[
         "jit",
@@ -164,6 +170,9 @@ fn jit_on_a_running_process_profiles_and_says_what_needs_a_launch() {
 
 #[test]
 fn jit_without_a_target_or_with_a_dead_pid_fails_in_one_line() {
+    if skip_slow() {
+        return;
+    }
     let (code, _, stderr) = leakscope_status(&["jit"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no target"), "{stderr}");
@@ -174,6 +183,9 @@ fn jit_without_a_target_or_with_a_dead_pid_fails_in_one_line() {
 
 #[test]
 fn hunt_with_jit_adds_the_jit_section() {
+    if skip_slow() {
+        return;
+    }
     let script = fixture();
     let (code, stdout, stderr) = leakscope_status(&[
         "hunt",
@@ -239,6 +251,9 @@ fn jit_inlined(test: &str, warmup: &str) -> (i32, Value, String) {
 
 #[test]
 fn jit_charges_a_deopt_in_an_inlined_helper_to_the_helper_at_its_position() {
+    if skip_slow() {
+        return;
+    }
     // The types change 1.2 s after the first request: during the warm-up,
     // which V8's log sees (it writes nothing while the CPU profiler runs).
     let (code, report, stderr) = jit_inlined("jit-inlined-warm", "2s");
@@ -316,6 +331,9 @@ fn jit_charges_a_deopt_in_an_inlined_helper_to_the_helper_at_its_position() {
 
 #[test]
 fn jit_without_warm_up_gives_a_coherent_report() {
+    if skip_slow() {
+        return;
+    }
     let (code, report, stderr) = jit_inlined("jit-inlined-cold", "0s");
     assert!(code == 0 || code == 1, "{stderr}");
     let hot_list = report["hot"].as_array().unwrap();
@@ -374,6 +392,9 @@ fn jit_without_warm_up_gives_a_coherent_report() {
 
 #[test]
 fn jit_on_a_recording_too_short_to_judge_says_so_in_one_line() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("jit-too-short");
     let requests = dir.join("requests.txt");
     std::fs::write(&requests, "GET /score\n").unwrap();

@@ -40,6 +40,9 @@ static DEFAULT_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-snapshot-pid");
     let _port = DEFAULT_PORT
         .lock()
@@ -76,6 +79,9 @@ fn snapshot_by_pid_of_a_process_started_without_inspector_flags() {
 
 #[test]
 fn snapshot_and_gc_in_launch_mode_stop_the_app_afterwards() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-snapshot-launch");
     let out = dir.join("launch.heapsnapshot");
     let script = "class LaunchMarker {}; globalThis.keep = Array.from({length: 4321}, () => new LaunchMarker()); setInterval(() => {}, 1000);";
@@ -110,6 +116,9 @@ fn snapshot_and_gc_in_launch_mode_stop_the_app_afterwards() {
 
 #[test]
 fn bad_targets_give_one_line_errors() {
+    if skip_slow() {
+        return;
+    }
     // A dead PID.
     let mut sleeper = Command::new("sleep")
         .arg("30")
@@ -153,6 +162,9 @@ fn bad_targets_give_one_line_errors() {
 
 #[test]
 fn sigusr1_failures_are_explained() {
+    if skip_slow() {
+        return;
+    }
     // 9229 held by someone else: the app cannot open its inspector there.
     let _port = DEFAULT_PORT
         .lock()
@@ -184,6 +196,9 @@ fn app_alive(app: &App) -> bool {
 
 #[test]
 fn target_dying_mid_snapshot_leaves_no_file() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-snapshot-dies");
     let script = "globalThis.big = Array.from({length: 1500000}, (_, i) => ({i, s: 'x' + i})); console.log('listening on http://127.0.0.1:1'); setInterval(() => {}, 1000);";
     let mut child = Command::new("node")
@@ -238,6 +253,9 @@ fn watch_under_load(app: &App, seconds: u64, extra: &[&str]) -> (i32, Vec<serde_
 
 #[test]
 fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&corpus_app("closure-array.js"), true);
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -330,6 +348,9 @@ fn watch_raises_a_leak_on_a_leaking_server_and_serves_metrics() {
 /// rule, fed by forced probes, must still fire within 30 s.
 #[test]
 fn watch_fires_within_30_s_on_a_fast_leak() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&corpus_app("fast-leak.js"), true);
     let (code, lines) = watch_under_load(&app, 30, &[]);
     let first_gc = lines.iter().find(|l| l["type"] == "gc").expect("GCs")["at_ms"]
@@ -371,6 +392,9 @@ fn watch_fires_within_30_s_on_a_fast_leak() {
 /// The terminal's last line says how much the heap grew.
 #[test]
 fn watch_s_last_line_reports_the_growth() {
+    if skip_slow() {
+        return;
+    }
     let (mut watch, stderr, port) =
         launched_watch(&["--duration", "12s"], &corpus_app("fast-leak.js"), |_| {});
     let rest = std::thread::spawn(move || stderr.map_while(Result::ok).count());
@@ -399,6 +423,9 @@ fn watch_s_last_line_reports_the_growth() {
 /// "Stays quiet for 2 minutes on clean servers under the same load".
 #[test]
 fn watch_stays_quiet_on_clean_servers() {
+    if skip_slow() {
+        return;
+    }
     let apps = [
         corpus_app("clean-garbage.js"),
         corpus_app("clean-error-burst.js"),
@@ -437,6 +464,9 @@ fn watch_stays_quiet_on_clean_servers() {
 
 #[test]
 fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-record");
     let app = App::start(&corpus_app("closure-array.js"), true);
     let load = Load::start(app.port, 2);
@@ -486,6 +516,9 @@ fn record_then_timeline_names_the_leaking_class_and_allocation_site() {
 
 #[test]
 fn sample_flame_graph_names_the_leaking_function() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-sample");
     let app = App::start(&corpus_app("closure-array.js"), true);
     let load = Load::start(app.port, 2);
@@ -534,6 +567,9 @@ fn growth_under_load(app: &App, seconds: u64) -> i64 {
 
 #[test]
 fn eval_at_reaches_module_scope_and_stops_the_leak() {
+    if skip_slow() {
+        return;
+    }
     let app = App::start(&workspace_root().join("examples/leaky-server.js"), true);
     let leaking = growth_under_load(&app, 3);
     assert!(leaking > 3_000_000, "the example leaks: {leaking}");
@@ -574,6 +610,9 @@ fn eval_at_reaches_module_scope_and_stops_the_leak() {
 
 #[test]
 fn clear_by_snapshot_id_frees_the_leaked_objects() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-clear");
     let app = App::start(&corpus_app("closure-array.js"), true);
     let grew = growth_under_load(&app, 3);
@@ -626,6 +665,9 @@ fn clear_by_snapshot_id_frees_the_leaked_objects() {
 
 #[test]
 fn set_source_edits_live_and_flags_edits_that_cannot_work() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-set-source");
     let original = std::fs::read_to_string(corpus_app("closure-array.js")).unwrap();
     let fixed = dir.join("fixed.js");
@@ -695,6 +737,9 @@ fn set_source_edits_live_and_flags_edits_that_cannot_work() {
 
 #[test]
 fn ctrl_c_leaves_no_tracking_and_no_observer_behind() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-interrupt");
     let app = App::start(&corpus_app("clean-garbage.js"), true);
     let out = dir.join("never.heaptimeline");
@@ -770,6 +815,9 @@ fn ports_become(
 
 #[test]
 fn an_inspector_leakscope_opened_is_closed_again() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-inspector-closed");
     // --inspect-port=0: SIGUSR1 opens a random port, so the test runs beside others.
     let app = App::start(&corpus_app("clean-garbage.js"), true);
@@ -836,6 +884,9 @@ fn an_inspector_leakscope_opened_is_closed_again() {
 /// sockets afterwards.
 #[test]
 fn watch_all_follows_a_changing_set_of_processes() {
+    if skip_slow() {
+        return;
+    }
     let _port = DEFAULT_PORT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -987,6 +1038,9 @@ fn watch_all_follows_a_changing_set_of_processes() {
 
 #[test]
 fn a_snapshot_the_target_cannot_afford_is_refused_unless_forced() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("live-unaffordable");
     let limit = MemoryLimit::new(
         &format!("leakscope-test-{}", std::process::id()),

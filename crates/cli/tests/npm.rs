@@ -147,6 +147,9 @@ fn snapshots(dir: &Path, leak: bool) -> Vec<String> {
 
 #[test]
 fn the_tarballs_install_offline_and_npx_runs_the_binary() {
+    if skip_slow() {
+        return;
+    }
     let Installed { tarballs, project } = installed();
     let (main, platform) = tarball_names(tarballs);
     // The main package: a launcher, the API, no install script, and one
@@ -246,6 +249,9 @@ fn the_tarballs_install_offline_and_npx_runs_the_binary() {
 
 #[test]
 fn a_missing_or_unsupported_platform_says_what_to_install() {
+    if skip_slow() {
+        return;
+    }
     let Installed { tarballs, .. } = installed();
     let (main, _) = tarball_names(tarballs);
     // Only the main package, as `npm install --omit=optional` leaves it.
@@ -281,6 +287,9 @@ fn a_missing_or_unsupported_platform_says_what_to_install() {
 
 #[test]
 fn ctrl_c_reaches_the_binary_which_stops_its_app_and_exits_130() {
+    if skip_slow() {
+        return;
+    }
     let Installed { project, .. } = installed();
     let marker = format!("leakscope-npm-ctrl-c-{}", std::process::id());
     let app = format!("setInterval(() => {{}}, 1000); // {marker}");
@@ -340,6 +349,9 @@ fn ctrl_c_reaches_the_binary_which_stops_its_app_and_exits_130() {
 
 #[test]
 fn the_javascript_api_passes_its_node_test_suite() {
+    if skip_slow() {
+        return;
+    }
     let Installed { project, .. } = installed();
     for test in ["api.test.js", "esm.test.mjs"] {
         std::fs::copy(

@@ -85,6 +85,9 @@ fn api_result(port: u16, path: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn prometheus_scrapes_the_fleet_and_fires_the_leak_alert_for_the_leaking_process_only() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("prometheus-fleet");
     let _ = std::fs::remove_dir_all(dir.join("data"));
     let token_file = dir.join("metrics-token");

@@ -134,6 +134,9 @@ fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String
 
 #[test]
 fn requests_without_the_token_or_from_elsewhere_are_refused() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-guard");
     let snapshot = small_app_snapshot(&dir);
     let server = Server::start(&[&snapshot]);
@@ -390,6 +393,9 @@ async fn click_view(page: &Client, view: &str) {
 
 #[test]
 fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-ui");
     let (a, b) = two_snapshots(&dir);
     let summary = leakscope_json(&["summary", b.to_str().unwrap(), "--top", "0", "--json"]);
@@ -644,6 +650,9 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
 /// recording and a dragged range show what `leakscope timeline` prints.
 #[test]
 fn the_allocation_timeline_selects_ranges_like_the_cli() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-timeline");
     let recording = timeline_snapshot(&dir);
     let file = recording.to_str().unwrap();
@@ -794,6 +803,9 @@ fn profile_bytes(node: &Value) -> u64 {
 /// graph: its bytes, the allocating function's frame, and zooming into it.
 #[test]
 fn a_heap_profile_is_a_flame_graph_that_zooms() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-flame");
     let profile = dir.join("app.heapprofile");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/heapprofile.js");
@@ -856,6 +868,9 @@ fn a_heap_profile_is_a_flame_graph_that_zooms() {
 /// the heap before and after; stopping the server stops the app.
 #[test]
 fn live_mode_snapshots_and_collects_a_launched_app() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-live");
     let app = corpus_app("clean-bounded-cache.js");
     let server = Server::start_with(&["--".as_ref(), "node".as_ref(), app.as_os_str()]);
@@ -1006,6 +1021,9 @@ async fn check_hunt_report(page: &Client, holder: &str, rounds: usize) {
 /// opens that object in the last snapshot, its retainers the CLI's.
 #[test]
 fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-hunt");
     let out = dir.join("kept");
     let app = corpus_app("anonymous-listener.js");
@@ -1146,6 +1164,9 @@ fn a_kept_hunt_opens_as_a_report_whose_paths_lead_into_its_snapshots() {
 /// its report shown when it is done, and the target left as it was found.
 #[test]
 fn live_mode_hunts_the_launched_app() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-live-hunt");
     let app = corpus_app("cache-leak.js");
     let server = Server::start_with(&["--".as_ref(), "node".as_ref(), app.as_os_str()]);
@@ -1218,6 +1239,9 @@ fn live_mode_hunts_the_launched_app() {
 /// unreachable; the first retaining chain opens by itself.
 #[test]
 fn ignoring_a_retainer_recomputes_distances() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-ignore");
     let snapshot = dir.join("two-paths.heapsnapshot");
     let script = format!(
@@ -1318,6 +1342,9 @@ fn ignoring_a_retainer_recomputes_distances() {
 
 #[test]
 fn open_hands_the_browser_a_private_file_not_the_token() {
+    if skip_slow() {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let dir = test_dir("serve-open");
     let snapshot = small_app_snapshot(&dir);
@@ -1369,6 +1396,9 @@ fn open_hands_the_browser_a_private_file_not_the_token() {
 
 #[test]
 fn the_server_keeps_working_when_its_output_is_closed() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-closed-output");
     let snapshot = small_app_snapshot(&dir);
     let mut child = common::leakscope_command()
@@ -1416,6 +1446,9 @@ fn the_server_keeps_working_when_its_output_is_closed() {
 
 #[test]
 fn uploads_are_bounded_and_an_aborted_one_leaves_nothing() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-upload-limit");
     let snapshot = small_app_snapshot(&dir);
     let size = std::fs::metadata(&snapshot).unwrap().len();
@@ -1540,6 +1573,9 @@ fn recording_server() -> (u16, std::sync::mpsc::Receiver<String>) {
 /// failed request, and no credential for another local server.
 #[test]
 fn the_page_works_like_devtools_and_beyond() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-comfort");
     let (a, b) = (dir.join("a.heapsnapshot"), dir.join("b.heapsnapshot"));
     let script = format!(
@@ -2088,6 +2124,9 @@ fn the_page_works_like_devtools_and_beyond() {
 /// would use), with the token as always.
 #[test]
 fn listening_on_every_address_is_usable() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("serve-any-address");
     let (a, _) = two_snapshots(&dir);
     let server = Server::start_with(&["--listen".as_ref(), "0.0.0.0:0".as_ref(), a.as_os_str()]);

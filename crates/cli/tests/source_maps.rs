@@ -61,6 +61,9 @@ fn frames(report: &Value) -> Vec<String> {
 
 #[test]
 fn a_tsc_build_is_reported_in_its_typescript_sources() {
+    if skip_slow() {
+        return;
+    }
     let (status, report, stderr) = hunt("tsc", &[]);
     assert_eq!(status, 1, "a leak: {stderr}");
     let f = finding(&report, "`auditTrail`");
@@ -125,6 +128,9 @@ fn a_tsc_build_is_reported_in_its_typescript_sources() {
 
 #[test]
 fn a_bundle_with_an_inline_map_names_classes_closures_and_modules_in_their_sources() {
+    if skip_slow() {
+        return;
+    }
     // A Session per request in `sessions`, a closure per request in
     // `listeners`, an audit entry per request in `auditTrail`.
     let dir = test_dir("sourcemap-bundle");
@@ -176,6 +182,9 @@ fn a_bundle_with_an_inline_map_names_classes_closures_and_modules_in_their_sourc
 
 #[test]
 fn a_missing_map_warns_once_per_script_and_keeps_compiled_positions() {
+    if skip_slow() {
+        return;
+    }
     let (status, report, stderr) = hunt("missing-map", &[]);
     assert_eq!(status, 1, "still a leak: {stderr}");
     let warnings: Vec<&str> = report["source_maps"]["warnings"]
@@ -208,6 +217,9 @@ fn a_missing_map_warns_once_per_script_and_keeps_compiled_positions() {
 
 #[test]
 fn no_source_maps_prints_what_v8_reports() {
+    if skip_slow() {
+        return;
+    }
     let (status, report, stderr) = hunt("tsc", &["--no-source-maps"]);
     assert_eq!(status, 1, "a leak: {stderr}");
     let f = finding(&report, "`auditTrail`");
@@ -225,6 +237,9 @@ fn no_source_maps_prints_what_v8_reports() {
 
 #[test]
 fn sample_writes_flame_graph_and_pprof_in_typescript_sources() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("sourcemap-sample");
     let script = sourcemap_server("tsc");
     let app = App::start(&script, true);
@@ -280,6 +295,9 @@ fn sample_writes_flame_graph_and_pprof_in_typescript_sources() {
 
 #[test]
 fn jit_names_hot_functions_in_their_typescript_sources() {
+    if skip_slow() {
+        return;
+    }
     let script = sourcemap_server("tsc");
     let (status, stdout, stderr) = leakscope_status(&[
         "jit",
@@ -319,6 +337,9 @@ fn jit_names_hot_functions_in_their_typescript_sources() {
 
 #[test]
 fn a_request_url_two_leaks_share_does_not_make_them_one() {
+    if skip_slow() {
+        return;
+    }
     // `/all…`: each request's audit entry, Session and closure; the entry
     // and the request data the others keep share the request's URL string.
     let (status, report, stderr) = hunt("tsc", &["--url", "/all{seq}"]);
@@ -359,6 +380,9 @@ fn a_request_url_two_leaks_share_does_not_make_them_one() {
 
 #[test]
 fn a_minified_bundle_gets_its_names_and_lines_back() {
+    if skip_slow() {
+        return;
+    }
     let (status, report, stderr) = hunt("bundle-min", &[]);
     assert_eq!(status, 1, "a leak: {stderr}");
     let f = &report["findings"][0];

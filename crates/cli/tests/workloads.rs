@@ -125,6 +125,9 @@ fn hunt_without_load(target: &[&str]) -> (i32, serde_json::Value, String) {
 
 #[test]
 fn no_load_names_a_queue_consumers_leak_per_second() {
+    if skip_slow() {
+        return;
+    }
     let script = workload("queue-consumer.js");
     let (status, h, stderr) = hunt_without_load(&["--", "node", script.to_str().unwrap()]);
     assert_eq!(status, 1, "{stderr}\n{h:#}");
@@ -134,6 +137,9 @@ fn no_load_names_a_queue_consumers_leak_per_second() {
 
 #[test]
 fn no_load_stays_quiet_on_a_clean_consumer() {
+    if skip_slow() {
+        return;
+    }
     let script = workload("clean-queue-consumer.js");
     let (status, h, stderr) = hunt_without_load(&["--", "node", script.to_str().unwrap()]);
     assert_eq!(status, 0, "{stderr}\n{h:#}");
@@ -144,6 +150,9 @@ fn no_load_stays_quiet_on_a_clean_consumer() {
 
 #[test]
 fn no_load_by_pid_adds_no_traffic_and_leaves_the_process_as_it_was() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("workloads-pid");
     let mut consumer = Process::start(&[], &workload("queue-consumer.js"), &dir);
     let pid = consumer.child.id();
@@ -176,6 +185,9 @@ fn no_load_by_pid_adds_no_traffic_and_leaves_the_process_as_it_was() {
 
 #[test]
 fn load_cmd_drives_a_websocket_server_with_the_users_client() {
+    if skip_slow() {
+        return;
+    }
     let modules = corpus_node_modules();
     let client = workload("ws-client.js");
     let command = format!(
@@ -238,6 +250,9 @@ fn load_cmd_drives_a_websocket_server_with_the_users_client() {
 
 #[test]
 fn a_failing_load_cmd_is_reported_with_its_status_and_last_lines() {
+    if skip_slow() {
+        return;
+    }
     let (status, stdout, stderr) = leakscope_status(&[
         "hunt",
         "--load-cmd",
@@ -306,6 +321,9 @@ fn paths(files: &[PathBuf]) -> Vec<&str> {
 
 #[test]
 fn find_leaks_judges_snapshots_node_wrote_on_a_signal() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("find-leaks-signal");
     let files = signal_snapshots(&dir, &workload("queue-consumer.js"), Duration::from_secs(3));
     assert_eq!(files.len(), 3);
@@ -414,6 +432,9 @@ fn find_leaks_judges_snapshots_node_wrote_on_a_signal() {
 
 #[test]
 fn find_leaks_stays_quiet_on_a_clean_process() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("find-leaks-clean");
     let files = signal_snapshots(
         &dir,
@@ -434,6 +455,9 @@ fn find_leaks_stays_quiet_on_a_clean_process() {
 
 #[test]
 fn a_leak_inside_a_worker_thread_is_found_in_the_workers_heap() {
+    if skip_slow() {
+        return;
+    }
     for (app, leaks) in [("worker-jobs.js", true), ("clean-worker-jobs.js", false)] {
         let (status, h, stderr) = run_json(&[
             "hunt",
@@ -478,6 +502,9 @@ fn a_leak_inside_a_worker_thread_is_found_in_the_workers_heap() {
 
 #[test]
 fn a_process_that_refuses_sigusr1_gets_one_line_and_is_not_signalled() {
+    if skip_slow() {
+        return;
+    }
     let dir = test_dir("workloads-refuses");
     let mut consumer = Process::start(
         &["--experimental-permission", "--allow-fs-read=*"],

@@ -456,3 +456,11 @@ impl Drop for MemoryLimit {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// Whether to skip a slow end-to-end test (whole hunts of many apps, the
+/// corpus, browsers, npm installs, live targets): they run only when
+/// `LEAKSCOPE_SLOW_TESTS` is set, as `.ci/run` sets it, so the README's
+/// test command finishes in minutes and CI still runs everything.
+pub fn skip_slow() -> bool {
+    std::env::var_os("LEAKSCOPE_SLOW_TESTS").is_none_or(|v| v.is_empty() || v == "0")
+}
