@@ -2060,8 +2060,12 @@ fn the_page_works_like_devtools_and_beyond() {
         assert_eq!(holders, 50);
         screenshot(&page, &dir.join("strings-holders.png")).await;
 
-        // The Statistics legend.
+        // The Statistics legend; changing the view cleared the Retainers pane.
         click_view(&page, "statistics").await;
+        assert_eq!(
+            eval(&page, "[document.querySelector('#retainers-of').textContent, document.querySelector('#retainers .empty-hint')?.textContent]").await,
+            serde_json::json!(["", "Select an object to see what keeps it alive."])
+        );
         assert_eq!(
             eval(
                 &page,
