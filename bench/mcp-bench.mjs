@@ -2,8 +2,11 @@
 // eight questions about one triplet of heap snapshots, time each answer and
 // measure the server's peak memory. bench/mcp.sh runs it; by hand:
 //
-//   node bench/mcp-bench.mjs --server leakscope|memlab --dir DIR --out FILE.json
+//   node bench/mcp-bench.mjs --server leakscope|memlab|memlab-long --dir DIR --out FILE.json
+//   node bench/mcp-bench.mjs --table FILE.json…     # the Markdown tables of runs
 //
+// (memlab-long: memlab with its own per-call analysis budget raised from 90 s
+// to the call timeout.)
 // DIR holds s1/s2/s3.heapsnapshot (oldest first). The server is started fresh
 // over stdio with the official MCP SDK's client, the questions are asked in
 // order, and FILE.json gets, per question: the tool calls it took, wall ms,
@@ -45,6 +48,7 @@ if (argv[0] === '--table') {
     const yes = q.id === 'Q3' ? q.namesAuditTrail : named.length > 0;
     return `${yes ? 'yes' : 'no'}${named.length ? ` (${named.join(', ')})` : ''}`;
   };
+  const label = (r) => (r.server === 'memlab-long' ? `memlab (budget ${r.timeoutS} s)` : r.server);
   const lines = [
     '| heap (MB) | server | question | tool call(s) | outcome | wall (s) | answer (chars) | names the leak | peak RSS so far (MB) |',
     '|---|---|---|---|---|---:|---:|---|---:|',
@@ -52,7 +56,7 @@ if (argv[0] === '--table') {
   for (const r of runs) {
     for (const q of r.questions) {
       const asked = !q.outcome.startsWith('not asked');
-      lines.push(`| ${r.label} | ${r.server} | ${q.id} ${cell(q.what)} | ${q.calls.map((c) => c.name).join(' + ') || '—'} | ${cell(q.outcome.slice(0, 140))} | ${asked ? secs(q.ms) : '—'} | ${asked && q.chars ? q.chars : '—'} | ${names(q)} | ${asked ? q.hwmMB : '—'} |`);
+      lines.push(`| ${r.label} | ${label(r)} | ${q.id} ${cell(q.what)} | ${q.calls.map((c) => c.name).join(' + ') || '—'} | ${cell(q.outcome.slice(0, 140))} | ${asked ? secs(q.ms) : '—'} | ${asked && q.chars ? q.chars : '—'} | ${names(q)} | ${asked ? q.hwmMB : '—'} |`);
     }
   }
   lines.push('', '| heap (MB) | server | peak RSS (MB) | questions answered | wall, all questions (s) | server ended |', '|---|---|---:|---:|---:|---|');
@@ -60,7 +64,7 @@ if (argv[0] === '--table') {
     const ok = r.questions.filter((q) => q.outcome === 'ok').length;
     const ms = r.questions.reduce((a, q) => a + (q.ms || 0), 0);
     const ended = r.exited && r.stopped ? `died: ${r.exited.signal ? `signal ${r.exited.signal}` : `exit ${r.exited.code}`}` : r.stopped || 'normally';
-    lines.push(`| ${r.label} | ${r.server} ${r.serverInfo ? r.serverInfo.version : ''} | ${r.peakRssMB} | ${ok} of ${r.questions.length} | ${secs(ms)} | ${cell(ended)} |`);
+    lines.push(`| ${r.label} | ${label(r)} ${r.serverInfo ? r.serverInfo.version : ''} | ${r.peakRssMB} | ${ok} of ${r.questions.length} | ${secs(ms)} | ${cell(ended)} |`);
   }
   console.log(lines.join('\n'));
   process.exit(0);
@@ -74,8 +78,8 @@ const serverName = opt('server');
 const dir = path.resolve(opt('dir', '.'));
 const outFile = opt('out');
 const only = opt('only', '').split(',').filter(Boolean);
-if (!['leakscope', 'memlab'].includes(serverName) || !outFile) {
-  console.error('usage: node mcp-bench.mjs --server leakscope|memlab --dir DIR --out FILE.json [--only Q1,Q3]');
+if (!['leakscope', 'memlab', 'memlab-long'].includes(serverName) || !outFile) {
+  console.error('usage: node mcp-bench.mjs --server leakscope|memlab|memlab-long --dir DIR --out FILE.json [--only Q1,Q3]');
   process.exit(2);
 }
 const timeoutMs = Number(process.env.CALL_TIMEOUT_S || 1800) * 1000;
@@ -96,6 +100,15 @@ const servers = {
     env: { NODE_OPTIONS: `--max-old-space-size=${process.env.MEMLAB_HEAP_MB || 16000}` },
   },
 };
+// memlab stops any tool call's heap scans after its own analysis budget
+// (MEMLAB_ANALYSIS_TIMEOUT_MS, default 90 s, counted from the call's start, so
+// a call that loads a file spends it on the load too); memlab-long raises it
+// to the call timeout.
+servers['memlab-long'] = {
+  ...servers.memlab,
+  env: { ...servers.memlab.env, MEMLAB_ANALYSIS_TIMEOUT_MS: String(timeoutMs) },
+};
+const kind = serverName.startsWith('memlab') ? 'memlab' : serverName;
 
 // ---- the questions ---------------------------------------------------------
 // Each question is a list of steps per server; a step is a tool call, and
@@ -239,7 +252,7 @@ for (const q of questions) {
   if (stopped) { rec.outcome = `not asked: ${stopped}`; continue; }
   let prev = '';
   let all = '';
-  for (const step of q[serverName]) {
+  for (const step of q[kind]) {
     const call = { name: step.name };
     rec.calls.push(call);
     let args;
@@ -267,8 +280,12 @@ for (const q of questions) {
       call.isError = !!r.isError;
       prev = call.text;
       all += `${call.text}\n${r.structuredContent ? JSON.stringify(r.structuredContent) : ''}\n`;
+      const halted = /Analysis stopped: .* exceeded the (\d+)s guardrail/.exec(call.text);
       if (r.isError) {
         rec.outcome = `tool error: ${call.text.replace(/\s+/g, ' ').slice(0, 200)}`;
+      } else if (halted) {
+        // memlab's guardrail answers (not as an error) that it gave up
+        rec.outcome = `no result: stopped by memlab's ${halted[1]} s analysis budget`;
       }
     } catch (e) {
       call.ms = performance.now() - t0;

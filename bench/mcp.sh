@@ -5,14 +5,14 @@
 #
 #   bench/mcp.sh                          # heaps of 300 and 1000 MB
 #   SIZES="50" bench/mcp.sh
-#   SERVERS="memlab" bench/mcp.sh
+#   SERVERS="leakscope memlab" bench/mcp.sh
 #
 # The snapshots are bench/find-leaks.sh's triplets (target/bench/find-leaks/SIZE/
 # s1, s2, s3: a catalogue Map of about SIZE MB and a timer leaking AuditEntry
 # objects into the module-level array `auditTrail`), written by
 # bench/leak-triplet.js if missing.
 #
-# Servers (SERVERS, default "leakscope memlab"), each started fresh for each size
+# Servers (SERVERS, default "leakscope memlab memlab-long"), each started fresh for each size
 # and run alone (never both at once), over stdio with the official MCP SDK's
 # client (bench/mcp-bench.mjs; the SDK comes from MCP_SDK_DIR, default
 # target/mcp-client):
@@ -23,7 +23,11 @@
 #              at MEMLAB_REF, default its HEAD) into target/bench/peers/memlab-mcp/src
 #              with npm install + npm run build, once; run as
 #              NODE_OPTIONS=--max-old-space-size=$MEMLAB_HEAP_MB (default 16000)
-#              node packages/mcp-server/bin/memlab-mcp.js
+#              node packages/mcp-server/bin/memlab-mcp.js (its defaults: every call's
+#              heap scans stop after its own 90 s analysis budget, counted from the
+#              call's start, loads included)
+#   memlab-long the same with that budget raised to the call timeout
+#              (MEMLAB_ANALYSIS_TIMEOUT_MS=CALL_TIMEOUT_S × 1000)
 #
 # The questions, asked in this order (memlab's closest tools in brackets):
 #   Q1 load + summary: top 20 classes by retained size of s3 (first question on
@@ -52,7 +56,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/target/bench/mcp
 sizes=${SIZES:-"300 1000"}
-servers=${SERVERS:-"leakscope memlab"}
+servers=${SERVERS:-"leakscope memlab memlab-long"}
 peer=$root/target/bench/peers/memlab-mcp
 memlab_repo=${MEMLAB_REPO:-/work/.mirror/facebook+memlab/repo}
 export MEMLAB_HEAP_MB=${MEMLAB_HEAP_MB:-16000}
@@ -68,7 +72,7 @@ case " $servers " in
   *" leakscope "*) [ -x "$LEAKSCOPE_BIN" ] || { echo "$LEAKSCOPE_BIN is missing: cargo build --release first" >&2; exit 2; } ;;
 esac
 case " $servers " in
-  *" memlab "*)
+  *" memlab"*)
     if [ ! -d "$peer/src/.git" ]; then
       echo "cloning memlab from $memlab_repo…" >&2
       rm -rf "$peer/src.tmp" && mkdir -p "$peer"
@@ -112,6 +116,7 @@ echo "MCP servers on the find-leaks triplets ($(date -u +%Y-%m-%dT%H:%MZ), $(npr
 echo
 echo "- leakscope: \`$LEAKSCOPE_BIN mcp --no-cache\`"
 [ -z "${memlab_commit:-}" ] || echo "- memlab: @memlab/mcp-server $(node -p "require('$peer/src/packages/mcp-server/package.json').version") built from facebook/memlab $memlab_commit, \`NODE_OPTIONS=--max-old-space-size=$MEMLAB_HEAP_MB node $MEMLAB_MCP\`"
+case " $servers " in *" memlab-long "*) echo "- memlab (budget $CALL_TIMEOUT_S s): the same with MEMLAB_ANALYSIS_TIMEOUT_MS=$((CALL_TIMEOUT_S * 1000)) (memlab's own per-call analysis budget; default 90 s)" ;; esac
 for size in $sizes; do
   echo "- heap $size MB: s1 / s2 / s3 = $(for s in s1 s2 s3; do du -m "$root/target/bench/find-leaks/$size/$s.heapsnapshot" | cut -f1; done | paste -sd/ | sed 's#/# / #g') MB on disk"
 done
