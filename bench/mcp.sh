@@ -19,7 +19,7 @@
 #   leakscope  target/release/leakscope mcp --no-cache (not built here: run
 #              cargo build --release first)
 #   memlab     @memlab/mcp-server, not on npm: built from the memlab monorepo
-#              (MEMLAB_REPO, default the mirror in /work/.mirror/facebook+memlab/repo,
+#              (MEMLAB_REPO, default https://github.com/facebook/memlab.git,
 #              at MEMLAB_REF, default its HEAD) into target/bench/peers/memlab-mcp/src
 #              with npm install + npm run build, once; run as
 #              NODE_OPTIONS=--max-old-space-size=$MEMLAB_HEAP_MB (default 16000)
@@ -58,7 +58,7 @@ out=$root/target/bench/mcp
 sizes=${SIZES:-"300 1000"}
 servers=${SERVERS:-"leakscope memlab memlab-long"}
 peer=$root/target/bench/peers/memlab-mcp
-memlab_repo=${MEMLAB_REPO:-/work/.mirror/facebook+memlab/repo}
+memlab_repo=${MEMLAB_REPO:-https://github.com/facebook/memlab.git}
 export MEMLAB_HEAP_MB=${MEMLAB_HEAP_MB:-16000}
 export CALL_TIMEOUT_S=${CALL_TIMEOUT_S:-1800}
 export MCP_SDK_DIR=${MCP_SDK_DIR:-$root/target/mcp-client}
