@@ -472,9 +472,11 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
             "{ const v = document.querySelector('#grid .viewport'); v.scrollTop = 0; }",
         )
         .await;
+        // Back at the top: the first instance's row (the second row) is
+        // rendered again — rows near the end also have ids, so wait for it.
         wait_for(
             &page,
-            "document.querySelectorAll('#grid .row[data-id]').length > 10",
+            "[...document.querySelectorAll('#grid .row')].some(r => r.style.top === '20px' && r.dataset.id)",
         )
         .await;
 
@@ -484,7 +486,7 @@ fn every_view_shows_the_cli_s_numbers_in_headless_chromium() {
         let id = first.expect("an instance row has an id");
         eval(
             &page,
-            "document.querySelectorAll('#grid .row[data-id]')[0].click()",
+            &format!("document.querySelector('#grid .row[data-id=\"{id}\"]').click()"),
         )
         .await;
         wait_for(
