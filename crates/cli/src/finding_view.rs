@@ -171,20 +171,9 @@ pub fn print(i: usize, f: &Finding, cx: &Context) -> anyhow::Result<()> {
     for function in &f.anonymous_functions {
         outln!("  unnamed   {}", function.advice)?;
     }
-    let path: Vec<String> = f
-        .path_to_holder
-        .iter()
-        .chain(&f.path_to_leaked)
-        .map(|s| {
-            if s.edge.is_empty() {
-                s.node.clone()
-            } else {
-                format!("{} {}", s.edge, s.node)
-            }
-        })
-        .collect();
+    let path = f.path_text();
     if !path.is_empty() {
-        outln!("  path      {}", ellipsize(&path.join(" → "), 400))?;
+        outln!("  path      {}", ellipsize(&path, 400))?;
     }
     if f.example_id != 0 {
         outln!(

@@ -275,21 +275,6 @@ fn rate_text(f: &Finding) -> String {
     }
 }
 
-fn path_text(f: &Finding) -> String {
-    f.path_to_holder
-        .iter()
-        .chain(&f.path_to_leaked)
-        .map(|s| {
-            if s.edge.is_empty() {
-                s.node.clone()
-            } else {
-                format!("{} {}", s.edge, s.node)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" → ")
-}
-
 fn junit(
     command: &str,
     findings: &[Finding],
@@ -333,7 +318,7 @@ fn junit(
                 .unwrap_or_default()
                 .to_owned(),
             evidence = f.evidence,
-            path = path_text(f),
+            path = f.path_text(),
         );
         if status.fails() {
             let mut failure = BytesStart::new("failure");
@@ -393,7 +378,7 @@ fn markdown(command: &str, findings: &[Finding], statuses: &[Status]) -> String 
             f.mb_per_hour
                 .map(|m| format!("{m:.1}"))
                 .unwrap_or_else(|| "–".into()),
-            cell(&path_text(f)).replace('`', "'"),
+            cell(&f.path_text()).replace('`', "'"),
         ));
     }
     md.push('\n');

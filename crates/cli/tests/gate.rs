@@ -10,25 +10,6 @@ use std::process::Output;
 use common::*;
 use quick_xml::events::Event;
 
-/// Three snapshots of a Node process that keeps (or not) 2 000 entries a round.
-fn snapshots(dir: &Path, leak: bool) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = format!(
-        "const v8 = require('v8');
-         class Entry {{ constructor(i) {{ this.i = i; this.text = 'entry ' + i; }} }}
-         const kept = [];
-         function work(i) {{ const e = new Entry(i); if ({leak}) kept.push(e); return e.text.length; }}
-         for (let round = 0; round < 3; round++) {{
-           for (let i = 0; i < 2000; i++) work(round * 2000 + i);
-           v8.writeHeapSnapshot(require('path').join({dir:?}, 'snap-' + round + '.heapsnapshot'));
-         }}"
-    );
-    node(&["-e", &script], dir);
-    (0..3)
-        .map(|r| dir.join(format!("snap-{r}.heapsnapshot")))
-        .collect()
-}
-
 fn find_leaks(files: &[PathBuf], extra: &[&str]) -> Output {
     leakscope_command()
         .arg("find-leaks")
@@ -95,8 +76,8 @@ fn lines(out: &Output) -> Vec<String> {
 #[test]
 fn find_leaks_writes_junit_and_markdown_and_honours_allow_and_baseline() {
     let dir = test_dir("gate-find-leaks");
-    let leaking = snapshots(&dir.join("leak"), true);
-    let clean = snapshots(&dir.join("clean"), false);
+    let leaking = keeper_snapshots(&dir.join("leak"), true);
+    let clean = keeper_snapshots(&dir.join("clean"), false);
     let holder = "Array `kept` (module scope of [eval])";
 
     // A leak: a failing testcase naming the holder, a Markdown table.

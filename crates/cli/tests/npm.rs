@@ -111,6 +111,13 @@ fn stderr_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
+fn strings(paths: Vec<PathBuf>) -> Vec<String> {
+    paths
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// A tarball's package.json.
 fn manifest(tarball: &Path) -> serde_json::Value {
     let out = Command::new("tar")
@@ -120,29 +127,6 @@ fn manifest(tarball: &Path) -> serde_json::Value {
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Three snapshots of a Node process: leaking or not.
-fn snapshots(dir: &Path, leak: bool) -> Vec<String> {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = format!(
-        "const v8 = require('v8');
-         class Entry {{ constructor(i) {{ this.i = i; this.text = 'entry ' + i; }} }}
-         const kept = [];
-         function work(i) {{ const e = new Entry(i); if ({leak}) kept.push(e); return e.text.length; }}
-         for (let round = 0; round < 3; round++) {{
-           for (let i = 0; i < 2000; i++) work(round * 2000 + i);
-           v8.writeHeapSnapshot(require('path').join({dir:?}, 'snap-' + round + '.heapsnapshot'));
-         }}"
-    );
-    node(&["-e", &script], dir);
-    (0..3)
-        .map(|r| {
-            dir.join(format!("snap-{r}.heapsnapshot"))
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect()
 }
 
 #[test]
@@ -188,8 +172,8 @@ fn the_tarballs_install_offline_and_npx_runs_the_binary() {
         format!("leakscope {}", m["version"].as_str().unwrap())
     );
     let dir = test_dir("npm-snapshots");
-    let leaking = snapshots(&dir.join("leak"), true);
-    let clean = snapshots(&dir.join("clean"), false);
+    let leaking = strings(keeper_snapshots(&dir.join("leak"), true));
+    let clean = strings(keeper_snapshots(&dir.join("clean"), false));
     let args = |files: &[String]| -> Vec<String> {
         ["find-leaks", "--json", "--calls", "2000"]
             .iter()

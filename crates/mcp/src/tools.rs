@@ -967,19 +967,7 @@ fn finding_lines(text: &mut String, i: usize, f: &leakscope_hunt::Finding) {
         size(f.bytes),
         f.confidence
     );
-    let path: Vec<String> = f
-        .path_to_holder
-        .iter()
-        .chain(&f.path_to_leaked)
-        .map(|s| {
-            if s.edge.is_empty() {
-                s.node.clone()
-            } else {
-                format!("{} {}", s.edge, s.node)
-            }
-        })
-        .collect();
-    let _ = writeln!(text, "  path: {}", path.join(" → "));
+    let _ = writeln!(text, "  path: {}", f.path_text());
     if let Some(package) = &f.package {
         let _ = writeln!(text, "  package: {package}");
     }

@@ -464,3 +464,24 @@ impl Drop for MemoryLimit {
 pub fn skip_slow() -> bool {
     std::env::var_os("LEAKSCOPE_SLOW_TESTS").is_none_or(|v| v.is_empty() || v == "0")
 }
+
+/// Three snapshots of a Node process whose `work` keeps (`leak`) or drops
+/// the 2 000 entries of each round in the module array `kept`, written by
+/// Node as `dir/snap-{0,1,2}.heapsnapshot`, oldest first.
+pub fn keeper_snapshots(dir: &Path, leak: bool) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = format!(
+        "const v8 = require('v8');
+         class Entry {{ constructor(i) {{ this.i = i; this.text = 'entry ' + i; }} }}
+         const kept = [];
+         function work(i) {{ const e = new Entry(i); if ({leak}) kept.push(e); return e.text.length; }}
+         for (let round = 0; round < 3; round++) {{
+           for (let i = 0; i < 2000; i++) work(round * 2000 + i);
+           v8.writeHeapSnapshot(require('path').join({dir:?}, 'snap-' + round + '.heapsnapshot'));
+         }}"
+    );
+    node(&["-e", &script], dir);
+    (0..3)
+        .map(|r| dir.join(format!("snap-{r}.heapsnapshot")))
+        .collect()
+}
