@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use leakscope_hunt::{ClassGrowth, Finding};
+use leakscope_report::common::{ClassGrowth, Finding};
 
 use crate::output::{ellipsize, html_escape as esc, size};
 

@@ -1,7 +1,7 @@
 //! A `--trace-gc` log's per-process report as text: what `gc-log` prints,
 //! and what `hunt` and `watch --trace-gc` print of the launched app's log.
 
-use leakscope_gclog::ProcessReport;
+use leakscope_report::gc_log::ProcessReport;
 
 use crate::output::ellipsize;
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use leakscope_jit::{Findings, HotFunction};
+use leakscope_report::jit::{HotFunction, JitReport as Findings};
 
 use crate::output::{ellipsize, html_escape as esc};
 
@@ -51,7 +51,7 @@ pub fn print(findings: &Findings) -> anyhow::Result<()> {
     if !findings.deopts.is_empty() {
         outln!("\nDeoptimizations in the app's code:")?;
         for d in findings.deopts.iter().take(DEOPTS_SHOWN) {
-            outln!("  - {}", short(&d.sentence()))?;
+            outln!("  - {}", short(&d.sentence))?;
         }
         if findings.deopts.len() > DEOPTS_SHOWN {
             outln!(
@@ -166,7 +166,7 @@ fn deopts_table(findings: &Findings) -> String {
         "<h2>Deoptimizations</h2><table id=deopts><tr><th>Where</th><th>Function</th>\
          <th>Inlined into</th><th>When</th><th>Count</th><th>V8's reason</th><th>What to change</th></tr>",
     );
-    let name = |f: &leakscope_jit::FunctionRef| {
+    let name = |f: &leakscope_report::jit::FunctionRef| {
         if f.name.is_empty() {
             format!("(anonymous) {}:{}", f.line, f.column)
         } else {
@@ -207,11 +207,7 @@ fn bars(hot: &[HotFunction]) -> String {
     for (i, f) in hot.iter().enumerate() {
         let y = i * ROW + 2;
         let w = (f.self_share * WIDTH).max(1.0);
-        let color = if f.has_jit_problem() {
-            "#c0392b"
-        } else {
-            "#4a7ebb"
-        };
+        let color = if f.jit_problem { "#c0392b" } else { "#4a7ebb" };
         let _ = write!(
             svg,
             "<text x={} y={} text-anchor=end font-size=12>{}</text>\

@@ -61,11 +61,6 @@ impl Report {
             snapshots_kept,
         }
     }
-
-    /// Whether `json` is a saved report (`leakscope hunt --json`).
-    pub fn is_report(json: &serde_json::Value) -> bool {
-        json["verdict"].is_string() && json["findings"].is_array() && json["rounds"].is_array()
-    }
 }
 
 /// Undoes what the hunt opened in the target: the sampling profiler,

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakscope_explore::{EdgeRow, Explorer, Page, Progress, Row};
-use leakscope_hunt::report::{self, Report};
-use leakscope_hunt::session::{self, Config, Drive, LoadCommand, LoadSpec};
-use leakscope_hunt::{find_leaks, Judgement, Rules};
+use leakscope_hunt::session::{Config, Drive, LoadCommand, LoadSpec};
+use leakscope_hunt::{find_leaks, Rules};
 use leakscope_inspector::capture::{write_snapshot, SnapshotOptions};
 use leakscope_inspector::{attach, AttachOptions, TargetSpec};
+use leakscope_report::{FindLeaksReport as Judgement, HuntReport as Report};
 use leakscope_snapshot::{Cache, Depth};
 use leakscope_sourcemap::Positions;
+use leakscope_usecase::hunt::HuntRequest;
+use leakscope_usecase::Target;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -643,10 +645,13 @@ impl Leakscope {
         };
         let (judged, ()) = tokio::join!(task, forward);
         match judged.map_err(|e| ErrorData::internal_error(e.to_string(), None))? {
-            Ok(j) => answer(
-                judgement_text(&j),
-                serde_json::to_value(&j).unwrap_or_default(),
-            ),
+            Ok(j) => {
+                let j = leakscope_usecase::report::find_leaks_report(&j);
+                answer(
+                    judgement_text(&j),
+                    serde_json::to_value(&j).unwrap_or_default(),
+                )
+            }
             Err(e) => refuse(e.to_string()),
         }
     }
@@ -707,38 +712,29 @@ impl Leakscope {
         };
         let reporter = Reporter::new(&meta, peer);
         let _one = self.capturing.lock().await;
-        let target = match &spec {
-            TargetSpec::Pid(pid) => format!("PID {pid}"),
-            TargetSpec::Launch(cmd) => cmd
-                .iter()
-                .map(|c| c.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
-            _ => String::new(),
+        let target = Target::new(spec);
+        let request = HuntRequest {
+            label: target.label(),
+            target,
+            config,
+            trace_gc: false,
+            keep: keep.is_some(),
         };
         let hunted = on_own_thread(&reporter, async move |lines| {
             let _ = lines.send("attaching".to_owned());
-            let attached = attach(&spec, &AttachOptions::default())
+            // Whatever happens, the target is left as it was found.
+            leakscope_usecase::hunt::hunt(&request, &mut Lines(lines))
                 .await
-                .map_err(|e| e.to_string())?;
-            let mut progress = Lines(lines);
-            let outcome = session::run(&attached, &config, &mut progress).await;
-            // Whatever happened, the target is left as it was found.
-            let _ = tokio::time::timeout(Duration::from_secs(10), report::close(&attached.client))
-                .await;
-            attached.close_opened_inspector().await;
-            let _ = attached.detach().await;
-            outcome.map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())
         })
         .await?;
         if keep.is_none() {
             let _ = std::fs::remove_dir_all(&out);
         }
-        let outcome = match hunted {
-            Ok(o) => o,
+        let report = match hunted {
+            Ok(report) => report,
             Err(e) => return refuse(e),
         };
-        let report = Report::new(outcome, target, keep.is_some());
         if let Some(dir) = &keep {
             if let Ok(bytes) = serde_json::to_vec_pretty(&report) {
                 let _ = std::fs::write(dir.join("hunt.json"), bytes);
@@ -948,7 +944,7 @@ fn size_of(bytes: u64) -> String {
 }
 
 /// A finding in a line or two.
-fn finding_lines(text: &mut String, i: usize, f: &leakscope_hunt::Finding) {
+fn finding_lines(text: &mut String, i: usize, f: &leakscope_report::common::Finding) {
     let rate = match (f.bytes_per_request, f.bytes_per_second) {
         (Some(r), _) => format!("{}/request", size(r.round() as u64)),
         (None, Some(s)) => format!("{}/s", size(s.round() as u64)),

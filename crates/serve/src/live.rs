@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use leakscope_hunt::report::{self, Report};
 use leakscope_hunt::session::{self, Config, Observer};
 use leakscope_inspector::capture::{record_allocations, write_snapshot, SnapshotOptions};
 use leakscope_inspector::{Attached, GcWatch};
@@ -252,12 +251,13 @@ impl Live {
         };
         self.set_activity(Some("hunting: warming up".into()));
         let mut progress = Activity(self);
-        let outcome = session::run(&self.attached, &config, &mut progress).await;
-        report::close(&self.attached.client).await;
+        let label = format!("PID {}", self.attached.pid);
+        let report =
+            leakscope_usecase::hunt::hunt_attached(&self.attached, &config, label, &mut progress)
+                .await;
         self.hunted.store(true, Ordering::Relaxed);
         self.set_activity(None);
-        let outcome = outcome.map_err(|e| e.to_string())?;
-        let report = Report::new(outcome, format!("PID {}", self.attached.pid), true);
+        let report = report.map_err(|e| e.to_string())?;
         let path = dir.join("hunt.json");
         let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use leakscope_explore::{Explorer, NodeFilter, Progress};
 use leakscope_profile::{FlameNode, SamplingProfile};
+use leakscope_report::HuntReport;
 use leakscope_snapshot::{Cache, ClassDiff};
 use leakscope_sourcemap::Positions;
 use serde::Serialize;
@@ -84,21 +85,21 @@ fn load_profile(path: &Path, positions: &Positions) -> Result<FlameNode, String>
 /// round order (the findings' object ids are the last one's).
 #[derive(Debug, Clone, Serialize)]
 pub struct HuntView {
-    pub report: serde_json::Value,
+    pub report: HuntReport,
     pub snapshots: Vec<usize>,
 }
 
-fn load_hunt_report(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+fn load_hunt_report(path: &Path) -> Result<HuntReport, String> {
+    let text = std::fs::read(path).map_err(|e| e.to_string())?;
     let neither = "not a heap snapshot, sampling heap profile or hunt report";
-    let report: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{neither}: {e}"))?;
-    if !leakscope_hunt::Report::is_report(&report) {
+    let json: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{neither}: {e}"))?;
+    if !HuntReport::looks_like(&json) {
         return Err(format!(
             "{neither}: a JSON object without a snapshot, a profile's head or a hunt's verdict"
         ));
     }
-    Ok(report)
+    leakscope_report::read::<HuntReport>(&text).map_err(|e| format!("a hunt report, but {e}"))
 }
 
 struct Entry {
@@ -397,9 +398,7 @@ impl Workspace {
             },
             "not a hunt report",
         )?;
-        let kept = view.report["snapshots"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice);
+        let kept = &view.report.snapshots;
         if !view.snapshots.is_empty() || kept.is_empty() {
             return Ok(view);
         }
@@ -407,7 +406,7 @@ impl Workspace {
         let uploaded: Option<Vec<usize>> = kept
             .iter()
             .map(|name| {
-                let file = Path::new(name.as_str()?).file_name()?.to_str()?;
+                let file = name.file_name()?.to_str()?;
                 entries.iter().rposition(|e| e.name == file)
             })
             .collect();
@@ -422,15 +421,12 @@ impl Workspace {
 
     /// Starts loading the snapshots a hunt report names (those still on
     /// disk; relative names are looked up beside the report too).
-    fn add_kept_snapshots(self: &Arc<Self>, report: &serde_json::Value, at: &Path) -> Vec<usize> {
+    fn add_kept_snapshots(self: &Arc<Self>, report: &HuntReport, at: &Path) -> Vec<usize> {
         let beside = at.parent().unwrap_or(Path::new("."));
-        let names = report["snapshots"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice);
-        names
+        report
+            .snapshots
             .iter()
             .filter_map(|name| {
-                let name = Path::new(name.as_str()?);
                 [
                     name.to_owned(),
                     beside.join(name),

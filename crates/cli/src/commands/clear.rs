@@ -121,7 +121,7 @@ fn signature(s: &HeapSnapshot, index: &RetainerIndex, v: u32) -> (String, Vec<(S
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let id = args.id;
     let cleared = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| {
             let object = find_live(&target.client, id, args.snapshot.as_deref(), args.json).await?;
             let object_id = object

@@ -41,7 +41,7 @@ const ONCE_KEY: &str = "Symbol.for('leakscope.at')";
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let at = args.at.as_deref().map(parse_at).transpose()?;
     let value = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| match &at {
             None => Ok(target
                 .client

@@ -7,7 +7,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_hunt::{find_leaks, Judgement, Rules};
+use leakscope_hunt::{find_leaks, Rules};
+use leakscope_report::FindLeaksReport as Judgement;
 use leakscope_snapshot::Depth;
 
 use crate::finding_view;
@@ -30,11 +31,14 @@ leakscope find-leaks s1 s2 s3 --calls 1000 --junit leaks.xml --markdown leaks.md
 )]
 pub struct Args {
     /// Snapshots of one process, oldest first
-    #[arg(required = true, value_name = "SNAPSHOT")]
+    #[arg(required_unless_present = "json_schema", value_name = "SNAPSHOT")]
     pub files: Vec<PathBuf>,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     /// Write a single-file HTML report
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
@@ -52,6 +56,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!("{}", leakscope_report::schema_of::<Judgement>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.calls != Some(0), "--calls must be at least 1");
     let gate = crate::gate::Gate::new(&args.gate)?;
     // A report file that cannot be written fails now, not after the work.
@@ -71,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &mut |path| crate::progress::load(path, Depth::Full, quiet, cache.as_ref()),
         &mut NoteOnly(quiet),
     )?;
+    let judged = leakscope_usecase::report::find_leaks_report(&judged);
     if let Some(mut file) = report_file {
         file.write_all(render_html(&judged).as_bytes())?;
         file.commit()?;
@@ -193,7 +202,7 @@ fn render_html(j: &Judgement) -> String {
         let _ = write!(
             o,
             "<p class='verdict clean' id=verdict>{}</p>",
-            esc(j.verdict)
+            esc(&j.verdict)
         );
     } else {
         let _ = write!(

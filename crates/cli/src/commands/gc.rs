@@ -26,7 +26,7 @@ struct Report {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| {
             let before = target.client.get_heap_usage().await?;
             let start = std::time::Instant::now();

@@ -2,7 +2,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_gclog::{Kind, Log, Process, ProcessReport};
+use leakscope_gclog::{Kind, Log, Process};
+use leakscope_report::gc_log::ProcessReport;
 use plotters::prelude::*;
 
 use crate::plot::{draw, time_chart, upper, PALETTE};
@@ -78,7 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         log.other_lines,
         if log.other_lines == 1 { "" } else { "s" }
     );
-    let processes = log.reports();
+    let processes: Vec<ProcessReport> = log
+        .reports()
+        .iter()
+        .map(leakscope_usecase::report::gc_process)
+        .collect();
     if let Some(svg) = &args.plot {
         let busiest = log
             .processes

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_jit::session::{self, Config, Recording};
-use leakscope_jit::{Findings, HotFunction};
+use leakscope_jit::Findings;
+use leakscope_report::jit::JitReport;
 
 use crate::jit_view;
 use crate::live::{block_on, with_target, LoadTarget, TargetArgs};
@@ -62,7 +63,7 @@ struct JitJson<'a> {
     requests: u64,
     requests_per_second: f64,
     #[serde(flatten)]
-    findings: &'a Findings,
+    findings: &'a JitReport,
     #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
     source_maps: SourceMapReport,
 }
@@ -86,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // app's source).
     let log_dir = (!args.target.launch.is_empty())
         .then(|| std::env::temp_dir().join(format!("leakscope-jit-{}", std::process::id())));
-    let mut target = args.target.clone();
+    let mut target = args.target.resolve()?;
     if let Some(dir) = &log_dir {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -124,6 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let positions = args.source_maps.positions();
     let mut findings = findings;
     findings.map_positions(&positions);
+    let findings = leakscope_usecase::report::jit_report(&findings);
     if !args.json {
         crate::positions::print_warnings(&positions);
     }
@@ -143,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print(&recording, &findings)?;
     }
-    Ok(if findings.hot.iter().any(HotFunction::has_jit_problem) {
+    Ok(if findings.hot.iter().any(|f| f.jit_problem) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -151,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// "Profiled 20 s of load at URL: N requests (…/s), CPU busy …, …% in GC (V8 …)"
-fn run_line(recording: &Recording, findings: &Findings) -> String {
+fn run_line(recording: &Recording, findings: &JitReport) -> String {
     let load = &recording.load;
     format!(
         "Profiled {:.0} s of load at {}: {} requests ({:.0}/s), CPU busy {:.1} s, {:.0}% of it in GC{}",
@@ -168,7 +170,7 @@ fn run_line(recording: &Recording, findings: &Findings) -> String {
     )
 }
 
-fn print(recording: &Recording, findings: &Findings) -> anyhow::Result<()> {
+fn print(recording: &Recording, findings: &JitReport) -> anyhow::Result<()> {
     outln!("{}", run_line(recording, findings))?;
     jit_view::print(findings)
 }

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "--duration must be between 1 ms and 10 minutes"
     );
     let report = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| record(&target.client, &args).await,
         async |client| {
             // Stops tracking without streaming another snapshot.

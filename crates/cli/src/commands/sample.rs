@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.output)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.output.display()))?;
     let profile_json = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| {
             let client = &target.client;
             client

@@ -213,7 +213,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         if live {
             with_shared_target(
-                &args.target,
+                &args.target.resolve()?,
                 async |attached| {
                     say(&format!("leakscope: attached to process {}", attached.pid));
                     let live = Live::new(

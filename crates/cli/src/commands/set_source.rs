@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let source = std::fs::read_to_string(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
     let message = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| edit(&target.client, &args.script, &source, args.dry_run).await,
         async |client| {
             let _ = client.debugger_disable().await;

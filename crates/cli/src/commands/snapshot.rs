@@ -52,7 +52,7 @@ struct Report {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = block_on(with_target(
-        &args.target,
+        &args.target.resolve()?,
         async |target| {
             let options = SnapshotOptions {
                 gc: args.gc,

@@ -2,9 +2,11 @@
 
 use std::fmt::Write;
 
-use leakscope_hunt::session::LoadMode;
+use leakscope_report::hunt::LoadMode;
 
-use super::{plots, Hunt};
+use leakscope_report::HuntReport as Hunt;
+
+use super::plots;
 use crate::finding_view;
 use crate::output::{html_escape as esc, size};
 
@@ -73,7 +75,7 @@ pub fn render(h: &Hunt) -> String {
         let _ = write!(
             o,
             "<p class='verdict clean' id=verdict>{}</p>",
-            esc(h.verdict)
+            esc(&h.verdict)
         );
     }
     let rate = h

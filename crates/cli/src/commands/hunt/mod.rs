@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leakscope_gclog::ProcessReport;
 use leakscope_hunt::session::{self, Config, Drive, LoadCommand, Snapshots};
-use leakscope_hunt::{Report, Rules};
-use leakscope_jit::Findings;
-use serde::Serialize;
+use leakscope_hunt::Rules;
+use leakscope_report::HuntReport;
+use leakscope_usecase::hunt::HuntRequest;
+use leakscope_usecase::Target;
 
-use crate::live::{block_on, with_target, GcLogSink, LoadTarget, TargetArgs};
+use crate::live::{block_on, LoadTarget, TargetArgs};
 use crate::output::parse_duration;
 use crate::progress::Terminal;
 
@@ -124,138 +124,161 @@ pub struct Args {
     /// deoptimization and inline-cache log needs a launched app)
     #[arg(long)]
     pub jit: bool,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output (and of `hunt.json`) and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub gate: crate::gate::GateArgs,
 }
 
-/// The hunt's report, and the launched app's GC log beside it.
-#[derive(Serialize)]
-pub struct Hunt {
-    #[serde(flatten)]
-    pub report: Report,
-    /// The launched app's `--trace-gc` log, analysed (with `--trace-gc`).
-    pub gc_log: Option<Vec<ProcessReport>>,
-    /// Hot functions during the first round (with `--jit`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jit: Option<Findings>,
+/// What the flags ask for, checked: the hunt's request, and what the
+/// command does with its report.
+struct Resolved {
+    request: HuntRequest,
+    /// The bundled demo's directory, when hunting in it.
+    demo_dir: Option<PathBuf>,
+    /// The snapshots' directory is ours to remove (no `--out`).
+    own_out: bool,
+    gate: crate::gate::Gate,
+    report_file: Option<crate::atomic::AtomicFile>,
 }
 
-impl std::ops::Deref for Hunt {
-    type Target = Report;
-    fn deref(&self) -> &Report {
-        &self.report
-    }
-}
-
-pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.requests > 0, "--requests must be at least 1");
-    let demo_dir = std::env::temp_dir().join(format!("leakscope-hunt-demo-{}", std::process::id()));
-    let target_label = describe_target(&args.target);
-    let is_demo = args.target.launch.is_empty()
-        && args.target.pid.is_empty()
-        && args.target.port.is_none()
-        && args.target.url.is_none();
-    if is_demo {
-        anyhow::ensure!(
-            args.load.url.is_none()
-                && args.load.request_file.is_none()
-                && args.load_cmd.is_none()
-                && !args.no_load,
-            "--url, --request-file, --load-cmd and --no-load need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
-        );
-        std::fs::create_dir_all(&demo_dir)?;
-        let script = demo_dir.join("leaky-server.js");
-        std::fs::write(&script, DEMO_SERVER)?;
-        args.target.launch = vec!["node".into(), script.into()];
-    }
-    // A report or request file, a gate's pattern or baseline that cannot
-    // be used fails now, not after the hunt.
-    let gate = crate::gate::Gate::new(&args.gate)?;
-    let report_file = args
-        .report
-        .as_deref()
-        .map(crate::atomic::AtomicFile::create)
-        .transpose()?;
-    let drive = if args.no_load {
-        Drive::Idle
-    } else if let Some(command) = &args.load_cmd {
-        anyhow::ensure!(!command.trim().is_empty(), "--load-cmd is empty");
-        Drive::Command {
-            command: LoadCommand {
-                command: command.clone(),
-            },
-            url: args.load.url.clone(),
+impl Resolved {
+    /// Flags → the hunt's request. Anything unusable (a request file, an
+    /// HTML report's path, a gate's pattern or baseline) fails here, not
+    /// after the hunt.
+    fn from_args(args: &Args) -> anyhow::Result<Resolved> {
+        anyhow::ensure!(args.requests > 0, "--requests must be at least 1");
+        let is_demo = args.target.launch.is_empty()
+            && args.target.pid.is_empty()
+            && args.target.port.is_none()
+            && args.target.url.is_none();
+        let (target, label, demo_dir) = if is_demo {
+            anyhow::ensure!(
+                args.load.url.is_none()
+                    && args.load.request_file.is_none()
+                    && args.load_cmd.is_none()
+                    && !args.no_load,
+                "--url, --request-file, --load-cmd and --no-load need a target: --pid PID, --port PORT, --inspector-url URL or `-- node app.js`"
+            );
+            let demo_dir =
+                std::env::temp_dir().join(format!("leakscope-hunt-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&demo_dir)?;
+            let script = demo_dir.join("leaky-server.js");
+            std::fs::write(&script, DEMO_SERVER)?;
+            let target = Target {
+                allow_remote: args.target.allow_remote,
+                ..Target::launch(vec!["node".into(), script.into()])
+            };
+            let label = "the bundled example examples/leaky-server.js".to_owned();
+            (target, label, Some(demo_dir))
+        } else {
+            let target = args.target.resolve()?;
+            let label = target.label();
+            (target, label, None)
+        };
+        if args.trace_gc && !target.is_launch() {
+            anyhow::bail!("--trace-gc needs an app leakscope launches (`-- node app.js`)");
         }
-    } else {
-        Drive::Http(args.load.spec()?)
-    };
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&out)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-    // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
-    let out = out.canonicalize().unwrap_or(out);
-    let config = Config {
-        drive,
-        warmup_requests: args.warmup,
-        min_rounds: args.rounds as usize,
-        max_rounds: (args.rounds as usize).max(Rules::default().confirm_rounds),
-        round_requests: args.requests,
-        round_time: args.round_time,
-        budget: args.budget,
-        tracking: args.tracking,
-        out: out.clone(),
-        rules: Rules::default(),
-        cpu_profile: args.jit,
-        workers: !args.no_workers,
-        force_snapshot: args.force_snapshot,
-        positions: std::sync::Arc::new(
-            args.source_maps
-                .positions_for(args.target.pid.first().copied()),
-        ),
-        snapshots: if args.no_snapshot {
-            Snapshots::None
-        } else if args.one_snapshot {
-            Snapshots::One
+        let gate = crate::gate::Gate::new(&args.gate)?;
+        let report_file = args
+            .report
+            .as_deref()
+            .map(crate::atomic::AtomicFile::create)
+            .transpose()?;
+        let drive = if args.no_load {
+            Drive::Idle
+        } else if let Some(command) = &args.load_cmd {
+            anyhow::ensure!(!command.trim().is_empty(), "--load-cmd is empty");
+            Drive::Command {
+                command: LoadCommand {
+                    command: command.clone(),
+                },
+                url: args.load.url.clone(),
+            }
         } else {
-            Snapshots::EachRound
-        },
-    };
-    let result = hunt(
-        &args,
-        &config,
-        if is_demo {
-            "the bundled example examples/leaky-server.js".into()
-        } else {
-            target_label
-        },
-    );
-    if is_demo {
-        let _ = std::fs::remove_dir_all(&demo_dir);
+            Drive::Http(args.load.spec()?)
+        };
+        let out = match &args.out {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("leakscope-hunt-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&out)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+        // Absolute, so that a kept report names snapshots `serve` finds from anywhere.
+        let out = out.canonicalize().unwrap_or(out);
+        let config = Config {
+            drive,
+            warmup_requests: args.warmup,
+            min_rounds: args.rounds as usize,
+            max_rounds: (args.rounds as usize).max(Rules::default().confirm_rounds),
+            round_requests: args.requests,
+            round_time: args.round_time,
+            budget: args.budget,
+            tracking: args.tracking,
+            out,
+            rules: Rules::default(),
+            cpu_profile: args.jit,
+            workers: !args.no_workers,
+            force_snapshot: args.force_snapshot,
+            positions: std::sync::Arc::new(args.source_maps.positions_for(target.pid())),
+            snapshots: if args.no_snapshot {
+                Snapshots::None
+            } else if args.one_snapshot {
+                Snapshots::One
+            } else {
+                Snapshots::EachRound
+            },
+        };
+        Ok(Resolved {
+            request: HuntRequest {
+                target,
+                label,
+                config,
+                trace_gc: args.trace_gc,
+                keep: args.keep,
+            },
+            demo_dir,
+            own_out: args.out.is_none(),
+            gate,
+            report_file,
+        })
     }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!("{}", leakscope_report::schema_of::<HuntReport>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Resolved {
+        request,
+        demo_dir,
+        own_out,
+        gate,
+        report_file,
+    } = Resolved::from_args(&args)?;
+    let mut terminal = Terminal::new(args.json);
+    let result = block_on(leakscope_usecase::hunt::hunt(&request, &mut terminal));
+    terminal.bar.finish_and_clear();
+    if let Some(dir) = &demo_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let out = &request.config.out;
     if !args.keep {
-        remove_snapshots(&out, args.out.is_none());
+        remove_snapshots(out, own_out);
     }
-    let hunt = result?;
-    if args.keep {
-        // Beside its snapshots, for `leakscope serve DIR/hunt.json`.
-        crate::atomic::write(&out.join(SAVED_REPORT), &serde_json::to_vec_pretty(&hunt)?)?;
-    }
-    if let Some(mut file) = report_file {
-        file.write_all(html::render(&hunt).as_bytes())?;
-        file.commit()?;
-    }
-    if args.json {
-        crate::output::json(&hunt)?;
-    } else {
-        text::print(&hunt, args.report.as_deref())?;
-    }
-    if is_demo {
+    let hunt = result.map_err(|failure| {
+        crate::live::said(failure.map(|e| match e {
+            session::HuntError::Inspector(e) => crate::capture::with_force_hint(e),
+            e => e.into(),
+        }))
+    })?;
+    render(&args, &hunt, out, report_file)?;
+    if demo_dir.is_some() {
         // The demo is meant to find its leak; success is finding it.
         if !args.json {
             outln!("\nThat was the bundled demo. On your own server: leakscope hunt -- node server.js (exit status 1 when it finds a leak)")?;
@@ -273,20 +296,28 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     )?))
 }
 
-fn describe_target(t: &TargetArgs) -> String {
-    if let Some(pid) = t.pid.first() {
-        format!("PID {pid}")
-    } else if let Some(port) = t.port {
-        format!("inspector port {port}")
-    } else if let Some(url) = &t.url {
-        url.clone()
-    } else {
-        t.launch
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
+/// The report, wherever the flags want it: `hunt.json` beside kept
+/// snapshots, an HTML file, and JSON or text on stdout.
+fn render(
+    args: &Args,
+    hunt: &HuntReport,
+    out: &Path,
+    report_file: Option<crate::atomic::AtomicFile>,
+) -> anyhow::Result<()> {
+    if args.keep {
+        // Beside its snapshots, for `leakscope serve DIR/hunt.json`.
+        crate::atomic::write(&out.join(SAVED_REPORT), &serde_json::to_vec_pretty(hunt)?)?;
     }
+    if let Some(mut file) = report_file {
+        file.write_all(html::render(hunt).as_bytes())?;
+        file.commit()?;
+    }
+    if args.json {
+        crate::output::json(hunt)?;
+    } else {
+        text::print(hunt, args.report.as_deref())?;
+    }
+    Ok(())
 }
 
 /// Deletes the hunt's snapshots (and the directory when we made it).
@@ -304,60 +335,4 @@ fn remove_snapshots(out: &Path, ours: bool) {
             }
         }
     }
-}
-
-fn hunt(args: &Args, config: &Config, target: String) -> anyhow::Result<Hunt> {
-    let mut target_args = args.target.clone();
-    let gc_log = args.trace_gc.then(GcLogSink::default);
-    target_args.gc_log = gc_log.clone();
-    // V8's log for `--jit`, beside the snapshots (removed once read: it
-    // holds the app's source).
-    let v8_log = (args.jit && !target_args.launch.is_empty()).then(|| config.out.join("v8.log"));
-    target_args.v8_log = v8_log.clone();
-    let mut terminal = Terminal::new(args.json);
-    let outcome = block_on(with_target(
-        &target_args,
-        async |attached| {
-            session::run(attached, config, &mut terminal)
-                .await
-                .map_err(|e| match e {
-                    session::HuntError::Inspector(e) => crate::capture::with_force_hint(e),
-                    e => e.into(),
-                })
-        },
-        async |client| leakscope_hunt::report::close(client).await,
-    ));
-    terminal.bar.finish_and_clear();
-    let log = v8_log.as_ref().and_then(|path| {
-        let trace_path = leakscope_jit::deopt_trace_path(path);
-        let trace = std::fs::read(&trace_path).ok();
-        let read = std::fs::File::open(path)
-            .ok()
-            .map(|file| leakscope_jit::read_log(file, trace.as_deref(), &[]));
-        let _ = std::fs::remove_file(path);
-        let _ = std::fs::remove_file(trace_path);
-        read.and_then(Result::ok)
-    });
-    let mut outcome = outcome?;
-    let jit = outcome.cpu_profile.take().map(|cpu| {
-        let mut findings = Findings::build(&cpu, log.as_ref(), None, 15);
-        findings.map_positions(&config.positions);
-        findings
-    });
-    let baseline_ms = outcome.baseline_ms;
-    Ok(Hunt {
-        report: Report::new(outcome, target, args.keep),
-        jit,
-        gc_log: gc_log.map(|sink| {
-            let lines = sink.lock().expect("not poisoned");
-            // The hunt's warm-up ends at its baseline snapshot.
-            let config = leakscope_gclog::SeriesConfig {
-                warmup_ms: baseline_ms,
-                ..Default::default()
-            };
-            leakscope_gclog::read(&lines[..], &mut |_| {})
-                .map(|log| log.reports_with(&config))
-                .unwrap_or_default()
-        }),
-    })
 }

@@ -3,10 +3,10 @@
 
 use plotters::prelude::*;
 
-use leakscope_hunt::session::GcPoint;
+use leakscope_report::hunt::GcPoint;
 
-use super::Hunt;
 use crate::plot::{draw, time_chart, upper, PALETTE};
+use leakscope_report::HuntReport as Hunt;
 
 const SIZE: (u32, u32) = (860, 320);
 const SINCE_START: &str = "seconds since the hunt started";
@@ -44,7 +44,7 @@ pub fn heap_after_gc(h: &Hunt) -> String {
 /// GC pauses over the hunt, one series per kind.
 pub fn gc_pauses(h: &Hunt) -> String {
     let kinds: Vec<&str> = {
-        let mut k: Vec<&str> = h.gcs.iter().map(|g| g.kind).collect();
+        let mut k: Vec<&str> = h.gcs.iter().map(|g| g.kind.as_str()).collect();
         k.sort_unstable();
         k.dedup();
         k

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use leakscope_hunt::session::{LoadMode, Memory};
+use leakscope_report::hunt::{LoadMode, Memory};
 
-use super::Hunt;
 use crate::finding_view;
 use crate::output::{ellipsize, size};
+use leakscope_report::HuntReport as Hunt;
 
 /// "5.5 MB → 6.3 MB → 6.9 MB" for one measure, baseline first.
 fn series(h: &Hunt, measure: fn(&Memory) -> u64) -> String {

@@ -22,8 +22,10 @@ struct MinorTally {
 
 /// Returns the number of leak events.
 pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Result<u64> {
-    let mut target = args.target.clone();
-    let gc_log = args.trace_gc.then(crate::live::GcLogSink::default);
+    let mut target = args.target.resolve()?;
+    let gc_log = args
+        .trace_gc
+        .then(leakscope_usecase::target::GcLogSink::default);
     target.gc_log = gc_log.clone();
     let leaks = block_on(with_target(
         &target,
@@ -132,7 +134,11 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
     if let Some(sink) = gc_log {
         let lines = sink.lock().expect("not poisoned");
         let log = leakscope_gclog::read(&lines[..], &mut |_| {})?;
-        let reports = log.reports();
+        let reports: Vec<_> = log
+            .reports()
+            .iter()
+            .map(leakscope_usecase::report::gc_process)
+            .collect();
         if args.json {
             for report in &reports {
                 outln!(
