@@ -103,3 +103,16 @@ pub fn stack_line(stack: &leakscope_explore::timeline::StackCount) -> String {
     };
     format!("{:>8} x  {}", stack.count, ellipsize(&frames, 150))
 }
+
+/// `--json-schema`: prints the JSON Schema of a command's `--json`.
+pub fn schema<D: leakscope_report::Document>() -> anyhow::Result<std::process::ExitCode> {
+    outln!("{}", leakscope_report::schema_of::<D>())?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// An argument clap requires unless `--json-schema` is given.
+pub fn given<'a, T>(value: &'a Option<T>, what: &str) -> anyhow::Result<&'a T> {
+    value
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{what} is required"))
+}

@@ -652,6 +652,7 @@ fn clear_by_snapshot_id_frees_the_leaked_objects() {
     ]);
     assert_eq!(cleared["kind"], "Array");
     assert!(cleared["removed"].as_u64().unwrap() > 1000);
+    assert_eq!(schema_violations("clear", &cleared), "");
     let after = heap_after_gc(&app.pid());
     assert!(
         before - after > (grew as u64) * 8 / 10,

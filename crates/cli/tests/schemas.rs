@@ -13,7 +13,7 @@ fn schema(command: &str) -> Value {
     leakscope_json(&[command, "--json-schema"])
 }
 
-/// Every error the schema finds in `doc`, one per line.
+/// Every error `schema` finds in `doc`, one per line.
 fn violations(schema: &Value, doc: &Value) -> String {
     let validator = jsonschema::validator_for(schema).expect("a valid JSON Schema");
     validator
@@ -25,7 +25,15 @@ fn violations(schema: &Value, doc: &Value) -> String {
 
 #[test]
 fn committed_schema_files_are_what_the_binary_prints() {
-    for command in ["hunt", "find-leaks"] {
+    for command in [
+        "hunt",
+        "find-leaks",
+        "snapshot",
+        "gc",
+        "record",
+        "eval",
+        "clear",
+    ] {
         let file = workspace_root().join(format!("docs/schemas/{command}.schema.json"));
         let committed: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(
@@ -133,4 +141,50 @@ fn find_leaks_json_is_valid_against_its_schema() {
     assert_eq!(violations(&schema("find-leaks"), &doc), "");
     let typed: FindLeaksReport = serde_json::from_value(doc.clone()).unwrap();
     assert_eq!(serde_json::to_value(&typed).unwrap(), doc);
+}
+
+#[test]
+fn the_live_commands_json_is_valid_against_their_schemas() {
+    let dir = test_dir("schema-live");
+    let app = App::start(&workspace_root().join("examples/leaky-server.js"), true);
+    let pid = app.pid();
+    let gc = leakscope_json(&["gc", "--pid", &pid, "--json"]);
+    assert_eq!(gc["pid"].as_u64(), Some(pid.parse().unwrap()));
+    assert_eq!(schema_violations("gc", &gc), "");
+
+    let file = dir.join("live.heapsnapshot");
+    let taken = leakscope_json(&[
+        "snapshot",
+        "--pid",
+        &pid,
+        "-o",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        taken["bytes"].as_u64(),
+        Some(std::fs::metadata(&file).unwrap().len())
+    );
+    assert_eq!(schema_violations("snapshot", &taken), "");
+
+    let evaluated = leakscope_json(&["eval", "--pid", &pid, "--json", "6 * 7"]);
+    assert_eq!(evaluated["result"], "42");
+    assert_eq!(schema_violations("eval", &evaluated), "");
+
+    let timeline = dir.join("live.heaptimeline");
+    let recorded = leakscope_json(&[
+        "record",
+        "--pid",
+        &pid,
+        "--duration",
+        "1s",
+        "-o",
+        timeline.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(recorded["ticks"].as_u64().unwrap() > 0);
+    assert_eq!(schema_violations("record", &recorded), "");
+    for doc in [&gc, &taken, &evaluated, &recorded] {
+        assert_eq!(doc["schema_version"], 1);
+    }
 }

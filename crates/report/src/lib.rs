@@ -13,6 +13,7 @@ pub mod find_leaks;
 pub mod gc_log;
 pub mod hunt;
 pub mod jit;
+pub mod live;
 
 pub use find_leaks::FindLeaksReport;
 pub use hunt::HuntReport;

@@ -4,6 +4,7 @@
 //! case and renders what comes back.
 
 pub mod hunt;
+pub mod live;
 pub mod report;
 pub mod target;
 

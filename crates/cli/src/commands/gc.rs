@@ -1,5 +1,8 @@
 use std::process::ExitCode;
 
+use leakscope_report::live::GcDone as Report;
+use leakscope_report::Document;
+
 use crate::live::{block_on, with_target, TargetArgs};
 use crate::output::size;
 
@@ -10,21 +13,18 @@ use crate::output::size;
 pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    pid: u32,
-    used_before: u64,
-    used_after: u64,
-    total_after: u64,
-    milliseconds: f64,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        return crate::output::schema::<Report>();
+    }
     let report = block_on(with_target(
         &args.target.resolve()?,
         async |target| {
@@ -34,6 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let milliseconds = start.elapsed().as_secs_f64() * 1000.0;
             let after = target.client.get_heap_usage().await?;
             Ok(Report {
+                schema_version: <Report as Document>::SCHEMA_VERSION,
                 pid: target.pid,
                 used_before: before.used_size as u64,
                 used_after: after.used_size as u64,

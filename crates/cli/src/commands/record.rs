@@ -1,9 +1,11 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use leakscope_inspector::capture::{record_allocations, CaptureProgress, RecordProgress, Recorded};
 use leakscope_inspector::Client;
+use leakscope_report::live::Recorded as Report;
+use leakscope_report::Document;
 
 use crate::live::{block_on, with_target, TargetArgs};
 use crate::output::{parse_duration, size};
@@ -22,38 +24,41 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Where to write the .heaptimeline
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "json_schema"
+    )]
+    pub output: Option<PathBuf>,
     /// How long to record (at most 10 minutes)
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Record even when the heap is larger than 200 MB
     #[arg(long)]
     pub force: bool,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    path: PathBuf,
-    bytes: u64,
-    seconds_recorded: f64,
-    ticks: u64,
-    last_object_id: u64,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 const LARGE_HEAP: f64 = 200e6;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        return crate::output::schema::<Report>();
+    }
+    let output = crate::output::given(&args.output, "-o FILE")?;
     anyhow::ensure!(
         args.duration <= Duration::from_secs(600) && !args.duration.is_zero(),
         "--duration must be between 1 ms and 10 minutes"
     );
     let report = block_on(with_target(
         &args.target.resolve()?,
-        async |target| record(&target.client, &args).await,
+        async |target| record(&target.client, &args, output).await,
         async |client| {
             // Stops tracking without streaming another snapshot.
             let _ = client
@@ -76,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
+async fn record(client: &Client, args: &Args, output: &Path) -> anyhow::Result<Report> {
     let used = client.get_heap_usage().await?.used_size;
     if used > LARGE_HEAP && !args.force {
         anyhow::bail!(
@@ -91,7 +96,7 @@ async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
         );
     }
     let bar = crate::progress::spinner(args.json);
-    let recorded = record_allocations(client, &args.output, args.duration, &mut |p| match p {
+    let recorded = record_allocations(client, output, args.duration, &mut |p| match p {
         RecordProgress::Recording {
             seconds,
             last_object_id,
@@ -109,7 +114,8 @@ async fn record(client: &Client, args: &Args) -> anyhow::Result<Report> {
         last_object_id,
     } = recorded;
     Ok(Report {
-        path: args.output.clone(),
+        schema_version: <Report as Document>::SCHEMA_VERSION,
+        path: output.to_owned(),
         bytes,
         seconds_recorded,
         ticks,

@@ -2,6 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use leakscope_inspector::capture::{target_written_temp, SnapshotOptions};
+use leakscope_report::live::SnapshotTaken as Report;
+use leakscope_report::Document;
 
 use crate::capture::capture;
 use crate::live::{block_on, with_target, TargetArgs};
@@ -20,8 +22,13 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Where to write the .heapsnapshot
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "json_schema"
+    )]
+    pub output: Option<PathBuf>,
     /// Force a full memory-reducing GC first (V8 always runs one GC itself)
     #[arg(long)]
     pub gc: bool,
@@ -34,23 +41,19 @@ pub struct Args {
     /// the target could be killed)
     #[arg(long)]
     pub force_snapshot: bool,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Report {
-    path: PathBuf,
-    bytes: u64,
-    seconds: f64,
-    heap_used_before: u64,
-    pid: u32,
-    /// `written-by-target` or `streamed`.
-    method: &'static str,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        return crate::output::schema::<Report>();
+    }
+    let output = crate::output::given(&args.output, "-o FILE")?;
     let report = block_on(with_target(
         &args.target.resolve()?,
         async |target| {
@@ -61,20 +64,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 may_count: true,
                 measured_ratio: None,
             };
-            let c = capture(&target.client, &args.output, options, args.json).await?;
+            let c = capture(&target.client, output, options, args.json).await?;
             Ok(Report {
-                path: args.output.clone(),
+                schema_version: <Report as Document>::SCHEMA_VERSION,
+                path: output.clone(),
                 bytes: c.bytes,
                 seconds: c.seconds,
                 heap_used_before: c.heap_used_before,
                 pid: target.pid,
-                method: c.method,
+                method: c.method.to_owned(),
             })
         },
         async |_| {
             // Interrupted while the target writes: its file goes away once
             // the target closes it.
-            let _ = std::fs::remove_file(target_written_temp(&args.output));
+            let _ = std::fs::remove_file(target_written_temp(output));
         },
     ))?;
     if args.json {

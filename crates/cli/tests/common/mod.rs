@@ -485,3 +485,15 @@ pub fn keeper_snapshots(dir: &Path, leak: bool) -> Vec<PathBuf> {
         .map(|r| dir.join(format!("snap-{r}.heapsnapshot")))
         .collect()
 }
+
+/// Every error the JSON Schema that `leakscope COMMAND --json-schema`
+/// prints finds in `doc`, one per line (empty when it is valid).
+pub fn schema_violations(command: &str, doc: &serde_json::Value) -> String {
+    let schema = leakscope_json(&[command, "--json-schema"]);
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
