@@ -540,6 +540,32 @@ struct Session<'a> {
     snapshot_ratio: HashMap<usize, f64>,
 }
 
+/// The baseline as the rounds need it.
+struct Baseline {
+    /// How long its snapshot stopped the app.
+    seconds: f64,
+    /// Milliseconds from the start to it.
+    ms: f64,
+    memory: Memory,
+    /// What became of allocation tracking (the tracked round may change it).
+    tracking: Tracking,
+    /// The round to take with allocation tracking, if any.
+    track_round: Option<usize>,
+    /// How long the workers' baseline snapshots took.
+    worker_seconds: f64,
+    /// Rounds the budget affords at least.
+    min_rounds: usize,
+}
+
+/// The rounds and the verdict on them.
+struct Judged {
+    rounds: Vec<RoundReport>,
+    findings: Vec<Finding>,
+    growing: Vec<ClassGrowth>,
+    /// What ended the rounds before the findings were sure, if anything.
+    stopped_by: Option<String>,
+}
+
 /// Seconds a snapshot took per byte of heap, to plan the next one.
 #[derive(Default)]
 struct SnapshotCost {
@@ -680,7 +706,6 @@ impl Session<'_> {
     async fn hunt(&mut self, attached: &Attached) -> Result<Outcome> {
         let client = self.client;
         let config = self.config;
-        let out = &config.out;
         let url = self.app_url(attached).await?;
         GcWatch::install(client).await?;
         let mut heaps = vec![Heap::main()];
@@ -693,25 +718,79 @@ impl Session<'_> {
             // Those running at the baseline (a launched app's start late).
             self.adopt_workers(&mut heaps);
         }
+        let mut baseline = self
+            .take_baseline(&mut heaps, url.as_deref(), &warmup)
+            .await?;
+        let Judged {
+            rounds,
+            mut findings,
+            growing,
+            stopped_by,
+        } = self
+            .rounds_until_sure(&mut heaps, url.as_deref(), &mut baseline)
+            .await?;
+        let (sampled, threads) = self
+            .sampled_allocations(&heaps, rounds.len(), &mut findings)
+            .await?;
+        self.drain_gcs().await;
 
-        let (baseline_seconds, mut tracking, track_round) =
-            self.baseline(url.as_deref(), &warmup).await?;
+        let mut warnings = self.warnings(&rounds, baseline.ms, &findings);
+        warnings.extend(growth_warnings(&baseline.memory, &rounds, &findings));
+        let (concurrency, load_command) = config.drive.described();
+        Ok(Outcome {
+            load: config.drive.mode(),
+            url,
+            concurrency,
+            load_command,
+            pid: attached.pid,
+            warmup,
+            baseline_memory: baseline.memory,
+            baseline_snapshot_seconds: baseline.seconds,
+            snapshots: heaps[0].snapshots.clone(),
+            rounds,
+            findings,
+            growing_classes: growing,
+            sampled_allocations: sampled,
+            gcs: std::mem::take(&mut self.gcs),
+            baseline_ms: baseline.ms,
+            tracking: baseline.tracking,
+            threads,
+            sampled_because: None,
+            notes: std::mem::take(&mut self.notes),
+            warnings,
+            stopped_by,
+            timeline: std::mem::take(&mut self.timeline),
+            seconds: self.elapsed(),
+            cpu_profile: self.cpu_profile.take(),
+            source_maps: config.positions.report(),
+        })
+    }
+
+    /// The baseline snapshot of every heap, digested, and the sampling heap
+    /// profiler started on each.
+    async fn take_baseline(
+        &mut self,
+        heaps: &mut [Heap],
+        url: Option<&str>,
+        warmup: &Warmup,
+    ) -> Result<Baseline> {
+        let client = self.client;
+        let (seconds, tracking, track_round) = self.baseline(url, warmup).await?;
         self.snapshot_done = Instant::now();
-        let baseline_ms = self.elapsed() * 1e3;
-        let baseline_memory = self.memory(client).await?;
-        self.snapshot_cost
-            .record(baseline_seconds, baseline_memory.heap_used);
+        let ms = self.elapsed() * 1e3;
+        let memory = self.memory(client).await?;
+        self.snapshot_cost.record(seconds, memory.heap_used);
         self.drain_gcs().await;
         self.analysis_seconds = 0.0;
         self.take_digest(
             &mut heaps[0],
-            snapshot_path(out, 0),
-            baseline_memory.heap_used,
+            snapshot_path(&self.config.out, 0),
+            memory.heap_used,
         )
         .await?;
-        let mut worker_seconds = self.snapshot_workers(&mut heaps, 0).await?;
-        let min_rounds = self.fit_rounds(baseline_seconds + worker_seconds);
-        for heap in &heaps {
+        let worker_seconds = self.snapshot_workers(heaps, 0).await?;
+        let min_rounds = self.fit_rounds(seconds + worker_seconds);
+        for heap in heaps.iter() {
             // A worker's sampling is a bonus: its snapshots are the evidence.
             let started = heap_client(client, heap)
                 .start_sampling(SAMPLING_INTERVAL, false)
@@ -720,13 +799,34 @@ impl Session<'_> {
                 started?;
             }
         }
+        Ok(Baseline {
+            seconds,
+            ms,
+            memory,
+            tracking,
+            track_round,
+            worker_seconds,
+            min_rounds,
+        })
+    }
 
+    /// Rounds until the findings are sure (or the budget, the rounds
+    /// allowed or the target's memory stop them), then the verdict on all
+    /// of them.
+    async fn rounds_until_sure(
+        &mut self,
+        heaps: &mut [Heap],
+        url: Option<&str>,
+        baseline: &mut Baseline,
+    ) -> Result<Judged> {
+        let config = self.config;
         let mut rounds: Vec<RoundReport> = Vec::new();
         let mut traces: Option<Arc<TracedSites>> = None;
         let mut findings: Vec<Finding> = Vec::new();
         let mut growing: Vec<ClassGrowth> = Vec::new();
         let mut stopped_by = None;
-        let mut wanted = min_rounds;
+        let mut wanted = baseline.min_rounds;
+        let mut worker_seconds = baseline.worker_seconds;
         let mut assessed = 0;
         loop {
             let r = rounds.len() + 1;
@@ -738,14 +838,14 @@ impl Session<'_> {
                 ));
                 break;
             };
-            let tracked = track_round == Some(r);
+            let tracked = baseline.track_round == Some(r);
             let capture = if tracked {
                 Capture::TrackedSnapshot
             } else {
                 Capture::Snapshot
             };
             let round = match self
-                .round(url.as_deref(), r, wanted, time, capture, rounds.last())
+                .round(url, r, wanted, time, capture, rounds.last())
                 .await
             {
                 Ok(round) => round,
@@ -763,9 +863,9 @@ impl Session<'_> {
                 Err(e) => return Err(e),
             };
             if tracked {
-                tracking.used = round.tracked;
+                baseline.tracking.used = round.tracked;
                 if round.ended_by == EndedBy::TrackingSlowdown {
-                    tracking.why = TrackingWhy::CutShort {
+                    baseline.tracking.why = TrackingWhy::CutShort {
                         round: r,
                         requests: round.round.requests,
                         rate: round.requests_per_second,
@@ -774,42 +874,27 @@ impl Session<'_> {
             }
             self.analysis_seconds = 0.0;
             let traced = self
-                .take_digest(&mut heaps[0], snapshot_path(out, r), round.memory.heap_used)
+                .take_digest(
+                    &mut heaps[0],
+                    snapshot_path(&config.out, r),
+                    round.memory.heap_used,
+                )
                 .await?;
             if tracked {
                 traces = traced.map(Arc::new);
             }
-            worker_seconds = self.snapshot_workers(&mut heaps, r).await?;
+            worker_seconds = self.snapshot_workers(heaps, r).await?;
             rounds.push(round);
             self.notice_new_workers(r);
             if rounds.len() < wanted {
                 continue;
             }
-            (findings, growing) = self.assess_all(&heaps, &rounds, traces.clone()).await;
+            (findings, growing) = self.assess_all(heaps, &rounds, traces.clone()).await;
             assessed = rounds.len();
-            let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
-            // Beside a clear leak ten times their size, small suspects are
-            // not worth more rounds (each one's snapshot grows with the
-            // leak): they are reported as suspects.
-            let bytes = |keep: fn(&Finding) -> bool| -> u64 {
-                findings.iter().filter(|f| keep(f)).map(|f| f.bytes).sum()
-            };
-            let small = bytes(|f| f.needs_more_rounds);
-            let clear = bytes(|f| f.confidence == Confidence::High);
-            if unsure == 0 || small * 10 < clear {
-                break;
+            match self.more_rounds(&findings, rounds.len()) {
+                Some(more) => wanted = more,
+                None => break,
             }
-            let confirm = config.rules.confirm_rounds.min(config.max_rounds);
-            if rounds.len() >= confirm {
-                break;
-            }
-            wanted = confirm;
-            self.note(format!(
-                "{unsure} small suspect{} after {} rounds: running {} more to confirm or refute",
-                if unsure == 1 { "" } else { "s" },
-                rounds.len(),
-                confirm - rounds.len()
-            ));
         }
         if rounds.len() < 2 {
             return Err(HuntError::NoVerdict(
@@ -817,53 +902,69 @@ impl Session<'_> {
             ));
         }
         if assessed != rounds.len() {
-            (findings, growing) = self.assess_all(&heaps, &rounds, traces).await;
+            (findings, growing) = self.assess_all(heaps, &rounds, traces).await;
         }
+        Ok(Judged {
+            rounds,
+            findings,
+            growing,
+            stopped_by,
+        })
+    }
+
+    /// How many rounds to run in all when small suspects need confirming,
+    /// or `None` when the findings so far (after `done` rounds) stand.
+    fn more_rounds(&mut self, findings: &[Finding], done: usize) -> Option<usize> {
+        let config = self.config;
+        let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
+        // Beside a clear leak ten times their size, small suspects are
+        // not worth more rounds (each one's snapshot grows with the
+        // leak): they are reported as suspects.
+        let bytes = |keep: fn(&Finding) -> bool| -> u64 {
+            findings.iter().filter(|f| keep(f)).map(|f| f.bytes).sum()
+        };
+        let small = bytes(|f| f.needs_more_rounds);
+        let clear = bytes(|f| f.confidence == Confidence::High);
+        if unsure == 0 || small * 10 < clear {
+            return None;
+        }
+        let confirm = config.rules.confirm_rounds.min(config.max_rounds);
+        if done >= confirm {
+            return None;
+        }
+        self.note(format!(
+            "{unsure} small suspect{} after {done} rounds: running {} more to confirm or refute",
+            if unsure == 1 { "" } else { "s" },
+            confirm - done
+        ));
+        Some(confirm)
+    }
+
+    /// What the sampling heap profiler says is still alive since the
+    /// baseline, on the main thread and each worker's, given as the
+    /// allocation site of the findings that have none; the workers' heaps
+    /// as reported.
+    async fn sampled_allocations(
+        &mut self,
+        heaps: &[Heap],
+        rounds: usize,
+        findings: &mut [Finding],
+    ) -> Result<(Vec<SampledStack>, Vec<ThreadHeap>)> {
+        let client = self.client;
         let sampled = sampled_stacks(client.stop_sampling().await?, &self.config.positions);
-        sites_from_samples(&mut findings, "main", &sampled);
+        sites_from_samples(findings, "main", &sampled);
         let mut threads = Vec::new();
         for heap in heaps.iter().skip(1) {
-            let mut thread = heap.report(rounds.len());
+            let mut thread = heap.report(rounds);
             if heap.gone.is_none() {
                 if let Ok(profile) = heap_client(client, heap).stop_sampling().await {
                     thread.sampled_allocations = sampled_stacks(profile, &self.config.positions);
-                    sites_from_samples(&mut findings, &thread.thread, &thread.sampled_allocations);
+                    sites_from_samples(findings, &thread.thread, &thread.sampled_allocations);
                 }
             }
             threads.push(thread);
         }
-        self.drain_gcs().await;
-
-        let mut warnings = self.warnings(&rounds, baseline_ms, &findings);
-        warnings.extend(growth_warnings(&baseline_memory, &rounds, &findings));
-        let (concurrency, load_command) = config.drive.described();
-        Ok(Outcome {
-            load: config.drive.mode(),
-            url,
-            concurrency,
-            load_command,
-            pid: attached.pid,
-            warmup,
-            baseline_memory,
-            baseline_snapshot_seconds: baseline_seconds,
-            snapshots: heaps[0].snapshots.clone(),
-            rounds,
-            findings,
-            growing_classes: growing,
-            sampled_allocations: sampled,
-            gcs: std::mem::take(&mut self.gcs),
-            baseline_ms,
-            tracking,
-            threads,
-            sampled_because: None,
-            notes: std::mem::take(&mut self.notes),
-            warnings,
-            stopped_by,
-            timeline: std::mem::take(&mut self.timeline),
-            seconds: self.elapsed(),
-            cpu_profile: self.cpu_profile.take(),
-            source_maps: config.positions.report(),
-        })
+        Ok((sampled, threads))
     }
 
     /// The app's URL: where HTTP load goes, or what a load command gets as
