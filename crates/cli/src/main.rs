@@ -14,6 +14,7 @@ mod commands;
 mod finding_view;
 mod gate;
 mod gc_report;
+mod hints;
 mod jit_view;
 mod live;
 mod plot;
@@ -95,7 +96,8 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(e) => {
-            output::error_line(&e);
+            let message = hints::error(&e, output::error_text(&e));
+            eprintln!("leakscope: error: {message}");
             ExitCode::from(2)
         }
     }

@@ -67,7 +67,18 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-pub fn error_line(e: &anyhow::Error) {
+/// A printer's error for a library's sink, an I/O error kept as itself so
+/// that [`is_broken_pipe`] still finds it.
+pub fn sink_error(e: anyhow::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    match e.downcast::<std::io::Error>() {
+        Ok(io) => Box::new(io),
+        Err(e) => e.into(),
+    }
+}
+
+/// The error as one line: its message, and its first cause unless the
+/// message says it already.
+pub fn error_text(e: &anyhow::Error) -> String {
     let mut msg = e.to_string();
     if let Some(cause) = e.chain().nth(1) {
         let cause = cause.to_string();
@@ -75,7 +86,7 @@ pub fn error_line(e: &anyhow::Error) {
             msg = format!("{msg}: {cause}");
         }
     }
-    eprintln!("leakscope: error: {}", msg.replace('\n', " "));
+    msg.replace('\n', " ")
 }
 
 /// Parses `30s`, `5m`, `1h30m` or plain seconds, for `--duration` flags.

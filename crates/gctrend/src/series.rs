@@ -109,29 +109,8 @@ pub struct SeriesVerdict {
 
 /// Judges a series ordered by time.
 pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerdict {
-    let after_warmup: Vec<SeriesPoint> = points
-        .iter()
-        .copied()
-        .filter(|p| p.at_ms >= config.warmup_ms)
-        .collect();
-    let points: &[SeriesPoint] = if after_warmup.len() >= 3 {
-        &after_warmup
-    } else {
-        points
-    };
-    let mut verdict = SeriesVerdict {
-        leak_suspected: false,
-        summary: String::new(),
-        start_heap: 0,
-        end_heap: 0,
-        growth: 0,
-        mb_per_hour: 0.0,
-        span_ms: 0.0,
-        fit_r2: None,
-        trend_p: None,
-        pause_growth: None,
-        gcs_judged: points.len(),
-    };
+    let points = without_warmup(points, config);
+    let mut verdict = SeriesVerdict::unjudged(points.len());
     if points.len() < 3 {
         verdict.summary = format!(
             "not enough GCs to judge ({}): run longer or under load",
@@ -139,109 +118,214 @@ pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerd
         );
         return verdict;
     }
-    let (t0, t1) = (points[0].at_ms, points[points.len() - 1].at_ms);
-    let span = t1 - t0;
-    verdict.span_ms = span;
-    let third_of = |t: f64| {
-        if span <= 0.0 {
-            0
-        } else {
-            (((t - t0) / span * 3.0) as usize).min(2)
-        }
-    };
-    // Lowest point and longest full-GC pause per third.
-    let mut low: [Option<SeriesPoint>; 3] = [None; 3];
-    let mut longest = [0.0f64; 3];
-    for p in points {
-        let k = third_of(p.at_ms);
-        if low[k].is_none_or(|l| p.heap_used < l.heap_used) {
-            low[k] = Some(*p);
-        }
-        if p.full {
-            longest[k] = longest[k].max(p.pause_ms);
-        }
-    }
-    let (Some(first), Some(last)) = (low[0], low[2]) else {
+    let thirds = Thirds::of(&points);
+    verdict.span_ms = thirds.span;
+    let (Some(first), Some(last)) = (thirds.low[0], thirds.low[2]) else {
         verdict.summary = "not enough GCs to judge: all of them ran at about the same time".into();
         return verdict;
     };
-    let growth = last.heap_used as i64 - first.heap_used as i64;
-    if longest[0] > 0.0 && longest[2] > 0.0 {
-        verdict.pause_growth = Some(longest[2] / longest[0]);
-    }
+    verdict.pause_growth = thirds.pause_growth();
     let full: Vec<(f64, u64)> = points
         .iter()
         .filter(|p| p.full)
         .map(|p| (p.at_ms, p.heap_used))
         .collect();
-    let fitted: Vec<(f64, u64)> = if full.len() >= 3 {
-        full.clone()
+    verdict.fit_r2 = fit_r2(&full, &thirds);
+    let decision = decide(&full, &thirds, (first, last), config);
+    verdict.leak_suspected = decision.leak;
+    verdict.trend_p = decision.trend_p;
+    verdict.set_growth(decision.judged);
+    verdict.summary = summary(&verdict, &decision, thirds.span, full.len());
+    verdict
+}
+
+/// The GCs after warm-up, unless fewer than three would remain.
+fn without_warmup(points: &[SeriesPoint], config: &SeriesConfig) -> Vec<SeriesPoint> {
+    let after_warmup: Vec<SeriesPoint> = points
+        .iter()
+        .copied()
+        .filter(|p| p.at_ms >= config.warmup_ms)
+        .collect();
+    if after_warmup.len() >= 3 {
+        after_warmup
     } else {
-        low.iter()
+        points.to_vec()
+    }
+}
+
+impl SeriesVerdict {
+    /// No leak, no numbers yet: `gcs` GCs to judge.
+    fn unjudged(gcs: usize) -> SeriesVerdict {
+        SeriesVerdict {
+            leak_suspected: false,
+            summary: String::new(),
+            start_heap: 0,
+            end_heap: 0,
+            growth: 0,
+            mb_per_hour: 0.0,
+            span_ms: 0.0,
+            fit_r2: None,
+            trend_p: None,
+            pause_growth: None,
+            gcs_judged: gcs,
+        }
+    }
+
+    /// Start, end and rate from the heap at `start` and `end`, `elapsed`
+    /// milliseconds apart.
+    fn set_growth(&mut self, (start, end, elapsed): (f64, f64, f64)) {
+        self.start_heap = start.max(0.0).round() as u64;
+        self.end_heap = end.max(0.0).round() as u64;
+        self.growth = self.end_heap as i64 - self.start_heap as i64;
+        self.mb_per_hour = (end - start) / MB / (elapsed.max(1.0) / 3.6e6);
+    }
+}
+
+/// The series cut into thirds of its time span.
+struct Thirds {
+    t0: f64,
+    span: f64,
+    /// Lowest point per third: the lower envelope of every GC.
+    low: [Option<SeriesPoint>; 3],
+    /// Longest full-GC pause per third.
+    longest: [f64; 3],
+}
+
+impl Thirds {
+    fn of(points: &[SeriesPoint]) -> Thirds {
+        let (t0, t1) = (points[0].at_ms, points[points.len() - 1].at_ms);
+        let mut thirds = Thirds {
+            t0,
+            span: t1 - t0,
+            low: [None; 3],
+            longest: [0.0; 3],
+        };
+        for p in points {
+            let k = thirds.third_of(p.at_ms);
+            if thirds.low[k].is_none_or(|l| p.heap_used < l.heap_used) {
+                thirds.low[k] = Some(*p);
+            }
+            if p.full {
+                thirds.longest[k] = thirds.longest[k].max(p.pause_ms);
+            }
+        }
+        thirds
+    }
+
+    fn third_of(&self, t: f64) -> usize {
+        if self.span <= 0.0 {
+            0
+        } else {
+            (((t - self.t0) / self.span * 3.0) as usize).min(2)
+        }
+    }
+
+    /// Longest full-GC pause of the last third over that of the first.
+    fn pause_growth(&self) -> Option<f64> {
+        (self.longest[0] > 0.0 && self.longest[2] > 0.0).then(|| self.longest[2] / self.longest[0])
+    }
+}
+
+/// Fit of a line through the heap after each full GC, or through each
+/// third's minimum when there are fewer than three full GCs.
+fn fit_r2(full: &[(f64, u64)], thirds: &Thirds) -> Option<f64> {
+    let fitted: Vec<(f64, u64)> = if full.len() >= 3 {
+        full.to_vec()
+    } else {
+        thirds
+            .low
+            .iter()
             .flatten()
             .map(|p| (p.at_ms, p.heap_used))
             .collect()
     };
-    verdict.fit_r2 = crate::fit_line(&fitted).map(|f| f.r2);
+    crate::fit_line(&fitted).map(|f| f.r2)
+}
 
+/// What the series shows, before it is put in words.
+struct Decision {
+    leak: bool,
+    /// The heap at the start and the end of what was judged, and the
+    /// milliseconds between them.
+    judged: (f64, f64, f64),
+    trend_p: Option<f64>,
+    /// The thirds' minima rose by the floor (what a cache that filled
+    /// shows too).
+    grew: bool,
+    /// Growth shaped like a leak whose trend is not significant yet: too
+    /// few full GCs for the rank test to tell it from noise.
+    too_few_to_tell: bool,
+}
+
+/// The trend test on the full GCs when there are enough of them in every
+/// third, else the thirds' minima.
+fn decide(
+    full: &[(f64, u64)],
+    thirds: &Thirds,
+    (first, last): (SeriesPoint, SeriesPoint),
+    config: &SeriesConfig,
+) -> Decision {
+    let growth = last.heap_used as i64 - first.heap_used as i64;
     let floor = |heap: f64| (config.min_growth as f64).max(config.min_share * heap);
-    // The minima rose by the floor (what a cache that filled shows too).
     let grew = growth > 0 && growth as f64 >= floor(first.heap_used as f64);
     // Lowest full GC per third; full GCs in every third, or the log is cut
     // to its start and end (two clumps), two measurements however many GCs
     // each holds.
     let mut full_low = [u64::MAX; 3];
-    for &(t, heap) in &full {
-        let k = third_of(t);
+    for &(t, heap) in full {
+        let k = thirds.third_of(t);
         full_low[k] = full_low[k].min(heap);
     }
     let ranked = full.len() >= config.trend_min_full && full_low.iter().all(|&l| l < u64::MAX);
     // By the minima unless the trend test finds the leak.
-    let mut judged = (
-        first.heap_used as f64,
-        last.heap_used as f64,
-        last.at_ms - first.at_ms,
-    );
-    // Growth shaped like a leak whose trend is not significant yet: too
-    // few full GCs for the rank test to tell it from noise.
-    let mut too_few_to_tell = false;
-    verdict.leak_suspected = if ranked {
-        let trend = trend(&full);
-        verdict.trend_p = Some(trend.p_rising);
+    let mut decision = Decision {
+        leak: false,
+        judged: (
+            first.heap_used as f64,
+            last.heap_used as f64,
+            last.at_ms - first.at_ms,
+        ),
+        trend_p: None,
+        grew,
+        too_few_to_tell: false,
+    };
+    if ranked {
+        let trend = trend(full);
+        decision.trend_p = Some(trend.p_rising);
         // Significant, beyond the floor, still rising in the later half,
         // and the lowest full GC of the last third above that of the
         // first: a sawtooth of garbage rises in ranks but comes back down.
         let shaped = trend.end - trend.start >= floor(trend.start)
             && trend.late_share >= config.min_step
             && full_low[2] > full_low[0];
-        let leak = shaped && trend.p_rising <= config.trend_alpha;
-        too_few_to_tell = shaped && !leak;
-        if leak {
-            judged = (trend.start, trend.end, full[full.len() - 1].0 - full[0].0);
+        decision.leak = shaped && trend.p_rising <= config.trend_alpha;
+        decision.too_few_to_tell = shaped && !decision.leak;
+        if decision.leak {
+            decision.judged = (trend.start, trend.end, full[full.len() - 1].0 - full[0].0);
         }
-        leak
     } else {
-        grew && match low[1] {
-            None => true,
-            Some(middle) => {
-                let step = config.min_step * growth as f64 / 2.0;
-                (middle.heap_used as f64 - first.heap_used as f64) >= step
-                    && (last.heap_used as f64 - middle.heap_used as f64) >= step
-            }
-        }
-    };
-    let (start, end, elapsed) = judged;
-    verdict.start_heap = start.max(0.0).round() as u64;
-    verdict.end_heap = end.max(0.0).round() as u64;
-    verdict.growth = verdict.end_heap as i64 - verdict.start_heap as i64;
-    verdict.mb_per_hour = (end - start) / MB / (elapsed.max(1.0) / 3.6e6);
+        decision.leak = grew
+            && match thirds.low[1] {
+                None => true,
+                Some(middle) => {
+                    let step = config.min_step * growth as f64 / 2.0;
+                    (middle.heap_used as f64 - first.heap_used as f64) >= step
+                        && (last.heap_used as f64 - middle.heap_used as f64) >= step
+                }
+            };
+    }
+    decision
+}
+
+/// The verdict in one line.
+fn summary(verdict: &SeriesVerdict, decision: &Decision, span: f64, full_gcs: usize) -> String {
     let mb = |b: u64| b as f64 / MB;
     let range = format!(
         "{:.1} → {:.1} MB",
         mb(verdict.start_heap),
         mb(verdict.end_heap)
     );
-    verdict.summary = if verdict.leak_suspected {
+    if verdict.leak_suspected {
         let mut s = format!(
             "leak suspected: heap after GC grows {} over {} ({range})",
             rate(verdict.mb_per_hour),
@@ -251,14 +335,13 @@ pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerd
             s.push_str(&format!(", full-GC pauses grew {g:.1}×"));
         }
         s
-    } else if too_few_to_tell {
+    } else if decision.too_few_to_tell {
         format!(
-            "no significant growth yet: the heap after GC rose ({range}) over {}, but {} full GCs cannot tell it from noise (trend p {:.2}); record longer",
+            "no significant growth yet: the heap after GC rose ({range}) over {}, but {full_gcs} full GCs cannot tell it from noise (trend p {:.2}); record longer",
             crate::duration(span),
-            full.len(),
             verdict.trend_p.unwrap_or(1.0),
         )
-    } else if grew {
+    } else if decision.grew {
         format!(
             "no sustained growth: the heap grew ({range}) and then levelled off, as a cache that fills up does"
         )
@@ -267,8 +350,7 @@ pub fn judge_series(points: &[SeriesPoint], config: &SeriesConfig) -> SeriesVerd
             "no sustained growth: heap after GC {range} over {}",
             crate::duration(span)
         )
-    };
-    verdict
+    }
 }
 
 /// The trend test's view of the heap after full GC.

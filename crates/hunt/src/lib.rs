@@ -16,6 +16,7 @@ pub mod report;
 pub mod sampled;
 pub mod session;
 pub mod verdict;
+pub mod warning;
 
 use std::collections::HashMap;
 
@@ -29,6 +30,7 @@ pub use verdict::{
     assess, AllocationSite, Confidence, Evidence, Finding, LeakedClass, Round, RoundGrowth, Rules,
     Scale,
 };
+pub use warning::Warning;
 
 /// Allocation stacks from a snapshot taken with allocation tracking on,
 /// looked up by object id so that a later snapshot's objects find theirs.

@@ -12,8 +12,22 @@ pub use leakscope_sourcemap::script_label;
 use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
-use crate::verdict::AllocationSite;
 use crate::TracedSites;
+
+/// Where the leaked objects were allocated.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocationSite {
+    /// Innermost frame in the application's own code first.
+    pub stack: Vec<String>,
+    /// Of the leaked objects with a known site, how many were allocated here.
+    pub objects: u64,
+    /// `closure definition`, `class definition`, `allocation tracking`.
+    pub source: String,
+    /// The source line of the first frame, when a source map led there
+    /// (from the map's `sourcesContent`, or the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
 
 /// One step of a retaining path: the edge into `node`.
 #[derive(Debug, Clone, Serialize, PartialEq)]

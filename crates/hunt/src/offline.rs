@@ -82,7 +82,7 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     pub growing_classes: Vec<ClassGrowth>,
     pub notes: Vec<String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// Positions printed from source maps, and maps that could not be used.
     #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
     pub source_maps: SourceMapReport,
@@ -235,11 +235,10 @@ pub fn find_leaks(
         "the heap", &heaps, explained,
     ));
     if findings.iter().any(|f| f.confidence == Confidence::Low) {
-        warnings.push(format!(
-            "some findings are small and were seen in only {} intervals: read them as suspects, or take more snapshots ({} or more make them sure)",
-            intervals.len(),
-            rules.confirm_rounds + 1
-        ));
+        warnings.push(crate::warning::Warning::SmallFindingsOffline {
+            intervals: intervals.len(),
+            sure_at: rules.confirm_rounds + 1,
+        });
     }
     let (confidence, confidence_reason) = match findings.iter().max_by_key(|f| match f.confidence {
         Confidence::High => 2,
@@ -247,7 +246,7 @@ pub fn find_leaks(
         Confidence::Low => 0,
     }) {
         Some(best) => (best.confidence, best.evidence.clone()),
-        None if !warnings.is_empty() => (Confidence::Low, warnings[0].clone()),
+        None if !warnings.is_empty() => (Confidence::Low, warnings[0].to_string()),
         None => (
             if intervals.len() >= 3 {
                 Confidence::High

@@ -102,7 +102,7 @@ fn confidence(o: &Outcome) -> (Confidence, String) {
         );
     }
     if !o.warnings.is_empty() {
-        return (Confidence::Low, o.warnings[0].clone());
+        return (Confidence::Low, o.warnings[0].to_string());
     }
     let seconds: f64 = o.rounds.iter().map(|r| r.round.seconds).sum();
     let (level, work) = match o.load {

@@ -43,6 +43,7 @@ use serde_json::{json, Value};
 
 use crate::digest::{growing_classes, ClassGrowth, Digest};
 use crate::verdict::{assess, Confidence, Evidence, Finding, Round, Rules, Scale};
+use crate::warning::Warning;
 use crate::TracedSites;
 
 /// What drives the app during warm-up and rounds.
@@ -184,8 +185,17 @@ pub enum HuntError {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("{0}")]
-    Target(String),
+    /// The warm-up's load got no answer: it goes where the app does not listen.
+    #[error("the app answered no request at {url} ({error}); give the load a URL the app answers")]
+    NoAnswer { url: String, error: String },
+    #[error("the app stopped answering at {url} in round {round} ({error})")]
+    StoppedAnswering {
+        url: String,
+        round: usize,
+        error: String,
+    },
+    #[error("the sampling profile could not be read: {0}")]
+    SamplingProfile(#[source] serde_json::Error),
     #[error("cannot start the load command: {0}")]
     StartCommand(std::io::Error),
     #[error("the load command failed in {during} ({}){}", .run.status, tail_text(&.run.tail))]
@@ -197,7 +207,7 @@ pub enum HuntError {
 }
 
 /// "; its last lines: …" for a failed command's output.
-fn tail_text(tail: &[String]) -> String {
+pub(crate) fn tail_text(tail: &[String]) -> String {
     let lines: Vec<&str> = tail.iter().rev().take(3).rev().map(|l| l.trim()).collect();
     if lines.is_empty() {
         String::new()
@@ -232,9 +242,7 @@ pub struct RoundReport {
     /// Heap used after the forced GC that preceded the snapshot.
     pub heap_used: u64,
     pub memory: Memory,
-    /// `requests`, `time`, `heap growth`, `tracking slowdown` or `command
-    /// exited`.
-    pub ended_by: &'static str,
+    pub ended_by: EndedBy,
     pub tracked: bool,
     /// How long the snapshot stopped the app.
     pub snapshot_seconds: f64,
@@ -249,7 +257,38 @@ pub struct Warmup {
     pub requests: u64,
     pub seconds: f64,
     pub requests_per_second: f64,
-    pub ended_by: &'static str,
+    pub ended_by: EndedBy,
+}
+
+/// What ended a stretch of work (a warm-up or a round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EndedBy {
+    /// All its requests were sent.
+    #[serde(rename = "requests")]
+    Requests,
+    #[serde(rename = "time")]
+    Time,
+    /// The heap grew past the round's bound.
+    #[serde(rename = "heap growth")]
+    HeapGrowth,
+    /// Allocation tracking slowed the app over 3×.
+    #[serde(rename = "tracking slowdown")]
+    TrackingSlowdown,
+    /// The load command ended on its own.
+    #[serde(rename = "command exited")]
+    CommandExited,
+}
+
+impl std::fmt::Display for EndedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EndedBy::Requests => "requests",
+            EndedBy::Time => "time",
+            EndedBy::HeapGrowth => "heap growth",
+            EndedBy::TrackingSlowdown => "tracking slowdown",
+            EndedBy::CommandExited => "command exited",
+        })
+    }
 }
 
 /// One GC, relative to the start of the hunt.
@@ -273,7 +312,79 @@ pub struct Phase {
 pub struct Tracking {
     /// Some round's snapshot carries allocation stacks.
     pub used: bool,
-    pub why: String,
+    pub why: TrackingWhy,
+}
+
+/// Why allocation tracking ran where it did, or not at all; reports
+/// serialize it as its text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackingWhy {
+    /// Tracking was not asked for.
+    NotAsked,
+    /// Its cost is measured on the hunt's own HTTP load, and there was none.
+    NoHttpLoad,
+    HeapTooBig {
+        mb: u64,
+    },
+    /// A probe showed the app can afford it in `round`.
+    Afforded {
+        round: usize,
+        with_rate: f64,
+        without_rate: f64,
+    },
+    /// A probe showed it slows the app too much.
+    TooSlow {
+        with_rate: f64,
+        without_rate: f64,
+        slowdown: f64,
+    },
+    /// It slowed the tracked round over 3×, which was cut short.
+    CutShort {
+        round: usize,
+        requests: u64,
+        rate: f64,
+    },
+    /// The rounds were judged by the sampling heap profiler.
+    Sampled,
+}
+
+impl std::fmt::Display for TrackingWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrackingWhy::NotAsked => write!(f, "{} (a tracking probe was not asked for)", TrackingWhy::NOT_ASKED),
+            TrackingWhy::NoHttpLoad => f.write_str("off: its cost is measured on the hunt's own HTTP load; sites come from closure definitions, constructors and the sampling profiler"),
+            TrackingWhy::HeapTooBig { mb } => write!(f, "off: the heap holds {mb} MB, and tracking runs a full GC every 50 ms"),
+            TrackingWhy::Afforded { round, with_rate, without_rate } => write!(
+                f,
+                "allocation tracking in round {round}: a probe ran at {with_rate:.0} req/s with it, {without_rate:.0} without"
+            ),
+            TrackingWhy::TooSlow { with_rate, without_rate, slowdown } => write!(
+                f,
+                "off: with it a probe ran at {with_rate:.0} req/s against {without_rate:.0} without ({slowdown:.0}× slower); allocation sites come from the sampling profiler"
+            ),
+            TrackingWhy::CutShort { round, requests, rate } => write!(
+                f,
+                "in round {round}, cut short after {requests} requests: it slowed the app to {rate:.0} req/s, over 3× slower than round {}",
+                round - 1
+            ),
+            TrackingWhy::Sampled => f.write_str("off: the rounds were judged by the sampling heap profiler"),
+        }
+    }
+}
+
+impl TrackingWhy {
+    /// [`TrackingWhy::NotAsked`]'s text up to what would turn it on.
+    pub const NOT_ASKED: &'static str =
+        "off: sites come from closure definitions, constructors and the sampling profiler";
+}
+
+impl Serialize for TrackingWhy {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// A worker thread's heap through the hunt.
@@ -335,7 +446,7 @@ pub struct Outcome {
     /// Decisions the hunt took on the way (rounds cut short, more rounds).
     pub notes: Vec<String>,
     /// Reasons to doubt a clean verdict, or to read a finding with care.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// What ended the hunt before it was sure, if anything.
     pub stopped_by: Option<String>,
     pub timeline: Vec<Phase>,
@@ -429,6 +540,32 @@ struct Session<'a> {
     snapshot_ratio: HashMap<usize, f64>,
 }
 
+/// The baseline as the rounds need it.
+struct Baseline {
+    /// How long its snapshot stopped the app.
+    seconds: f64,
+    /// Milliseconds from the start to it.
+    ms: f64,
+    memory: Memory,
+    /// What became of allocation tracking (the tracked round may change it).
+    tracking: Tracking,
+    /// The round to take with allocation tracking, if any.
+    track_round: Option<usize>,
+    /// How long the workers' baseline snapshots took.
+    worker_seconds: f64,
+    /// Rounds the budget affords at least.
+    min_rounds: usize,
+}
+
+/// The rounds and the verdict on them.
+struct Judged {
+    rounds: Vec<RoundReport>,
+    findings: Vec<Finding>,
+    growing: Vec<ClassGrowth>,
+    /// What ended the rounds before the findings were sure, if anything.
+    stopped_by: Option<String>,
+}
+
 /// Seconds a snapshot took per byte of heap, to plan the next one.
 #[derive(Default)]
 struct SnapshotCost {
@@ -483,7 +620,7 @@ struct Stretch {
     /// The user's load command.
     command: Option<CommandRun>,
     seconds: f64,
-    ended_by: &'static str,
+    ended_by: EndedBy,
 }
 
 impl Stretch {
@@ -569,7 +706,6 @@ impl Session<'_> {
     async fn hunt(&mut self, attached: &Attached) -> Result<Outcome> {
         let client = self.client;
         let config = self.config;
-        let out = &config.out;
         let url = self.app_url(attached).await?;
         GcWatch::install(client).await?;
         let mut heaps = vec![Heap::main()];
@@ -582,25 +718,79 @@ impl Session<'_> {
             // Those running at the baseline (a launched app's start late).
             self.adopt_workers(&mut heaps);
         }
+        let mut baseline = self
+            .take_baseline(&mut heaps, url.as_deref(), &warmup)
+            .await?;
+        let Judged {
+            rounds,
+            mut findings,
+            growing,
+            stopped_by,
+        } = self
+            .rounds_until_sure(&mut heaps, url.as_deref(), &mut baseline)
+            .await?;
+        let (sampled, threads) = self
+            .sampled_allocations(&heaps, rounds.len(), &mut findings)
+            .await?;
+        self.drain_gcs().await;
 
-        let (baseline_seconds, mut tracking, track_round) =
-            self.baseline(url.as_deref(), &warmup).await?;
+        let mut warnings = self.warnings(&rounds, baseline.ms, &findings);
+        warnings.extend(growth_warnings(&baseline.memory, &rounds, &findings));
+        let (concurrency, load_command) = config.drive.described();
+        Ok(Outcome {
+            load: config.drive.mode(),
+            url,
+            concurrency,
+            load_command,
+            pid: attached.pid,
+            warmup,
+            baseline_memory: baseline.memory,
+            baseline_snapshot_seconds: baseline.seconds,
+            snapshots: heaps[0].snapshots.clone(),
+            rounds,
+            findings,
+            growing_classes: growing,
+            sampled_allocations: sampled,
+            gcs: std::mem::take(&mut self.gcs),
+            baseline_ms: baseline.ms,
+            tracking: baseline.tracking,
+            threads,
+            sampled_because: None,
+            notes: std::mem::take(&mut self.notes),
+            warnings,
+            stopped_by,
+            timeline: std::mem::take(&mut self.timeline),
+            seconds: self.elapsed(),
+            cpu_profile: self.cpu_profile.take(),
+            source_maps: config.positions.report(),
+        })
+    }
+
+    /// The baseline snapshot of every heap, digested, and the sampling heap
+    /// profiler started on each.
+    async fn take_baseline(
+        &mut self,
+        heaps: &mut [Heap],
+        url: Option<&str>,
+        warmup: &Warmup,
+    ) -> Result<Baseline> {
+        let client = self.client;
+        let (seconds, tracking, track_round) = self.baseline(url, warmup).await?;
         self.snapshot_done = Instant::now();
-        let baseline_ms = self.elapsed() * 1e3;
-        let baseline_memory = self.memory(client).await?;
-        self.snapshot_cost
-            .record(baseline_seconds, baseline_memory.heap_used);
+        let ms = self.elapsed() * 1e3;
+        let memory = self.memory(client).await?;
+        self.snapshot_cost.record(seconds, memory.heap_used);
         self.drain_gcs().await;
         self.analysis_seconds = 0.0;
         self.take_digest(
             &mut heaps[0],
-            snapshot_path(out, 0),
-            baseline_memory.heap_used,
+            snapshot_path(&self.config.out, 0),
+            memory.heap_used,
         )
         .await?;
-        let mut worker_seconds = self.snapshot_workers(&mut heaps, 0).await?;
-        let min_rounds = self.fit_rounds(baseline_seconds + worker_seconds);
-        for heap in &heaps {
+        let worker_seconds = self.snapshot_workers(heaps, 0).await?;
+        let min_rounds = self.fit_rounds(seconds + worker_seconds);
+        for heap in heaps.iter() {
             // A worker's sampling is a bonus: its snapshots are the evidence.
             let started = heap_client(client, heap)
                 .start_sampling(SAMPLING_INTERVAL, false)
@@ -609,13 +799,34 @@ impl Session<'_> {
                 started?;
             }
         }
+        Ok(Baseline {
+            seconds,
+            ms,
+            memory,
+            tracking,
+            track_round,
+            worker_seconds,
+            min_rounds,
+        })
+    }
 
+    /// Rounds until the findings are sure (or the budget, the rounds
+    /// allowed or the target's memory stop them), then the verdict on all
+    /// of them.
+    async fn rounds_until_sure(
+        &mut self,
+        heaps: &mut [Heap],
+        url: Option<&str>,
+        baseline: &mut Baseline,
+    ) -> Result<Judged> {
+        let config = self.config;
         let mut rounds: Vec<RoundReport> = Vec::new();
         let mut traces: Option<Arc<TracedSites>> = None;
         let mut findings: Vec<Finding> = Vec::new();
         let mut growing: Vec<ClassGrowth> = Vec::new();
         let mut stopped_by = None;
-        let mut wanted = min_rounds;
+        let mut wanted = baseline.min_rounds;
+        let mut worker_seconds = baseline.worker_seconds;
         let mut assessed = 0;
         loop {
             let r = rounds.len() + 1;
@@ -627,14 +838,14 @@ impl Session<'_> {
                 ));
                 break;
             };
-            let tracked = track_round == Some(r);
+            let tracked = baseline.track_round == Some(r);
             let capture = if tracked {
                 Capture::TrackedSnapshot
             } else {
                 Capture::Snapshot
             };
             let round = match self
-                .round(url.as_deref(), r, wanted, time, capture, rounds.last())
+                .round(url, r, wanted, time, capture, rounds.last())
                 .await
             {
                 Ok(round) => round,
@@ -652,54 +863,38 @@ impl Session<'_> {
                 Err(e) => return Err(e),
             };
             if tracked {
-                tracking.used = round.tracked;
-                if round.ended_by == "tracking slowdown" {
-                    tracking.why = format!(
-                        "in round {r}, cut short after {} requests: it slowed the app to {:.0} req/s, over 3× slower than round {}",
-                        round.round.requests,
-                        round.requests_per_second,
-                        r - 1
-                    );
+                baseline.tracking.used = round.tracked;
+                if round.ended_by == EndedBy::TrackingSlowdown {
+                    baseline.tracking.why = TrackingWhy::CutShort {
+                        round: r,
+                        requests: round.round.requests,
+                        rate: round.requests_per_second,
+                    };
                 }
             }
             self.analysis_seconds = 0.0;
             let traced = self
-                .take_digest(&mut heaps[0], snapshot_path(out, r), round.memory.heap_used)
+                .take_digest(
+                    &mut heaps[0],
+                    snapshot_path(&config.out, r),
+                    round.memory.heap_used,
+                )
                 .await?;
             if tracked {
                 traces = traced.map(Arc::new);
             }
-            worker_seconds = self.snapshot_workers(&mut heaps, r).await?;
+            worker_seconds = self.snapshot_workers(heaps, r).await?;
             rounds.push(round);
             self.notice_new_workers(r);
             if rounds.len() < wanted {
                 continue;
             }
-            (findings, growing) = self.assess_all(&heaps, &rounds, traces.clone()).await;
+            (findings, growing) = self.assess_all(heaps, &rounds, traces.clone()).await;
             assessed = rounds.len();
-            let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
-            // Beside a clear leak ten times their size, small suspects are
-            // not worth more rounds (each one's snapshot grows with the
-            // leak): they are reported as suspects.
-            let bytes = |keep: fn(&Finding) -> bool| -> u64 {
-                findings.iter().filter(|f| keep(f)).map(|f| f.bytes).sum()
-            };
-            let small = bytes(|f| f.needs_more_rounds);
-            let clear = bytes(|f| f.confidence == Confidence::High);
-            if unsure == 0 || small * 10 < clear {
-                break;
+            match self.more_rounds(&findings, rounds.len()) {
+                Some(more) => wanted = more,
+                None => break,
             }
-            let confirm = config.rules.confirm_rounds.min(config.max_rounds);
-            if rounds.len() >= confirm {
-                break;
-            }
-            wanted = confirm;
-            self.note(format!(
-                "{unsure} small suspect{} after {} rounds: running {} more to confirm or refute",
-                if unsure == 1 { "" } else { "s" },
-                rounds.len(),
-                confirm - rounds.len()
-            ));
         }
         if rounds.len() < 2 {
             return Err(HuntError::NoVerdict(
@@ -707,53 +902,69 @@ impl Session<'_> {
             ));
         }
         if assessed != rounds.len() {
-            (findings, growing) = self.assess_all(&heaps, &rounds, traces).await;
+            (findings, growing) = self.assess_all(heaps, &rounds, traces).await;
         }
+        Ok(Judged {
+            rounds,
+            findings,
+            growing,
+            stopped_by,
+        })
+    }
+
+    /// How many rounds to run in all when small suspects need confirming,
+    /// or `None` when the findings so far (after `done` rounds) stand.
+    fn more_rounds(&mut self, findings: &[Finding], done: usize) -> Option<usize> {
+        let config = self.config;
+        let unsure = findings.iter().filter(|f| f.needs_more_rounds).count();
+        // Beside a clear leak ten times their size, small suspects are
+        // not worth more rounds (each one's snapshot grows with the
+        // leak): they are reported as suspects.
+        let bytes = |keep: fn(&Finding) -> bool| -> u64 {
+            findings.iter().filter(|f| keep(f)).map(|f| f.bytes).sum()
+        };
+        let small = bytes(|f| f.needs_more_rounds);
+        let clear = bytes(|f| f.confidence == Confidence::High);
+        if unsure == 0 || small * 10 < clear {
+            return None;
+        }
+        let confirm = config.rules.confirm_rounds.min(config.max_rounds);
+        if done >= confirm {
+            return None;
+        }
+        self.note(format!(
+            "{unsure} small suspect{} after {done} rounds: running {} more to confirm or refute",
+            if unsure == 1 { "" } else { "s" },
+            confirm - done
+        ));
+        Some(confirm)
+    }
+
+    /// What the sampling heap profiler says is still alive since the
+    /// baseline, on the main thread and each worker's, given as the
+    /// allocation site of the findings that have none; the workers' heaps
+    /// as reported.
+    async fn sampled_allocations(
+        &mut self,
+        heaps: &[Heap],
+        rounds: usize,
+        findings: &mut [Finding],
+    ) -> Result<(Vec<SampledStack>, Vec<ThreadHeap>)> {
+        let client = self.client;
         let sampled = sampled_stacks(client.stop_sampling().await?, &self.config.positions);
-        sites_from_samples(&mut findings, "main", &sampled);
+        sites_from_samples(findings, "main", &sampled);
         let mut threads = Vec::new();
         for heap in heaps.iter().skip(1) {
-            let mut thread = heap.report(rounds.len());
+            let mut thread = heap.report(rounds);
             if heap.gone.is_none() {
                 if let Ok(profile) = heap_client(client, heap).stop_sampling().await {
                     thread.sampled_allocations = sampled_stacks(profile, &self.config.positions);
-                    sites_from_samples(&mut findings, &thread.thread, &thread.sampled_allocations);
+                    sites_from_samples(findings, &thread.thread, &thread.sampled_allocations);
                 }
             }
             threads.push(thread);
         }
-        self.drain_gcs().await;
-
-        let mut warnings = self.warnings(&rounds, baseline_ms, &findings);
-        warnings.extend(growth_warnings(&baseline_memory, &rounds, &findings));
-        let (concurrency, load_command) = config.drive.described();
-        Ok(Outcome {
-            load: config.drive.mode(),
-            url,
-            concurrency,
-            load_command,
-            pid: attached.pid,
-            warmup,
-            baseline_memory,
-            baseline_snapshot_seconds: baseline_seconds,
-            snapshots: heaps[0].snapshots.clone(),
-            rounds,
-            findings,
-            growing_classes: growing,
-            sampled_allocations: sampled,
-            gcs: std::mem::take(&mut self.gcs),
-            baseline_ms,
-            tracking,
-            threads,
-            sampled_because: None,
-            notes: std::mem::take(&mut self.notes),
-            warnings,
-            stopped_by,
-            timeline: std::mem::take(&mut self.timeline),
-            seconds: self.elapsed(),
-            cpu_profile: self.cpu_profile.take(),
-            source_maps: config.positions.report(),
-        })
+        Ok((sampled, threads))
     }
 
     /// The app's URL: where HTTP load goes, or what a load command gets as
@@ -899,11 +1110,10 @@ impl Session<'_> {
         let stretch = self.drive(work, heap_guard(heap), "the warm-up").await?;
         if let Some(report) = &stretch.load {
             if report.completed == 0 {
-                return Err(HuntError::Target(format!(
-                    "the app answered no request at {} ({}); give --url",
-                    url.unwrap_or_default(),
-                    report.main_error()
-                )));
+                return Err(HuntError::NoAnswer {
+                    url: url.unwrap_or_default().to_owned(),
+                    error: report.main_error().to_owned(),
+                });
             }
         }
         if let Some(run) = &stretch.command {
@@ -921,7 +1131,7 @@ impl Session<'_> {
             requests_per_second: requests as f64 / stretch.seconds.max(1e-9),
             ended_by: stretch.ended_by,
         };
-        if matches!(config.drive, Drive::Http(_)) && warmup.ended_by != "requests" {
+        if matches!(config.drive, Drive::Http(_)) && warmup.ended_by != EndedBy::Requests {
             self.note(format!(
                 "warm-up ended after {} requests ({}): the app ran {:.0} req/s",
                 warmup.requests, warmup.ended_by, warmup.requests_per_second
@@ -944,7 +1154,7 @@ impl Session<'_> {
         let baseline_path = snapshot_path(&config.out, 0);
         let mut tracking = Tracking {
             used: false,
-            why: String::new(),
+            why: TrackingWhy::NotAsked,
         };
         let http_url = match config.drive {
             Drive::Http(_) => url,
@@ -952,14 +1162,11 @@ impl Session<'_> {
         };
         let Some(url) = http_url.filter(|_| config.tracking && heap <= TRACKING_HEAP_LIMIT) else {
             tracking.why = if !config.tracking {
-                "off: sites come from closure definitions, constructors and the sampling profiler (--tracking probes for it)".into()
+                TrackingWhy::NotAsked
             } else if http_url.is_none() {
-                "off: its cost is measured on the hunt's own HTTP load; sites come from closure definitions, constructors and the sampling profiler".into()
+                TrackingWhy::NoHttpLoad
             } else {
-                format!(
-                    "off: the heap holds {} MB, and tracking runs a full GC every 50 ms",
-                    heap >> 20
-                )
+                TrackingWhy::HeapTooBig { mb: heap >> 20 }
             };
             let seconds = self.snapshot(client, &baseline_path, true, 0).await?;
             return Ok((seconds, tracking, None));
@@ -987,16 +1194,18 @@ impl Session<'_> {
         // runs on a small, fresh heap and tracking's cost grows with what
         // it tracks.
         let track_round = if slowdown <= 2.0 {
-            tracking.why = format!(
-                "allocation tracking in round {}: a probe ran at {probe_rate:.0} req/s with it, {:.0} without",
-                config.min_rounds, warmup.requests_per_second
-            );
+            tracking.why = TrackingWhy::Afforded {
+                round: config.min_rounds,
+                with_rate: probe_rate,
+                without_rate: warmup.requests_per_second,
+            };
             Some(config.min_rounds)
         } else {
-            tracking.why = format!(
-                "off: with it a probe ran at {probe_rate:.0} req/s against {:.0} without ({slowdown:.0}× slower); allocation sites come from the sampling profiler",
-                warmup.requests_per_second
-            );
+            tracking.why = TrackingWhy::TooSlow {
+                with_rate: probe_rate,
+                without_rate: warmup.requests_per_second,
+                slowdown,
+            };
             None
         };
         Ok((seconds, tracking, track_round))
@@ -1104,9 +1313,7 @@ impl Session<'_> {
                     .await?["profile"]
                     .take(),
             )
-            .map_err(|e| {
-                HuntError::Target(format!("the sampling profile could not be read: {e}"))
-            })?;
+            .map_err(HuntError::SamplingProfile)?;
             profile.map_positions(&self.config.positions);
             self.phase("sampling profile", read);
             ledger.record(r, &profile);
@@ -1166,7 +1373,7 @@ impl Session<'_> {
             baseline_ms,
             tracking: Tracking {
                 used: false,
-                why: "off: the rounds were judged by the sampling heap profiler".to_owned(),
+                why: TrackingWhy::Sampled,
             },
             threads: Vec::new(),
             sampled_because: Some(why),
@@ -1400,11 +1607,11 @@ impl Session<'_> {
         }
         if let Some(report) = &stretch.load {
             if report.completed == 0 {
-                return Err(HuntError::Target(format!(
-                    "the app stopped answering at {} in round {r} ({})",
-                    url.unwrap_or_default(),
-                    report.main_error()
-                )));
+                return Err(HuntError::StoppedAnswering {
+                    url: url.unwrap_or_default().to_owned(),
+                    round: r,
+                    error: report.main_error().to_owned(),
+                });
             }
         }
         if let Some(run) = stretch.command.as_ref().filter(|run| run.failed) {
@@ -1447,7 +1654,7 @@ impl Session<'_> {
                 report.seconds,
                 report.requests_per_second,
                 match stretch.ended_by {
-                    "requests" => String::new(),
+                    EndedBy::Requests => String::new(),
                     other => format!("; ended by {other}"),
                 }
             ),
@@ -1464,7 +1671,10 @@ impl Session<'_> {
             },
             snapshot_seconds
         );
-        if matches!(stretch.ended_by, "requests" | "time" | "command exited") {
+        if matches!(
+            stretch.ended_by,
+            EndedBy::Requests | EndedBy::Time | EndedBy::CommandExited
+        ) {
             self.observer.note(&line);
         } else {
             self.note(format!(
@@ -1549,7 +1759,7 @@ impl Session<'_> {
                     seconds: report.seconds,
                     load: Some(report),
                     command: None,
-                    ended_by: ended_by.unwrap_or("requests"),
+                    ended_by: ended_by.unwrap_or(EndedBy::Requests),
                 }
             }
             Work::Command { url, time } => {
@@ -1561,7 +1771,7 @@ impl Session<'_> {
                     tokio::select! {
                         status = running.wait() => {
                             let status = status.map_err(HuntError::StartCommand)?;
-                            break (running.exited(status).await, "command exited");
+                            break (running.exited(status).await, EndedBy::CommandExited);
                         }
                         () = client.closed() => {
                             running.stop().await;
@@ -1836,7 +2046,7 @@ impl Session<'_> {
         rounds: &[RoundReport],
         baseline_ms: f64,
         findings: &[Finding],
-    ) -> Vec<String> {
+    ) -> Vec<Warning> {
         let mut warnings = match self.config.drive {
             Drive::Http(_) => load_warnings(rounds),
             Drive::Command { .. } => command_warnings(rounds),
@@ -1844,25 +2054,23 @@ impl Session<'_> {
         };
         warnings.extend(self.idle_warning(baseline_ms));
         if findings.iter().any(|f| f.confidence == Confidence::Low) {
-            warnings.push(format!(
-                "some findings are small and were seen in only {} rounds (beside a far bigger leak, or with no budget left for more): read them as suspects",
-                rounds.len()
-            ));
+            warnings.push(Warning::SmallFindings {
+                rounds: rounds.len(),
+            });
         }
         warnings
     }
 
     /// A process that collected no garbage during the rounds allocated
     /// little: a leak slower than the rounds could not show.
-    fn idle_warning(&self, baseline_ms: f64) -> Option<String> {
+    fn idle_warning(&self, baseline_ms: f64) -> Option<Warning> {
         let scavenges = self
             .gcs
             .iter()
             .filter(|g| g.seconds * 1e3 > baseline_ms && g.kind == "scavenge")
             .count();
-        (scavenges == 0 && !matches!(self.config.drive, Drive::Http(_))).then(|| {
-            "the main thread collected no garbage during the rounds: it allocated little (a few MB at most), so a slow leak needs longer rounds (--round-time) or more --budget".to_owned()
-        })
+        (scavenges == 0 && !matches!(self.config.drive, Drive::Http(_)))
+            .then_some(Warning::LittleGarbage)
     }
 }
 
@@ -1921,7 +2129,7 @@ impl Watch {
         client: &Client,
         deadline: Option<Duration>,
         done: Option<u64>,
-    ) -> Result<Option<&'static str>> {
+    ) -> Result<Option<EndedBy>> {
         let mut used = client.get_heap_usage().await?.used_size as u64;
         if used > self.guard.heap_limit
             && self
@@ -1934,15 +2142,15 @@ impl Watch {
         }
         let seconds = self.start.elapsed().as_secs_f64();
         Ok(if deadline.is_some_and(|d| self.start.elapsed() >= d) {
-            Some("time")
+            Some(EndedBy::Time)
         } else if used > self.guard.heap_limit {
-            Some("heap growth")
+            Some(EndedBy::HeapGrowth)
         } else {
             match (self.guard.untracked_rate, done) {
                 (Some(rate), Some(done))
                     if seconds >= 1.0 && (done as f64 / seconds) * 3.0 < rate =>
                 {
-                    Some("tracking slowdown")
+                    Some(EndedBy::TrackingSlowdown)
                 }
                 _ => None,
             }
@@ -1992,7 +2200,7 @@ fn point(gc: &GcReport, epoch_ms: f64) -> GcPoint {
 
 /// A load command that failed in some rounds drove less than the rounds
 /// say.
-fn command_warnings(rounds: &[RoundReport]) -> Vec<String> {
+fn command_warnings(rounds: &[RoundReport]) -> Vec<Warning> {
     let failed: Vec<(usize, &CommandRun)> = rounds
         .iter()
         .enumerate()
@@ -2003,22 +2211,18 @@ fn command_warnings(rounds: &[RoundReport]) -> Vec<String> {
                 .map(|c| (i + 1, c))
         })
         .collect();
-    let Some((_, last)) = failed.last() else {
+    let Some(&(_, last)) = failed.last() else {
         return Vec::new();
     };
-    let which: Vec<String> = failed.iter().map(|(r, _)| r.to_string()).collect();
-    vec![format!(
-        "the load command failed in round{} {} ({}){}: those rounds drove less load than the others",
-        if failed.len() == 1 { "" } else { "s" },
-        which.join(", "),
-        last.status,
-        tail_text(&last.tail)
-    )]
+    vec![Warning::LoadCommandFailed {
+        rounds: failed.iter().map(|&(r, _)| r).collect(),
+        last: last.clone(),
+    }]
 }
 
 /// A hunt whose requests mostly failed or were turned away (404 on `/`)
 /// exercised little of the app: say so, or "no leak" would mislead.
-fn load_warnings(rounds: &[RoundReport]) -> Vec<String> {
+fn load_warnings(rounds: &[RoundReport]) -> Vec<Warning> {
     let sent: u64 = rounds.iter().map(|r| r.round.requests).sum();
     let mut refused = BTreeMap::<u16, u64>::new();
     for (&status, &n) in rounds.iter().flat_map(|r| &r.status_counts) {
@@ -2030,16 +2234,14 @@ fn load_warnings(rounds: &[RoundReport]) -> Vec<String> {
     let mut warnings = Vec::new();
     let refused_total: u64 = refused.values().sum();
     if refused_total * 2 > sent {
-        let statuses: Vec<String> = refused.iter().map(|(s, n)| format!("{n} × {s}")).collect();
-        warnings.push(format!(
-            "{refused_total} of {sent} responses were errors ({}): the load may not reach the code that leaks; give --url or --request-file",
-            statuses.join(", ")
-        ));
+        warnings.push(Warning::RefusedLoad {
+            refused: refused_total,
+            sent,
+            statuses: refused,
+        });
     }
     if errors * 10 > sent {
-        warnings.push(format!(
-            "{errors} of {sent} requests got no response: the rounds measured less than they say"
-        ));
+        warnings.push(Warning::Unanswered { errors, sent });
     }
     warnings
 }
@@ -2047,7 +2249,11 @@ fn load_warnings(rounds: &[RoundReport]) -> Vec<String> {
 /// Memory that grew round after round without a finding to explain it
 /// (objects the heap snapshot cannot date, native memory): worth a look
 /// even when no holder was found.
-fn growth_warnings(baseline: &Memory, rounds: &[RoundReport], findings: &[Finding]) -> Vec<String> {
+fn growth_warnings(
+    baseline: &Memory,
+    rounds: &[RoundReport],
+    findings: &[Finding],
+) -> Vec<Warning> {
     let explained: u64 = findings.iter().map(|f| f.bytes).sum();
     let series = |f: fn(&Memory) -> u64| -> Vec<u64> {
         std::iter::once(f(baseline))
@@ -2066,18 +2272,18 @@ fn growth_warnings(baseline: &Memory, rounds: &[RoundReport], findings: &[Findin
 /// A warning when `values` (one per snapshot) rose at every step, by more
 /// than 1 MB and a tenth, and `explained` bytes of findings account for
 /// less than half of it.
-pub(crate) fn unexplained_growth(what: &str, values: &[u64], explained: u64) -> Option<String> {
+pub(crate) fn unexplained_growth(
+    what: &'static str,
+    values: &[u64],
+    explained: u64,
+) -> Option<Warning> {
     let (&first, &last) = (values.first()?, values.last()?);
     let grew = last.saturating_sub(first);
     let steady = values.windows(2).all(|w| w[1] > w[0]);
     (steady && grew > (1 << 20).max(first / 10) && grew > 2 * explained).then(|| {
-        let mb: Vec<String> = values
-            .iter()
-            .map(|&v| format!("{:.1}", v as f64 / 1e6))
-            .collect();
-        format!(
-            "{what} grew at every snapshot ({} MB) and the findings explain less than half of it",
-            mb.join(" → ")
-        )
+        Warning::UnexplainedGrowth {
+            what,
+            values: values.to_vec(),
+        }
     })
 }

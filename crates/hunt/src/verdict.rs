@@ -31,6 +31,7 @@ use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
 use crate::digest::{counted_ids, Digest};
+pub use crate::naming::AllocationSite;
 use crate::naming::{self, AnonymousFunction, Step, OLD};
 use crate::TracedSites;
 
@@ -114,21 +115,6 @@ pub struct LeakedClass {
     /// One of them, e.g. a string's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
-}
-
-/// Where the leaked objects were allocated.
-#[derive(Debug, Clone, Serialize)]
-pub struct AllocationSite {
-    /// Innermost frame in the application's own code first.
-    pub stack: Vec<String>,
-    /// Of the leaked objects with a known site, how many were allocated here.
-    pub objects: u64,
-    /// `closure definition`, `class definition`, `allocation tracking`.
-    pub source: String,
-    /// The source line of the first frame, when a source map led there
-    /// (from the map's `sourcesContent`, or the file).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
 }
 
 /// How sure the hunt is of a finding.

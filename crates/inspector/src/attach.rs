@@ -110,17 +110,12 @@ impl Attached {
                 [] if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                [] => {
-                    return Err(InspectorError::Target(format!(
-                        "PID {} listens on no TCP port besides the inspector; give --url",
-                        self.pid
-                    )))
-                }
+                [] => return Err(InspectorError::NoAppPort { pid: self.pid }),
                 many => {
-                    return Err(InspectorError::Target(format!(
-                        "PID {} listens on several ports ({many:?}); say which with --url http://127.0.0.1:PORT/",
-                        self.pid
-                    )))
+                    return Err(InspectorError::SeveralAppPorts {
+                        pid: self.pid,
+                        ports: many.to_vec(),
+                    })
                 }
             }
         }
@@ -234,9 +229,9 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
                     // An app exiting under us fails our first calls ("Cannot
                     // find context…"): the exit is the error worth telling.
                     return match tokio::time::timeout(Duration::from_secs(1), child.wait()).await {
-                        Ok(Ok(status)) => Err(InspectorError::Target(format!(
-                            "the launched app exited ({status}) before it could be inspected"
-                        ))),
+                        Ok(Ok(status)) => Err(InspectorError::LaunchedAppExited {
+                            status: status.to_string(),
+                        }),
                         _ => Err(e),
                     };
                 }
@@ -249,19 +244,19 @@ pub async fn attach(spec: &TargetSpec, options: &AttachOptions) -> Result<Attach
                     (client, pid, Some(child))
                 }
                 Err(status) => {
-                    return Err(InspectorError::Target(format!(
-                        "the launched app exited ({}) before it could be inspected",
-                        status.map_or_else(|e| e.to_string(), |s| s.to_string())
-                    )))
+                    return Err(InspectorError::LaunchedAppExited {
+                        status: status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                    })
                 }
             }
         }
     };
     if let Some(expected) = expected_pid {
         if pid != expected {
-            return Err(InspectorError::Target(format!(
-                "the inspector found for PID {expected} belongs to PID {pid}; refusing to attach to the wrong process"
-            )));
+            return Err(InspectorError::WrongProcess {
+                expected,
+                actual: pid,
+            });
         }
     }
     Ok(Attached {
@@ -290,9 +285,7 @@ async fn target_pid(client: &Client) -> Result<u32> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Ok(None) | Err(InspectorError::Exception(_)) => {
-                return Err(InspectorError::Target(
-                    "the target does not answer with its process.pid (is it a Node.js process, and still running?)".to_owned(),
-                ))
+                return Err(InspectorError::NoProcessPid)
             }
             Err(e) => return Err(e),
         }
@@ -318,9 +311,9 @@ fn check_host(ws_url: &str, options: &AttachOptions) -> Result<()> {
         ));
         Ok(())
     } else {
-        Err(InspectorError::Target(format!(
-            "{host} is not a loopback address; the inspector gives full code execution, so pass --allow-remote if you mean it"
-        )))
+        Err(InspectorError::NotLoopback {
+            host: host.to_owned(),
+        })
     }
 }
 
@@ -336,10 +329,8 @@ async fn resolve_url(url: &str, options: &AttachOptions) -> Result<String> {
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| {
-            InspectorError::Target(format!(
-                "`{url}` is not an inspector address (expected ws://HOST:PORT/ID or http://HOST:PORT)"
-            ))
+        .ok_or_else(|| InspectorError::NotInspectorAddress {
+            url: url.to_owned(),
         })?;
     check_host(&format!("http://{addr}"), options)?;
     first_target(addr).await
@@ -350,11 +341,7 @@ async fn first_target(addr: SocketAddr) -> Result<String> {
     targets
         .into_iter()
         .find_map(|t| t.web_socket_debugger_url)
-        .ok_or_else(|| {
-            InspectorError::Target(format!(
-                "the inspector at {addr} lists no debuggable target (is another debugger holding it?)"
-            ))
-        })
+        .ok_or(InspectorError::NoDebuggableTarget { addr })
 }
 
 /// Whether the process looks like Node: SIGUSR1's default action kills a
@@ -362,17 +349,9 @@ async fn first_target(addr: SocketAddr) -> Result<String> {
 fn process_name(pid: u32) -> Result<String> {
     match kill(Pid::from_raw(pid as i32), None) {
         Ok(()) => {}
-        Err(nix::errno::Errno::ESRCH) => {
-            return Err(InspectorError::Target(format!(
-                "no process with PID {pid}"
-            )))
-        }
-        Err(nix::errno::Errno::EPERM) => {
-            return Err(InspectorError::Target(format!(
-                "not allowed to signal PID {pid} (it belongs to another user; run leakscope as that user)"
-            )))
-        }
-        Err(e) => return Err(InspectorError::Target(format!("PID {pid}: {e}"))),
+        Err(nix::errno::Errno::ESRCH) => return Err(InspectorError::NoSuchProcess { pid }),
+        Err(nix::errno::Errno::EPERM) => return Err(InspectorError::NotPermitted { pid }),
+        Err(source) => return Err(InspectorError::Signal { pid, source }),
     }
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     Ok(comm.trim().to_owned())
@@ -414,9 +393,7 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     let _turn = OPENING.lock().await;
     let comm = process_name(pid)?;
     if !looks_like_node(pid, &comm) {
-        return Err(InspectorError::Target(format!(
-            "PID {pid} is `{comm}`, not a Node.js process; SIGUSR1 would likely kill it (if it runs an inspector, use --port)"
-        )));
+        return Err(InspectorError::NotNode { pid, comm });
     }
     let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
     let before = listening_ports(pid);
@@ -430,10 +407,10 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
                 return Ok((first_target(loopback(*port)).await?, false));
             }
         }
-        return Err(InspectorError::Target(refusal));
+        return Err(refusal);
     }
     kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
-        .map_err(|e| InspectorError::Target(format!("cannot send SIGUSR1 to PID {pid}: {e}")))?;
+        .map_err(|source| InspectorError::SendSigusr1 { pid, source })?;
     // The inspector opens within ~10 ms, even under a busy main thread; the
     // new listening socket tells its port (9229, or random with
     // --inspect-port=0). No new socket after a moment: it may have been
@@ -467,13 +444,9 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
     }
     let port = configured_port(pid);
     if port != 0 && port_listened(pid, port) {
-        return Err(InspectorError::Target(format!(
-            "PID {pid} could not open its inspector: 127.0.0.1:{port} is taken by another process. Free that port, or start the app with NODE_OPTIONS=--inspect-port=0 so SIGUSR1 picks a free port"
-        )));
+        return Err(InspectorError::InspectorPortTaken { pid, port });
     }
-    Err(InspectorError::Target(format!(
-        "PID {pid} did not open its inspector after SIGUSR1 (the app may handle SIGUSR1 itself, which stops Node from opening it). Restart it with --inspect=127.0.0.1:0 and use --port or --url"
-    )))
+    Err(InspectorError::NoInspectorAfterSigusr1 { pid })
 }
 
 /// Why `pid` will not open its inspector on SIGUSR1, when its signal
@@ -483,7 +456,7 @@ async fn open_by_pid(pid: u32) -> Result<(String, bool)> {
 /// handler, is killed by it, so it is never sent. `None` when it catches
 /// SIGUSR1 (or `/proc` cannot tell). A process still starting up has no
 /// handler yet either: one without those flags gets 2 s to install it.
-async fn sigusr1_refused(pid: u32) -> Option<String> {
+async fn sigusr1_refused(pid: u32) -> Option<InspectorError> {
     let catches_usr1 = || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let caught = status
@@ -511,21 +484,12 @@ async fn sigusr1_refused(pid: u32) -> Option<String> {
             }
         }
     }
-    let snapshots = format!(
-        "restart it with --heapsnapshot-signal=SIGUSR2, send `kill -USR2 {pid}` three times a few minutes apart and run `leakscope find-leaks` on the Heap.*.heapsnapshot files it writes"
-    );
     Some(if has("--permission") || has("--experimental-permission") {
-        format!(
-            "PID {pid} runs under Node's permission model, which turns off its inspector and SIGUSR1: {snapshots} (it needs --allow-fs-write for its working directory)"
-        )
+        InspectorError::PermissionModel { pid }
     } else if has("--disable-sigusr1") {
-        format!(
-            "PID {pid} was started with --disable-sigusr1, so SIGUSR1 cannot open its inspector: {snapshots}, or restart it with --inspect=127.0.0.1:0 and use --port"
-        )
+        InspectorError::Sigusr1Disabled { pid }
     } else {
-        format!(
-            "PID {pid} does not handle SIGUSR1, so it cannot open its inspector (and the signal could kill it): {snapshots}, or restart it with --inspect=127.0.0.1:0 and use --port"
-        )
+        InspectorError::Sigusr1NotHandled { pid }
     })
 }
 
@@ -559,9 +523,7 @@ async fn move_to_random_port(
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    Err(InspectorError::Target(format!(
-        "PID {pid} did not reopen its inspector on a random port"
-    )))
+    Err(InspectorError::NotReopened { pid })
 }
 
 /// The port SIGUSR1 opens the inspector on: 9229 unless the command line or
@@ -617,9 +579,7 @@ async fn launch(
     argv: &[OsString],
     options: &AttachOptions,
 ) -> Result<(Child, String, oneshot::Receiver<()>)> {
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| InspectorError::Target("nothing to launch after `--`".to_owned()))?;
+    let (program, args) = argv.split_first().ok_or(InspectorError::NothingToLaunch)?;
     let inspect = "--inspect=127.0.0.1:0";
     let mut command = Command::new(program);
     let is_node = std::path::Path::new(program)
@@ -628,10 +588,10 @@ async fn launch(
     if is_node {
         command.args(&options.node_flags).arg(inspect).args(args);
     } else if let Some(flag) = options.node_flags.first() {
-        return Err(InspectorError::Target(format!(
-            "{flag} needs the command to start with `node` (got `{}`)",
-            program.to_string_lossy()
-        )));
+        return Err(InspectorError::NodeFlagsNeedNode {
+            flag: flag.clone(),
+            program: program.to_string_lossy().into_owned(),
+        });
     } else {
         let mut options = std::env::var("NODE_OPTIONS").unwrap_or_default();
         options.push(' ');
@@ -644,8 +604,9 @@ async fn launch(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| {
-            InspectorError::Target(format!("cannot start `{}`: {e}", program.to_string_lossy()))
+        .map_err(|source| InspectorError::Spawn {
+            program: program.to_string_lossy().into_owned(),
+            source,
         })?;
     let (url_tx, mut url_rx) = tokio::sync::mpsc::unbounded_channel();
     let (exiting_tx, exiting) = oneshot::channel();
@@ -667,9 +628,10 @@ async fn launch(
         _ = tokio::time::sleep(deadline) => None,
         status = child.wait() => {
             let status = status?;
-            return Err(InspectorError::Target(format!(
-                "`{}` exited ({status}) before opening its inspector", program.to_string_lossy()
-            )));
+            return Err(InspectorError::ExitedBeforeInspector {
+                program: program.to_string_lossy().into_owned(),
+                status,
+            });
         }
     };
     match url {

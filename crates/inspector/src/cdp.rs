@@ -449,9 +449,11 @@ impl Client {
         let client = Client::with_outgoing(outgoing);
         {
             let mut workers = self.inbox.lock_workers();
-            let entry = workers
-                .get_mut(&worker.session_id)
-                .ok_or_else(|| InspectorError::Target(format!("{} has exited", worker.label())))?;
+            let entry = workers.get_mut(&worker.session_id).ok_or_else(|| {
+                InspectorError::WorkerExited {
+                    worker: worker.label(),
+                }
+            })?;
             if self.is_closed() {
                 return Err(InspectorError::Closed);
             }

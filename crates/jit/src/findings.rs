@@ -24,7 +24,7 @@ const MIN_BUSY_SAMPLES: u64 = 100;
 /// A recording with too few busy CPU samples to judge anything.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "the recording ({seconds:.2} s, {samples} samples) was too short to judge: give --duration 5s or more"
+    "the recording ({seconds:.2} s, {samples} samples) was too short to judge: record for 5 s or more"
 )]
 pub struct TooShort {
     pub seconds: f64,

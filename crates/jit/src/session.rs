@@ -46,8 +46,10 @@ pub enum JitError {
     Inspector(#[from] InspectorError),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("{0}")]
-    Target(String),
+    #[error("the CPU profile could not be read: {0}")]
+    CpuProfile(#[source] serde_json::Error),
+    #[error("the target went away during {0}")]
+    TargetGone(&'static str),
 }
 
 /// What one recording holds.
@@ -101,8 +103,8 @@ pub async fn record(
     ));
     let load = drive(client, &url, config, config.duration, "profiling", observer).await?;
     let cpu: serde_json::Value = client.call("Profiler.stop", json!({})).await?;
-    let cpu: CpuProfile = serde_json::from_value(cpu["profile"].clone())
-        .map_err(|e| JitError::Target(format!("the CPU profile could not be read: {e}")))?;
+    let cpu: CpuProfile =
+        serde_json::from_value(cpu["profile"].clone()).map_err(JitError::CpuProfile)?;
     let allocations = client
         .stop_sampling()
         .await
@@ -144,7 +146,7 @@ async fn drive(
     url: &str,
     config: &Config,
     duration: Duration,
-    phase: &str,
+    phase: &'static str,
     observer: &mut dyn Observer,
 ) -> Result<leakscope_load::Report, JitError> {
     let plan = config.load.plan(url, Stop::Duration(duration)).await?;
@@ -157,7 +159,7 @@ async fn drive(
         tokio::select! {
             report = &mut run => return Ok(report),
             () = client.closed() => {
-                return Err(JitError::Target(format!("the target went away during {phase}")));
+                return Err(JitError::TargetGone(phase));
             }
             _ = tick.tick() => observer.progress(&format!(
                 "{phase}: {:.0}/{:.0} s, {} requests, {} errors",

@@ -67,14 +67,12 @@ impl IntoResponse for ApiError {
 
 impl From<Unavailable> for ApiError {
     fn from(u: Unavailable) -> Self {
-        match u {
-            Unavailable::NoSuchSnapshot => {
-                ApiError(StatusCode::NOT_FOUND, "no such snapshot".into())
-            }
-            Unavailable::Loading => ApiError(StatusCode::CONFLICT, "still loading".into()),
-            Unavailable::WrongKind(what) => ApiError(StatusCode::CONFLICT, what.into()),
-            Unavailable::Failed(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
-        }
+        let status = match u {
+            Unavailable::NoSuchSnapshot => StatusCode::NOT_FOUND,
+            Unavailable::Loading | Unavailable::WrongKind(_) => StatusCode::CONFLICT,
+            Unavailable::Failed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError(status, u.to_string())
     }
 }
 
@@ -483,9 +481,9 @@ pub async fn hunt(
 }
 
 fn live_of(s: &Shared) -> Result<Arc<crate::live::Live>, ApiError> {
-    s.live.clone().ok_or_else(|| {
-        not_found("live target (start serve with --pid, --port, --url or -- node app.js)")
-    })
+    s.live
+        .clone()
+        .ok_or_else(|| not_found("live target (this server was started without one)"))
 }
 
 fn failed(message: String) -> ApiError {
@@ -504,26 +502,26 @@ pub async fn live_status(State(s): State<Shared>) -> Response {
 /// Runs a live action on a thread of its own: the capture functions report
 /// progress through plain `FnMut`s, so their futures cannot move between
 /// the server's threads. Actions are rare (a click), a thread each is cheap.
-async fn on_own_thread<T: Send + 'static>(
+async fn on_own_thread<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
     live: Arc<crate::live::Live>,
-    action: impl AsyncFnOnce(&crate::live::Live) -> Result<T, String> + Send + 'static,
+    action: impl AsyncFnOnce(&crate::live::Live) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()
-            .map_err(|e| e.to_string());
+            .build();
         let outcome = match runtime {
-            Ok(runtime) => runtime.block_on(action(&live)),
-            Err(e) => Err(e),
+            Ok(runtime) => runtime
+                .block_on(action(&live))
+                .map_err(|e| failed(e.to_string())),
+            Err(e) => Err(failed(e.to_string())),
         };
         let _ = done.send(outcome);
     });
     result
         .await
         .map_err(|_| failed("the live action stopped".into()))?
-        .map_err(failed)
 }
 
 pub async fn live_snapshot(State(s): State<Shared>) -> Result<impl IntoResponse, ApiError> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use leakscope_hunt::session::{self, Config, Observer};
 use leakscope_inspector::capture::{record_allocations, write_snapshot, SnapshotOptions};
-use leakscope_inspector::{Attached, GcWatch};
+use leakscope_inspector::{Attached, GcWatch, InspectorError};
 use serde::Serialize;
 
 use crate::workspace::Workspace;
@@ -197,7 +197,7 @@ impl Live {
 
     /// Takes a snapshot (after a forced GC, as DevTools does) and starts
     /// analysing it; returns its index in the workspace.
-    pub async fn snapshot(&self) -> Result<usize, String> {
+    pub async fn snapshot(&self) -> Result<usize, InspectorError> {
         let _one = self.one_at_a_time.lock().await;
         let (path, name) = self.next_path("heapsnapshot");
         self.set_activity(Some("taking a heap snapshot".into()));
@@ -216,17 +216,17 @@ impl Live {
         )
         .await;
         self.set_activity(None);
-        written.map_err(|e| e.to_string())?;
+        written?;
         Ok(self.workspace.add_taken(&path, name))
     }
 
-    pub async fn gc(&self) -> Result<GcResult, String> {
+    pub async fn gc(&self) -> Result<GcResult, InspectorError> {
         let _one = self.one_at_a_time.lock().await;
         let client = &self.attached.client;
         let used = || async { client.get_heap_usage().await.map(|u| u.used_size as u64) };
-        let used_before = used().await.map_err(|e| e.to_string())?;
-        client.collect_garbage().await.map_err(|e| e.to_string())?;
-        let used_after = used().await.map_err(|e| e.to_string())?;
+        let used_before = used().await?;
+        client.collect_garbage().await?;
+        let used_after = used().await?;
         Ok(GcResult {
             used_before,
             used_after,
@@ -268,7 +268,7 @@ impl Live {
 
     /// Records allocations for `seconds` into a `.heaptimeline` and starts
     /// analysing it.
-    pub async fn record(&self, seconds: u64) -> Result<usize, String> {
+    pub async fn record(&self, seconds: u64) -> Result<usize, InspectorError> {
         let _one = self.one_at_a_time.lock().await;
         let (path, name) = self.next_path("heaptimeline");
         self.set_activity(Some(format!("recording allocations for {seconds} s")));
@@ -280,7 +280,7 @@ impl Live {
         )
         .await;
         self.set_activity(None);
-        recorded.map_err(|e| e.to_string())?;
+        recorded?;
         Ok(self.workspace.add_taken(&path, name))
     }
 }

@@ -73,10 +73,18 @@ fn sniff(path: &Path) -> FileKind {
     }
 }
 
-fn load_profile(path: &Path, positions: &Positions) -> Result<FlameNode, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut profile =
-        SamplingProfile::parse(&text).map_err(|e| format!("not a sampling heap profile: {e}"))?;
+/// Why a file sniffed as a sampling heap profile could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    #[error("not a sampling heap profile: {0}")]
+    Parse(#[source] serde_json::Error),
+}
+
+fn load_profile(path: &Path, positions: &Positions) -> Result<FlameNode, ProfileError> {
+    let text = std::fs::read_to_string(path)?;
+    let mut profile = SamplingProfile::parse(&text).map_err(ProfileError::Parse)?;
     profile.map_positions(positions);
     Ok(profile.flame_tree())
 }
@@ -130,12 +138,18 @@ pub struct Status {
 }
 
 /// Why a query has no answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Unavailable {
+    #[error("no such snapshot")]
     NoSuchSnapshot,
     /// A query for a snapshot on a profile, or the other way round.
+    #[error("{0}")]
     WrongKind(&'static str),
+    #[error("still loading")]
     Loading,
+    /// The file failed to load on its loader thread; this is its error's
+    /// message, kept for every later query.
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -246,7 +260,8 @@ impl Workspace {
                         observer.loaded(&entry.name, started.elapsed().as_secs_f64(), 0);
                         State::Profile(Arc::new(tree))
                     }
-                    Err(message) => {
+                    Err(e) => {
+                        let message = e.to_string();
                         observer.failed(&entry.name, &message);
                         State::Failed(message)
                     }

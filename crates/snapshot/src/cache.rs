@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::analysis::{
-    HeapSnapshot, InterfaceDefinition, RetainedSizes, RetainerIndex, Statistics,
+    HeapSnapshot, InterfaceDefinition, RetainedSizes, RetainerIndex, RetainerStore, Statistics,
 };
 use crate::column::Column;
 use crate::graph::Graph;
@@ -100,11 +100,11 @@ impl Cache {
         match entry.snapshot(depth_full) {
             Ok(Some(snapshot)) => {
                 touch(&path);
-                Some(snapshot.with_slot(Slot {
+                Some(snapshot.with_slot(Arc::new(Slot {
                     cache: self.clone(),
                     key: key.clone(),
                     checksum: entry.header.checksum,
-                }))
+                })))
             }
             Ok(None) => None,
             Err(()) => {
@@ -310,9 +310,9 @@ pub(crate) struct Slot {
     checksum: u64,
 }
 
-impl Slot {
+impl RetainerStore for Slot {
     /// The cached retainer index, or one built now and kept for next time.
-    pub(crate) fn retainer_index(&self, graph: &Graph) -> RetainerIndex {
+    fn retainer_index(&self, graph: &Graph) -> RetainerIndex {
         let path = self.cache.entry_path(&self.key, "retainers");
         if let Some(index) = self.open_retainers(&path, graph) {
             touch(&path);
@@ -335,7 +335,9 @@ impl Slot {
         }
         index
     }
+}
 
+impl Slot {
     fn open_retainers(&self, path: &Path, graph: &Graph) -> Option<RetainerIndex> {
         let entry = Entry::open(path, &self.key)?;
         let sound = (|| {

@@ -75,7 +75,7 @@ pub fn load_cached(
     if cache::FileKey::of(path).is_ok_and(|now| now == key) {
         step("Saving the analysis");
         if let Some(slot) = cache.store(&key, &snapshot) {
-            return Ok(snapshot.with_slot(slot));
+            return Ok(snapshot.with_slot(std::sync::Arc::new(slot)));
         }
     }
     Ok(snapshot)

@@ -33,7 +33,7 @@ pub fn hunt_report(
             requests: o.warmup.requests,
             seconds: o.warmup.seconds,
             requests_per_second: o.warmup.requests_per_second,
-            ended_by: o.warmup.ended_by.to_owned(),
+            ended_by: o.warmup.ended_by.to_string(),
         },
         baseline_memory: memory(&o.baseline_memory),
         baseline_snapshot_seconds: o.baseline_snapshot_seconds,
@@ -48,7 +48,7 @@ pub fn hunt_report(
                 p99_ms: r.p99_ms,
                 heap_used: r.heap_used,
                 memory: memory(&r.memory),
-                ended_by: r.ended_by.to_owned(),
+                ended_by: r.ended_by.to_string(),
                 tracked: r.tracked,
                 snapshot_seconds: r.snapshot_seconds,
                 load_command: r.load_command.as_ref().map(|c| doc::CommandRun {
@@ -76,7 +76,7 @@ pub fn hunt_report(
         baseline_ms: o.baseline_ms,
         tracking: doc::Tracking {
             used: o.tracking.used,
-            why: o.tracking.why.clone(),
+            why: o.tracking.why.to_string(),
         },
         threads: o
             .threads
@@ -92,7 +92,7 @@ pub fn hunt_report(
             .collect(),
         sampled_because: o.sampled_because.clone(),
         notes: o.notes.clone(),
-        warnings: o.warnings.clone(),
+        warnings: o.warnings.iter().map(ToString::to_string).collect(),
         stopped_by: o.stopped_by.clone(),
         timeline: o
             .timeline
@@ -134,7 +134,7 @@ pub fn find_leaks_report(j: &hunt::Judgement) -> FindLeaksReport {
         findings: j.findings.iter().map(finding).collect(),
         growing_classes: j.growing_classes.iter().map(class_growth).collect(),
         notes: j.notes.clone(),
-        warnings: j.warnings.clone(),
+        warnings: j.warnings.iter().map(ToString::to_string).collect(),
         source_maps: source_maps(&j.source_maps),
         seconds: j.seconds,
     }

@@ -12,6 +12,7 @@ use leakscope_inspector::{attach, AttachOptions, InspectorError, TargetSpec};
 use regex::Regex;
 use tokio::sync::{mpsc, watch as signal};
 
+use crate::error::{SinkError, WatchError};
 use crate::metrics::{Metrics, ProcessLabels};
 use crate::processes::{scan, NodeProcess};
 use crate::watcher::{remove_from, watch, Event, Settings, Summary};
@@ -38,7 +39,7 @@ pub enum FleetEvent {
     /// Could not attach; an `--all` watch goes on without it.
     AttachFailed {
         process: NodeProcess,
-        reason: String,
+        error: Arc<InspectorError>,
     },
     Process {
         pid: u32,
@@ -73,8 +74,8 @@ impl Fleet {
     pub async fn run(
         self,
         stop: impl Future<Output = ()>,
-        sink: &mut dyn FnMut(FleetEvent) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+        sink: &mut dyn FnMut(FleetEvent) -> Result<(), SinkError>,
+    ) -> Result<(), WatchError> {
         // Sessions and snapshot progress are not `Send`: all tasks share this thread.
         let tasks = tokio::task::LocalSet::new();
         tasks.run_until(self.run_local(stop, sink)).await
@@ -83,8 +84,8 @@ impl Fleet {
     async fn run_local(
         self,
         stop: impl Future<Output = ()>,
-        sink: &mut dyn FnMut(FleetEvent) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+        sink: &mut dyn FnMut(FleetEvent) -> Result<(), SinkError>,
+    ) -> Result<(), WatchError> {
         let Fleet {
             selection,
             settings,
@@ -112,8 +113,8 @@ impl Fleet {
         for &pid in &selection.pids {
             let process = NodeProcess::of(pid).ok_or_else(|| {
                 match std::fs::metadata(format!("/proc/{pid}")) {
-                    Ok(_) => anyhow::anyhow!("PID {pid} is not a Node.js process"),
-                    Err(_) => anyhow::anyhow!("no process with PID {pid}"),
+                    Ok(_) => WatchError::NotNode { pid },
+                    Err(_) => WatchError::NoSuchProcess { pid },
                 }
             })?;
             if watched.insert(pid) {
@@ -135,11 +136,14 @@ impl Fleet {
                 }
                 Some(event) = received.recv() => {
                     match &event {
-                        FleetEvent::AttachFailed { process, reason } => {
+                        FleetEvent::AttachFailed { process, error } => {
                             watched.remove(&process.pid);
                             given_up.insert(process.pid);
                             if !selection.all {
-                                failure = Some(anyhow::anyhow!("PID {}: {reason}", process.pid));
+                                failure = Some(WatchError::Attach {
+                                    pid: process.pid,
+                                    source: Arc::clone(error),
+                                });
                             }
                         }
                         FleetEvent::Detached { pid, reason: Some(_), .. } => {
@@ -152,7 +156,7 @@ impl Fleet {
                         _ => {}
                     }
                     if let Err(e) = sink(event) {
-                        failure = Some(e);
+                        failure = Some(WatchError::Sink(e));
                     }
                     if failure.is_some() || (!selection.all && watched.is_empty()) {
                         break;
@@ -170,7 +174,7 @@ impl Fleet {
         while let Some(event) = received.recv().await {
             if failure.is_none() {
                 if let Err(e) = sink(event) {
-                    failure = Some(e);
+                    failure = Some(WatchError::Sink(e));
                 }
             }
         }
@@ -198,7 +202,7 @@ async fn watch_one(
         Err(e) => {
             let _ = events.send(FleetEvent::AttachFailed {
                 process,
-                reason: e.to_string(),
+                error: Arc::new(e),
             });
             return;
         }
@@ -210,7 +214,7 @@ async fn watch_one(
     let mut sink = |event| {
         events
             .send(FleetEvent::Process { pid, event })
-            .map_err(|_| anyhow::anyhow!("the fleet stopped listening"))
+            .map_err(|_| SinkError::from(WatchError::FleetGone))
     };
     let stop = async {
         let _ = stopped.wait_for(|&s| s).await;
@@ -222,12 +226,7 @@ async fn watch_one(
     drop(metrics);
     let (reason, summary) = match result {
         Ok(summary) => (None, Some(summary)),
-        Err(e)
-            if e.downcast_ref::<InspectorError>()
-                .is_some_and(|e| matches!(e, InspectorError::Closed)) =>
-        {
-            (Some("exited".to_owned()), None)
-        }
+        Err(WatchError::Inspector(InspectorError::Closed)) => (Some("exited".to_owned()), None),
         Err(e) => (Some(e.to_string()), None),
     };
     let _ = events.send(FleetEvent::Detached {

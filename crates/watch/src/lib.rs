@@ -10,12 +10,14 @@
 //! `pid` and `command` labels for Prometheus. Whatever is put into a target
 //! ([`watcher::remove_from`]) and an inspector opened for it come out again.
 
+mod error;
 pub mod fleet;
 pub mod metrics;
 pub mod processes;
 pub mod snapshots;
 pub mod watcher;
 
+pub use error::{SinkError, WatchError};
 pub use fleet::{Fleet, FleetEvent, Selection};
 pub use metrics::{Metrics, ProcessLabels, ProcessMetrics};
 pub use processes::NodeProcess;

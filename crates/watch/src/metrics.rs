@@ -345,12 +345,16 @@ impl Drop for ProcessMetrics {
 
 /// Serves `/metrics` on `addr` to requests with `Authorization: Bearer
 /// TOKEN`, until the runtime ends.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>, token: String) -> anyhow::Result<()> {
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    token: String,
+) -> Result<(), crate::WatchError> {
     use axum::http::{header, HeaderMap, StatusCode};
     use axum::response::IntoResponse;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+        .map_err(|source| crate::WatchError::ServeMetrics { addr, source })?;
     let expected = format!("Bearer {token}");
     let app = axum::Router::new().route(
         "/metrics",

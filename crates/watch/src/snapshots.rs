@@ -31,13 +31,16 @@ const FILE_BYTES_PER_HEAP_BYTE: u64 = 2;
 
 impl Snapshots {
     /// Creates the directory (0700: snapshots hold the app's secrets).
-    pub fn new(policy: SnapshotPolicy) -> anyhow::Result<Snapshots> {
+    pub fn new(policy: SnapshotPolicy) -> Result<Snapshots, crate::WatchError> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&policy.dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", policy.dir.display()))?;
+            .map_err(|source| crate::WatchError::CreateDir {
+                dir: policy.dir.clone(),
+                source,
+            })?;
         Ok(Snapshots {
             policy,
             last_taken: Mutex::new(HashMap::new()),

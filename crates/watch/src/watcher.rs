@@ -12,6 +12,7 @@ use leakscope_inspector::capture::{
 };
 use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError};
 
+use crate::error::{SinkError, WatchError};
 use crate::metrics::ProcessMetrics;
 use crate::snapshots::Snapshots;
 
@@ -124,8 +125,8 @@ pub async fn watch(
     settings: &Settings,
     mut metrics: Option<&mut ProcessMetrics>,
     stop: impl Future<Output = ()>,
-    sink: &mut dyn FnMut(Event) -> anyhow::Result<()>,
-) -> anyhow::Result<Summary> {
+    sink: &mut dyn FnMut(Event) -> Result<(), SinkError>,
+) -> Result<Summary, WatchError> {
     let client = &target.client;
     GcWatch::install(client).await?;
     let mut detector = Detector::new(settings.detector);
@@ -166,17 +167,17 @@ pub async fn watch(
                         let per_hour = detector.growth().map_or(0.0, |g| g.mb_per_hour * 1e6);
                         m.set_trend(per_hour, gc_time_ratio);
                     }
-                    sink(Event::Gc { report: gc, kind })?;
+                    sink(Event::Gc { report: gc, kind }).map_err(WatchError::Sink)?;
                     if let Some(stats) = observation.stats {
                         let growth = detector.growth();
-                        sink(Event::Stats { stats, growth, gc_time_ratio })?;
+                        sink(Event::Stats { stats, growth, gc_time_ratio }).map_err(WatchError::Sink)?;
                     }
                     for leak in observation.leaks {
                         leaks += 1;
                         if let Some(m) = metrics.as_deref() {
                             m.record_leak();
                         }
-                        sink(Event::Leak(leak))?;
+                        sink(Event::Leak(leak)).map_err(WatchError::Sink)?;
                         if let Some(snapshots) = &settings.snapshots {
                             snapshot_on_leak(target, snapshots, latest_used, metrics.as_deref(), sink).await?;
                         }
@@ -208,11 +209,11 @@ async fn snapshot_on_leak(
     snapshots: &Snapshots,
     heap_used: u64,
     metrics: Option<&ProcessMetrics>,
-    sink: &mut dyn FnMut(Event) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    sink: &mut dyn FnMut(Event) -> Result<(), SinkError>,
+) -> Result<(), WatchError> {
     let path = match snapshots.permit(target.pid, heap_used) {
         Ok(path) => path,
-        Err(reason) => return sink(Event::SnapshotSkipped { reason }),
+        Err(reason) => return sink(Event::SnapshotSkipped { reason }).map_err(WatchError::Sink),
     };
     let estimate = estimate_snapshot(&target.client, true).await?;
     if !estimate.affordable() && !snapshots.force() {
@@ -221,9 +222,10 @@ async fn snapshot_on_leak(
                 "no snapshot: it would need {}, and could get the process killed",
                 estimate.describe()
             ),
-        });
+        })
+        .map_err(WatchError::Sink);
     }
-    sink(Event::SnapshotStarting { estimate })?;
+    sink(Event::SnapshotStarting { estimate }).map_err(WatchError::Sink)?;
     let captured = write_snapshot(
         &target.client,
         &path,
@@ -243,6 +245,7 @@ async fn snapshot_on_leak(
         bytes: captured.bytes,
         deleted,
     })
+    .map_err(WatchError::Sink)
 }
 
 #[cfg(test)]

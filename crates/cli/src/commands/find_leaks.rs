@@ -135,7 +135,8 @@ fn print(j: &Judgement, report: Option<&std::path::Path>) -> anyhow::Result<()> 
     for note in &j.notes {
         outln!("note: {note}")?;
     }
-    for warning in j.warnings.iter().chain(&j.source_maps.warnings) {
+    let warnings = j.warnings.iter().map(crate::hints::warning);
+    for warning in warnings.chain(j.source_maps.warnings.iter().cloned()) {
         outln!("warning: {warning}")?;
     }
     if j.findings.is_empty() {
@@ -195,8 +196,9 @@ fn render_html(j: &Judgement) -> String {
     for note in &j.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    for warning in j.warnings.iter().chain(&j.source_maps.warnings) {
-        let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
+    let warnings = j.warnings.iter().map(crate::hints::warning);
+    for warning in warnings.chain(j.source_maps.warnings.iter().cloned()) {
+        let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(&warning));
     }
     if j.findings.is_empty() {
         let _ = write!(

@@ -18,6 +18,7 @@ pub mod shallow;
 pub mod summary;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -94,7 +95,14 @@ pub struct HeapSnapshot {
     pub dominated: Column<u32>,
     pub statistics: Statistics,
     /// Where this analysis is cached, if it is (for its retainer index).
-    pub(crate) slot: Option<crate::cache::Slot>,
+    pub(crate) slot: Option<Arc<dyn RetainerStore>>,
+}
+
+/// Keeps a retainer index across runs (the analysis cache's entry), so the
+/// analysis asks for one without knowing the cache.
+pub(crate) trait RetainerStore: std::fmt::Debug + Send + Sync {
+    /// The kept index, or one built now and kept for next time.
+    fn retainer_index(&self, graph: &Graph) -> RetainerIndex;
 }
 
 /// A named analysis step, reported to the progress callback as it starts.
@@ -201,7 +209,7 @@ impl HeapSnapshot {
         }
     }
 
-    pub(crate) fn with_slot(mut self, slot: crate::cache::Slot) -> Self {
+    pub(crate) fn with_slot(mut self, slot: Arc<dyn RetainerStore>) -> Self {
         self.slot = Some(slot);
         self
     }

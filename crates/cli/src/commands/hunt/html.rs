@@ -47,7 +47,7 @@ pub fn render(h: &Hunt) -> String {
         ),
     };
     let _ = write!(o, "<h1>leakscope hunt</h1><p>Target: <code>{}</code> (PID {}), {driven}, in {:.0} s. Allocation tracking: {}.</p>",
-        esc(&h.target), h.pid, h.seconds, esc(&h.tracking.why));
+        esc(&h.target), h.pid, h.seconds, esc(&crate::hints::tracking(&h.tracking.why)));
     for t in &h.threads {
         let heaps: Vec<String> = t.heap_used.iter().map(|&b| size(b)).collect();
         let _ = write!(
@@ -61,8 +61,9 @@ pub fn render(h: &Hunt) -> String {
     for note in &h.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    for warning in h.warnings.iter().chain(&h.source_maps.warnings) {
-        let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(warning));
+    let warnings = h.warnings.iter().map(crate::hints::warning);
+    for warning in warnings.chain(h.source_maps.warnings.iter().cloned()) {
+        let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(&warning));
     }
     if leak {
         let _ = write!(

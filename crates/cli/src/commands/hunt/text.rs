@@ -99,7 +99,8 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     for note in &h.notes {
         outln!("note: {note}")?;
     }
-    for warning in h.warnings.iter().chain(&h.source_maps.warnings) {
+    let warnings = h.warnings.iter().map(crate::hints::warning);
+    for warning in warnings.chain(h.source_maps.warnings.iter().cloned()) {
         outln!("warning: {warning}")?;
     }
     if let Some(stopped) = &h.stopped_by {
@@ -125,13 +126,13 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
         serde_json::to_value(h.confidence)?
             .as_str()
             .unwrap_or_default(),
-        h.confidence_reason
+        crate::hints::reason(&h.confidence_reason, &h.warnings)
     )?;
     let cx = finding_view::Context {
         rate: h
             .requests_per_second
             .map(|rate| format!("at {rate:.0} req/s")),
-        tracking: &h.tracking.why,
+        tracking: &crate::hints::tracking(&h.tracking.why),
         sampled_below: !h.sampled_allocations.is_empty(),
         retainers_hint: "leakscope retainers SNAPSHOT --id {id}, with --keep".to_owned(),
     };

@@ -112,7 +112,9 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
             metrics,
             instance,
         };
-        fleet.run(stop, &mut sink).await
+        let mut sink = |event| sink(event).map_err(crate::output::sink_error);
+        fleet.run(stop, &mut sink).await?;
+        anyhow::Ok(())
     })?;
     let leak_events = rows.values().map(|r| r.leak_events).sum();
     if json {
@@ -206,11 +208,11 @@ fn print_json(event: &FleetEvent) -> anyhow::Result<()> {
             cmdline: &process.cmdline,
             opened_inspector: *opened_inspector,
         })?,
-        FleetEvent::AttachFailed { process, reason } => {
+        FleetEvent::AttachFailed { process, error } => {
             serde_json::to_string(&FleetLine::AttachFailed {
                 pid: process.pid,
                 command: &process.command,
-                reason,
+                reason: &crate::hints::inspector_error(error),
             })?
         }
         FleetEvent::Process { pid, event } => serde_json::to_string(&Tagged {
@@ -256,10 +258,11 @@ fn print_text(event: &FleetEvent, rows: &BTreeMap<u32, Row>) -> anyhow::Result<(
                 ""
             }
         )?,
-        FleetEvent::AttachFailed { process, reason } => outln!(
-            "! PID {} ({}) cannot be watched: {reason}",
+        FleetEvent::AttachFailed { process, error } => outln!(
+            "! PID {} ({}) cannot be watched: {}",
             process.pid,
-            process.command
+            process.command,
+            crate::hints::inspector_error(error)
         )?,
         FleetEvent::Process { pid, event } => {
             if let Some(text) = print::event_text(event, &who(pid)) {

@@ -93,6 +93,7 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
                 }
                 Ok(())
             };
+            let mut sink = |event| sink(event).map_err(crate::output::sink_error);
             let summary =
                 watcher::watch(attached, &settings, metrics.as_mut(), stop, &mut sink).await?;
             if args.json {
