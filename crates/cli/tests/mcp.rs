@@ -208,11 +208,7 @@ fn an_agent_uses_every_tool_through_the_official_sdk() {
 
     // Compare: the CLI's diff.
     let diff = leakscope_json(&["diff", a, b, "--top", "0", "--json"]);
-    let diff = diff["classes"]
-        .as_array()
-        .or(diff.as_array())
-        .unwrap()
-        .clone();
+    let diff = diff["classes"].as_array().unwrap().clone();
     let leaky = |rows: &[Value]| {
         rows.iter()
             .find(|c| c["name"] == "LeakyThing")

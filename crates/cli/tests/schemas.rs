@@ -1,13 +1,40 @@
-//! The published documents: `hunt --json`, the kept `hunt.json` and
-//! `find-leaks --json` of real runs validate against the schema the binary
-//! prints, the committed schema files are that schema, and a saved report
-//! reads back typed without losing anything.
+//! The published documents: every read-only command's `--json` (the kept
+//! `hunt.json` too) on real snapshots, logs, profiles and runs validates
+//! against the schema the binary prints, the committed schema files are that
+//! schema, and a saved report reads back typed without losing anything.
 
 mod common;
 
 use common::*;
-use leakscope_report::{FindLeaksReport, HuntReport};
+use leakscope_report::live::{Evaluated, GcDone, Recorded, SnapshotTaken};
+use leakscope_report::{
+    CacheReport, DiffReport, DominatorsReport, FindLeaksReport, GcLogReport, HuntReport,
+    JitRunReport, LoadReport, RetainersReport, SampleReport, StatsReport, SummaryReport,
+    TimelineReport,
+};
 use serde_json::Value;
+
+/// Every command with a published `--json` document.
+const COMMANDS: [&str; 18] = [
+    "hunt",
+    "find-leaks",
+    "snapshot",
+    "gc",
+    "record",
+    "eval",
+    "clear",
+    "summary",
+    "dominators",
+    "retainers",
+    "diff",
+    "stats",
+    "timeline",
+    "gc-log",
+    "jit",
+    "sample",
+    "load",
+    "cache",
+];
 
 fn schema(command: &str) -> Value {
     leakscope_json(&[command, "--json-schema"])
@@ -25,15 +52,7 @@ fn violations(schema: &Value, doc: &Value) -> String {
 
 #[test]
 fn committed_schema_files_are_what_the_binary_prints() {
-    for command in [
-        "hunt",
-        "find-leaks",
-        "snapshot",
-        "gc",
-        "record",
-        "eval",
-        "clear",
-    ] {
+    for command in COMMANDS {
         let file = workspace_root().join(format!("docs/schemas/{command}.schema.json"));
         let committed: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(
@@ -184,7 +203,260 @@ fn the_live_commands_json_is_valid_against_their_schemas() {
     ]);
     assert!(recorded["ticks"].as_u64().unwrap() > 0);
     assert_eq!(schema_violations("record", &recorded), "");
-    for doc in [&gc, &taken, &evaluated, &recorded] {
-        assert_eq!(doc["schema_version"], 1);
+    check::<GcDone>("gc", &gc);
+    check::<SnapshotTaken>("snapshot", &taken);
+    check::<Evaluated>("eval", &evaluated);
+    check::<Recorded>("record", &recorded);
+}
+
+/// `doc` is of this version, valid against `command`'s schema, and reads
+/// back typed as `D` without losing anything.
+fn check<D: leakscope_report::Document + serde::de::DeserializeOwned>(command: &str, doc: &Value) {
+    assert_eq!(doc["schema_version"], 1, "{command}: {doc}");
+    assert_eq!(violations(&schema(command), doc), "", "{command}");
+    let typed: D = leakscope_report::read(&serde_json::to_vec(doc).unwrap()).unwrap();
+    assert_eq!(
+        &serde_json::to_value(&typed).unwrap(),
+        doc,
+        "{command} reads back"
+    );
+}
+
+#[test]
+fn snapshot_commands_json_is_valid_against_their_schemas() {
+    let dir = test_dir("schema-snapshot-commands");
+    let snapshot = leaky_server_snapshot(&dir, 300);
+    let f = snapshot.to_str().unwrap();
+
+    let summary = leakscope_json(&["summary", f, "--json"]);
+    check::<SummaryReport>("summary", &summary);
+    assert!(summary["nodeCount"].as_u64().unwrap() > 10_000);
+    assert!(summary["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "IncomingMessage"));
+    let instances = leakscope_json(&[
+        "summary",
+        f,
+        "--class",
+        "IncomingMessage",
+        "--top",
+        "3",
+        "--json",
+    ]);
+    check::<SummaryReport>("summary", &instances);
+    let list = instances["instances"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().all(|i| i["className"] == "IncomingMessage"));
+    // Either output, but not neither: without its list it is refused.
+    let mut broken = instances.clone();
+    broken.as_object_mut().unwrap().remove("instances");
+    assert_ne!(violations(&schema("summary"), &broken), "");
+
+    let tree = leakscope_json(&["dominators", f, "--top", "5", "--depth", "2", "--json"]);
+    check::<DominatorsReport>("dominators", &tree);
+    let top = tree["dominators"].as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    assert!(!top[0]["dominates"].as_array().unwrap().is_empty());
+
+    let retainers = leakscope_json(&[
+        "retainers",
+        f,
+        "--class",
+        "IncomingMessage",
+        "--max",
+        "2",
+        "--json",
+    ]);
+    check::<RetainersReport>("retainers", &retainers);
+    let paths = retainers["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 2);
+    assert!(paths
+        .iter()
+        .any(|p| p["chain"].as_str().unwrap().contains("->pending → Array")));
+
+    let stats = leakscope_json(&["stats", f, "--json"]);
+    check::<StatsReport>("stats", &stats);
+    assert_eq!(stats["statistics"], summary["statistics"]);
+    assert!(stats["statistics"]["v8heap"]["strings"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn diff_json_is_valid_against_its_schema() {
+    let dir = test_dir("schema-diff");
+    let (base, next) = rich_heap_snapshots(&dir);
+    let diff = leakscope_json(&[
+        "diff",
+        base.to_str().unwrap(),
+        next.to_str().unwrap(),
+        "--top",
+        "0",
+        "--json",
+    ]);
+    check::<DiffReport>("diff", &diff);
+    // Between the snapshots the fixture dropped 50 Requests and made 300.
+    assert!(diff["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| { c["name"] == "Request" && c["addedCount"] == 300 && c["removedCount"] == 50 }));
+}
+
+#[test]
+fn timeline_json_and_instances_with_stacks_are_valid_against_their_schemas() {
+    let dir = test_dir("schema-timeline");
+    let recording = timeline_snapshot(&dir);
+    let f = recording.to_str().unwrap();
+    let timeline = leakscope_json(&["timeline", f, "--json"]);
+    check::<TimelineReport>("timeline", &timeline);
+    assert!(timeline["recording_seconds"].as_f64().unwrap() > 0.0);
+    let classes = timeline["classes"].as_array().unwrap();
+    let allocated_by_batch = |c: &Value| {
+        c["stacks"].as_array().unwrap().iter().any(|s| {
+            s["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["function"] == "allocateBatch")
+        })
+    };
+    assert!(classes.iter().any(allocated_by_batch), "{timeline}");
+
+    // A recording's instances carry their allocation stacks.
+    let name = classes.iter().find(|c| allocated_by_batch(c)).unwrap()["name"]
+        .as_str()
+        .unwrap();
+    let instances = leakscope_json(&["summary", f, "--class", name, "--top", "3", "--json"]);
+    check::<SummaryReport>("summary", &instances);
+    assert!(instances["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["allocation_stack"][0]["function"] == "allocateBatch"));
+}
+
+#[test]
+fn gc_log_json_is_valid_against_its_schema() {
+    let dir = test_dir("schema-gc-log");
+    let out = node(
+        &[
+            "--trace-gc",
+            "-e",
+            "console.log('pid', process.pid); let keep = []; \
+             for (let i = 0; i < 200; i++) { keep.push(new Array(10000).fill(i)); \
+             if (keep.length > 20) keep = []; }",
+        ],
+        &dir,
+    );
+    let log = dir.join("app.log");
+    std::fs::write(&log, &out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pid: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pid "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let out = leakscope(&["gc-log", log.to_str().unwrap(), "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("gc-log printed JSON");
+    check::<GcLogReport>("gc-log", &doc);
+    assert_eq!(doc["other_lines"], 1, "the app's own line");
+    assert_eq!(doc["processes"][0]["pid"], pid);
+    assert!(doc["processes"][0]["gcs"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn load_json_is_valid_against_its_schema() {
+    let app = App::start(&workspace_root().join("examples/clean-server.js"), false);
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let doc = leakscope_json(&["load", &url, "-c", "2", "-n", "200", "--json"]);
+    check::<LoadReport>("load", &doc);
+    assert_eq!(doc["completed"], 200);
+    assert_eq!(doc["status_counts"]["200"], 200);
+}
+
+#[test]
+fn cache_json_is_valid_against_its_schema() {
+    let dir = test_dir("schema-cache");
+    let cache_dir = dir.join("cache");
+    let snapshot = small_app_snapshot(&dir);
+    let run = |args: &[&str]| -> Value {
+        let out = leakscope_command()
+            .env("LEAKSCOPE_CACHE_DIR", &cache_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    run(&["summary", snapshot.to_str().unwrap(), "--json"]);
+    let listed = run(&["cache", "--json"]);
+    check::<CacheReport>("cache", &listed);
+    let entries = listed["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{listed}");
+    let canonical = std::fs::canonicalize(&snapshot).unwrap();
+    assert_eq!(entries[0]["snapshot"], canonical.to_str().unwrap());
+    let cleared = run(&["cache", "--clear", "--json"]);
+    check::<CacheReport>("cache", &cleared);
+    assert_eq!(cleared["freedBytes"], listed["bytes"]);
+}
+
+#[test]
+fn sample_json_is_valid_against_its_schema() {
+    let dir = test_dir("schema-sample");
+    let app = App::start(&corpus_app("closure-array.js"), true);
+    let load = Load::start(app.port, 2);
+    let doc = leakscope_json(&[
+        "sample",
+        "--pid",
+        &app.pid(),
+        "--duration",
+        "2s",
+        "-o",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    load.stop();
+    check::<SampleReport>("sample", &doc);
+    assert_eq!(doc["pprof"], dir.join("heap.pb.gz").to_str().unwrap());
+    assert!(doc["total_size"].as_u64().unwrap() > 0);
+    assert!(!doc["top_functions"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn jit_json_is_valid_against_its_schema() {
+    if skip_slow() {
+        return;
     }
+    let script = workspace_root().join("examples/leaky-server.js");
+    let out = leakscope(&[
+        "jit",
+        "--warmup",
+        "1s",
+        "--duration",
+        "4s",
+        "--json",
+        "--",
+        "node",
+        script.to_str().unwrap(),
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check::<JitRunReport>("jit", &doc);
+    assert!(doc["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(doc["requests"].as_u64().unwrap() > 0);
+    assert_eq!(doc["v8Log"], true);
+    assert!(!doc["hot"].as_array().unwrap().is_empty());
 }

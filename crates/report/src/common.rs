@@ -1,5 +1,6 @@
-//! Pieces the hunt's and find-leaks' documents share: a finding (what leaks,
-//! who holds it, what it costs) and its parts.
+//! Pieces several documents share: a finding (what leaks, who holds it,
+//! what it costs) and its parts, for the hunt and find-leaks; an object, an
+//! allocation frame and the heap's statistics, for the snapshot commands.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -205,4 +206,68 @@ pub struct SampledStack {
     /// Innermost first, as `name file:line:col`.
     pub frames: Vec<String>,
     pub bytes: u64,
+}
+
+/// One object of a heap snapshot, as the Summary and Retainers views show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    /// Its heap snapshot id (the `@` number).
+    pub id: u32,
+    /// Its name as DevTools shows it (a string's text, a function's name).
+    pub name: String,
+    /// V8's node type: `object`, `closure`, `string`, `hidden`, …
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// Its class (constructor) as the Summary view groups it.
+    pub class_name: String,
+    /// Its own size in bytes.
+    pub shallow_size: u64,
+    /// What freeing it would free, in bytes.
+    pub retained_size: u64,
+    /// Edges from the GC roots; 100000000 or more when unreachable.
+    pub distance: i32,
+}
+
+/// One function of an allocation stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Frame {
+    /// Empty when anonymous.
+    pub function: String,
+    /// The script's URL or path (a source's, when a source map was used).
+    pub script: String,
+    /// 1-based; 0 when unknown.
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The Statistics view: where the heap's bytes go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HeapStatistics {
+    /// The whole heap, in bytes: the V8 heap and native memory.
+    pub total: u64,
+    pub native: NativeStatistics,
+    pub v8heap: V8HeapStatistics,
+}
+
+/// Memory outside the V8 heap that the snapshot accounts for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeStatistics {
+    pub total: u64,
+    /// Typed arrays' backing stores.
+    pub typed_arrays: u64,
+}
+
+/// The V8 heap by category, in bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct V8HeapStatistics {
+    pub total: u64,
+    /// Compiled code and bytecode.
+    pub code: u64,
+    pub js_arrays: u64,
+    pub strings: u64,
+    /// V8's own objects (maps, descriptors, …).
+    pub system: u64,
 }

@@ -88,3 +88,27 @@ pub struct SeriesVerdict {
     pub pause_growth: Option<f64>,
     pub gcs_judged: u64,
 }
+
+/// `leakscope gc-log --json`: a `--trace-gc` log, analysed per process.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GcLogReport {
+    /// This document's schema version (see the crate's compatibility rule).
+    #[serde(default = "crate::version_one")]
+    pub schema_version: u32,
+    /// The log read, `-` for standard input.
+    pub file: std::path::PathBuf,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines that were GC lines.
+    pub gc_lines: u64,
+    /// Lines skipped (the app's own output).
+    pub other_lines: u64,
+    /// Whether any process's heap after GC keeps growing.
+    pub leak_suspected: bool,
+    /// One per process and isolate (only `--pid`'s, with it).
+    pub processes: Vec<ProcessReport>,
+}
+
+impl crate::Document for GcLogReport {
+    const SCHEMA_VERSION: u32 = 1;
+}

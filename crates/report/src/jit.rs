@@ -183,3 +183,26 @@ pub enum IcState {
     Megamorphic,
     Generic,
 }
+
+/// `leakscope jit --json`: the load that was profiled, and the JIT's
+/// findings during it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JitRunReport {
+    /// This document's schema version (see the crate's compatibility rule).
+    #[serde(rename = "schema_version", default = "crate::version_one")]
+    pub schema_version: u32,
+    /// Where the load went.
+    pub url: String,
+    /// Requests completed during the profile.
+    pub requests: u64,
+    pub requests_per_second: f64,
+    #[serde(flatten)]
+    pub findings: JitReport,
+    #[serde(default, skip_serializing_if = "crate::common::SourceMaps::is_empty")]
+    pub source_maps: crate::common::SourceMaps,
+}
+
+impl crate::Document for JitRunReport {
+    const SCHEMA_VERSION: u32 = 1;
+}

@@ -8,15 +8,35 @@
 //! field bumps it. Readers of version N accept any document of version N.
 //! `leakscope <command> --json-schema` prints the JSON Schema.
 
+pub mod cache;
 pub mod common;
+pub mod diff;
+pub mod dominators;
 pub mod find_leaks;
 pub mod gc_log;
 pub mod hunt;
 pub mod jit;
 pub mod live;
+pub mod load;
+pub mod retainers;
+pub mod sample;
+pub mod stats;
+pub mod summary;
+pub mod timeline;
 
+pub use cache::CacheReport;
+pub use diff::DiffReport;
+pub use dominators::DominatorsReport;
 pub use find_leaks::FindLeaksReport;
+pub use gc_log::GcLogReport;
 pub use hunt::HuntReport;
+pub use jit::JitRunReport;
+pub use load::LoadReport;
+pub use retainers::RetainersReport;
+pub use sample::SampleReport;
+pub use stats::StatsReport;
+pub use summary::SummaryReport;
+pub use timeline::TimelineReport;
 
 /// A document that says which version of its schema it follows.
 pub trait Document: serde::Serialize + schemars::JsonSchema {

@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use leakscope_snapshot::{Cache, CachedFile};
-use serde::Serialize;
+use leakscope_snapshot::Cache;
+use leakscope_usecase::report::{cache_cleared, cache_entries};
 
 use crate::output::{self, size};
 
@@ -16,21 +16,22 @@ pub struct Args {
     /// Remove every cached analysis
     #[arg(long)]
     pub clear: bool,
-    /// Print JSON instead of a table
+    /// Print JSON instead of a table (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CacheJson<'a> {
-    directory: &'a std::path::Path,
-    max_bytes: u64,
-    bytes: u64,
-    entries: &'a [CachedFile],
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::CacheReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(cache) = Cache::user() else {
         anyhow::bail!("no cache directory: set LEAKSCOPE_CACHE_DIR (or HOME)");
     };
@@ -39,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .clear()
             .with_context(|| format!("cannot clear {}", cache.dir().display()))?;
         if args.json {
-            output::json(&serde_json::json!({ "directory": cache.dir(), "freedBytes": freed }))?;
+            output::json(&cache_cleared(cache.dir(), freed))?;
         } else {
             outln!("removed {} from {}", size(freed), cache.dir().display())?;
         }
@@ -48,12 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let entries = cache.entries();
     let bytes = entries.iter().map(|e| e.bytes).sum();
     if args.json {
-        output::json(&CacheJson {
-            directory: cache.dir(),
-            max_bytes: cache.max_bytes(),
-            bytes,
-            entries: &entries,
-        })?;
+        output::json(&cache_entries(cache.dir(), cache.max_bytes(), &entries))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = output::table(&["Snapshot", "On disk", "Retainers", "Last used"]);

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::ArgPredicate;
 use leakscope_snapshot::Depth;
 
 use crate::output::{self, ellipsize, size};
@@ -12,20 +13,38 @@ use crate::output::{self, ellipsize, size};
 )]
 pub struct Args {
     /// The baseline snapshot
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub old: PathBuf,
     /// The later snapshot
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub new: PathBuf,
     /// How many classes to show (0 = all)
     #[arg(long, default_value_t = 25)]
     pub top: usize,
-    /// Print JSON instead of a table
+    /// Print JSON instead of a table (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::DiffReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (old, new) = std::thread::scope(|scope| {
         let old = scope.spawn(|| args.cache.load(&args.old, Depth::Classes, true));
         let new = args.cache.load(&args.new, Depth::Classes, args.json);
@@ -38,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rows.truncate(args.top);
     }
     if args.json {
-        output::json(&rows)?;
+        output::json(&leakscope_usecase::report::diff_report(&rows))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = output::table(&[

@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo};
-use serde::Serialize;
+use clap::builder::ArgPredicate;
+use leakscope_report::dominators::Dominator;
+use leakscope_snapshot::Depth;
 
 use crate::output::{self, ellipsize, size};
 
@@ -13,6 +14,10 @@ use crate::output::{self, ellipsize, size};
 )]
 pub struct Args {
     /// A .heapsnapshot or .heaptimeline file
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// How many children to show per level
     #[arg(long, default_value_t = 20)]
@@ -20,39 +25,19 @@ pub struct Args {
     /// How many levels of the dominator tree to expand
     #[arg(long, default_value_t = 1)]
     pub depth: usize,
-    /// Print JSON instead of a tree
+    /// Print JSON instead of a tree (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
 }
 
-#[derive(Serialize)]
-struct TreeNode {
-    #[serde(flatten)]
-    info: NodeInfo,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    dominates: Vec<TreeNode>,
-}
-
-fn children(s: &HeapSnapshot, v: u32, top: usize, depth: usize) -> Vec<TreeNode> {
-    if depth == 0 {
-        return Vec::new();
-    }
-    let mut kids = s.dominated_by(v).to_vec();
-    kids.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
-    kids.truncate(top);
-    kids.into_iter()
-        .map(|k| TreeNode {
-            info: s.node_info(k),
-            dominates: children(s, k, top, depth - 1),
-        })
-        .collect()
-}
-
-fn print(nodes: &[TreeNode], indent: usize, total: u64) -> std::io::Result<()> {
+fn print(nodes: &[Dominator], indent: usize, total: u64) -> std::io::Result<()> {
     for n in nodes {
-        let i = &n.info;
+        let i = &n.node;
         outln!(
             "{:indent$}{:>10} {:>5.1}%  {} @{}  [{}]",
             "",
@@ -69,8 +54,15 @@ fn print(nodes: &[TreeNode], indent: usize, total: u64) -> std::io::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::DominatorsReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
-    let tree = children(&s, s.root(), args.top, args.depth.max(1));
+    let tree = leakscope_usecase::report::dominators_report(&s, args.top, args.depth);
     if args.json {
         output::json(&tree)?;
     } else {
@@ -81,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "%",
             size(total)
         )?;
-        print(&tree, 0, total)?;
+        print(&tree.dominators, 0, total)?;
     }
     Ok(ExitCode::SUCCESS)
 }

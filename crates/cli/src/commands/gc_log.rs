@@ -2,6 +2,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::ArgPredicate;
 use leakscope_gclog::{Kind, Log, Process};
 use leakscope_report::gc_log::ProcessReport;
 use plotters::prelude::*;
@@ -19,6 +20,10 @@ leakscope gc-log app.log --plot gc.svg --json"
 )]
 pub struct Args {
     /// The log, or `-` for standard input
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// Only this process (the log may interleave several)
     #[arg(long)]
@@ -26,22 +31,22 @@ pub struct Args {
     /// Draw heap after GC and pauses over time (SVG) for the busiest process
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Report<'a> {
-    file: &'a std::path::Path,
-    bytes: u64,
-    gc_lines: u64,
-    other_lines: u64,
-    leak_suspected: bool,
-    processes: Vec<ProcessReport>,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::GcLogReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let stdin = args.file.as_os_str() == "-";
     let input: Box<dyn Read> = if stdin {
         Box::new(std::io::stdin().lock())
@@ -94,14 +99,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let leak = processes.iter().any(|p| p.verdict.leak_suspected);
     if args.json {
-        crate::output::json(&Report {
-            file: &args.file,
-            bytes: log.bytes,
-            gc_lines: log.gc_lines,
-            other_lines: log.other_lines,
-            leak_suspected: leak,
-            processes,
-        })?;
+        crate::output::json(&leakscope_usecase::report::gc_log_report(
+            &args.file, &log, processes,
+        ))?;
     } else {
         print(&log, &processes)?;
         if let Some(svg) = &args.plot {

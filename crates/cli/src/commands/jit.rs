@@ -2,7 +2,6 @@
 //! profilers run, read V8's deoptimization and inline-cache log of an app
 //! it launched, and name the hot functions the JIT cannot make fast.
 
-use leakscope_sourcemap::SourceMapReport;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -48,27 +47,24 @@ pub struct Args {
     /// Write a single-file HTML report
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub source_maps: crate::positions::SourceMapArgs,
 }
 
-/// What `--json` prints.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JitJson<'a> {
-    url: &'a str,
-    requests: u64,
-    requests_per_second: f64,
-    #[serde(flatten)]
-    findings: &'a JitReport,
-    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
-    source_maps: SourceMapReport,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::JitRunReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     // A report file that cannot be written fails now, not after the run.
     let report_file = args
@@ -135,13 +131,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         file.commit()?;
     }
     if args.json {
-        crate::output::json(&JitJson {
-            url: &recording.url,
-            requests: recording.load.completed,
-            requests_per_second: recording.load.requests_per_second,
-            findings: &findings,
-            source_maps: positions.report(),
-        })?;
+        crate::output::json(&leakscope_usecase::report::jit_run_report(
+            &recording,
+            &findings,
+            &positions.report(),
+        ))?;
     } else {
         print(&recording, &findings)?;
     }

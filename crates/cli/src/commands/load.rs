@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::builder::ArgPredicate;
 use leakscope_load::{parse_request_file, Live, Plan, Report, Stop};
 
 use crate::output::parse_duration;
@@ -21,6 +22,10 @@ leakscope load http://127.0.0.1:3000/orders -m POST -H 'content-type: applicatio
 )]
 pub struct Args {
     /// Server URL (plain http://); with --request-file, the base its paths go to
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub url: String,
     /// Concurrent connections
     #[arg(short = 'c', long, default_value_t = 50)]
@@ -52,9 +57,12 @@ pub struct Args {
     /// Per-request timeout
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
 }
 
 impl Args {
@@ -88,6 +96,13 @@ async fn plan(
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::LoadReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
     let stop = args.stop()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -125,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let (report, interrupted) = report;
     if args.json {
-        crate::output::json(&report)?;
+        crate::output::json(&leakscope_usecase::report::load_report(&report))?;
     } else {
         print(&report)?;
     }

@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{Depth, HeapSnapshot, NodeInfo};
-use serde::Serialize;
+use clap::builder::ArgPredicate;
+use leakscope_snapshot::{Depth, HeapSnapshot};
+use leakscope_usecase::report::{describe, retainers_report};
 
 use crate::output::{self, distance, ellipsize, size};
 
@@ -12,9 +13,15 @@ use crate::output::{self, distance, ellipsize, size};
 #[command(
     after_help = "Examples:\n  leakscope retainers app.heapsnapshot --class IncomingMessage\n  leakscope retainers app.heapsnapshot --id 12345 --json\n  leakscope retainers app.heapsnapshot --string 'Leaky Master'"
 )]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["id", "class", "string"])))]
+// `--json-schema` stands for an object too: it needs none (clap's exclusive
+// flag exempts required arguments, not groups).
+#[command(group(clap::ArgGroup::new("target").required(true).args(["id", "class", "string", "json_schema"])))]
 pub struct Args {
     /// A .heapsnapshot or .heaptimeline file
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// The object with this snapshot id (the @ number)
     #[arg(long)]
@@ -31,44 +38,14 @@ pub struct Args {
     /// Longest path to follow
     #[arg(long, default_value_t = 100)]
     pub depth: usize,
-    /// Print JSON instead of text
+    /// Print JSON instead of text (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
-}
-
-#[derive(Serialize)]
-struct Hop {
-    /// The edge as DevTools prints it (`.name`, `[3]`, `->ctx`, `{internal}`).
-    edge: String,
-    #[serde(rename = "edgeType")]
-    edge_type: String,
-    /// The object the edge points to.
-    to: NodeInfo,
-}
-
-#[derive(Serialize)]
-struct PathJson {
-    target: NodeInfo,
-    /// The first object on the path, held directly by the GC roots when
-    /// `fromRoots` is true.
-    start: NodeInfo,
-    #[serde(rename = "fromRoots")]
-    from_roots: bool,
-    hops: Vec<Hop>,
-    chain: String,
-}
-
-/// `Class name` for an object, or just the class when the name adds nothing.
-pub fn describe(s: &HeapSnapshot, v: u32) -> String {
-    let class = s.class_name(v);
-    let name = s.display_name(v);
-    if name.is_empty() || name == class {
-        class.to_owned()
-    } else {
-        format!("{class} {}", ellipsize(&name, 40))
-    }
 }
 
 fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
@@ -127,44 +104,21 @@ fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
-    let targets = select(&s, &args)?;
-    let index = s.retainer_index();
-    let mut out = Vec::new();
-    for v in targets {
-        let path = s.retaining_path(&index, v, args.depth);
-        let start = path.last().map_or(v, |r| r.from);
-        let from_roots = s.distances[start as usize] == 1;
-        let mut hops = Vec::new();
-        let mut chain = String::from(if from_roots {
-            "(GC roots) → "
-        } else {
-            "… → "
-        });
-        chain.push_str(&describe(&s, start));
-        for r in path.iter().rev() {
-            let to = s.graph.edge_to(r.edge);
-            let label = s.edge_label(r.edge);
-            chain.push_str(&format!(" {label} → {}", describe(&s, to)));
-            hops.push(Hop {
-                edge: label,
-                edge_type: s.graph.edge_type_name(r.edge).to_owned(),
-                to: s.node_info(to),
-            });
-        }
-        out.push(PathJson {
-            target: s.node_info(v),
-            start: s.node_info(start),
-            from_roots,
-            hops,
-            chain,
-        });
-    }
-    if args.json {
-        output::json(&out)?;
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::RetainersReport>()
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    for p in &out {
+    let s = args.cache.load(&args.file, Depth::Full, args.json)?;
+    let targets = select(&s, &args)?;
+    let report = retainers_report(&s, &targets, args.depth);
+    if args.json {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &report.paths {
         let t = &p.target;
         outln!(
             "{} @{}  shallow {}, retained {}, distance {}",

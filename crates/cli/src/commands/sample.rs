@@ -2,7 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::builder::ArgPredicate;
 use leakscope_profile::SamplingProfile;
+use leakscope_usecase::report::{sample_report, SampleFiles};
 
 use crate::live::{block_on, with_target, TargetArgs};
 use crate::output::{ellipsize, parse_duration, size};
@@ -21,7 +23,13 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Directory for heap.heapprofile, heap-flamegraph.svg and heap.pb.gz
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub output: PathBuf,
     /// How long to sample
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -35,14 +43,24 @@ pub struct Args {
     /// Functions to list
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub source_maps: crate::positions::SourceMapArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::SampleReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.interval > 0, "--interval must be at least 1 byte");
     std::fs::create_dir_all(&args.output)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.output.display()))?;
@@ -97,15 +115,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let top = profile.top_functions();
     if args.json {
-        crate::output::json(&serde_json::json!({
-            "heapprofile": heapprofile,
-            "flamegraph": svg,
-            "pprof": pprof,
-            "total_size": profile.total_size(),
-            "samples": profile.samples.len(),
-            "top_functions": &top[..top.len().min(args.top)],
-            "source_maps": positions.report(),
-        }))?;
+        let files = SampleFiles {
+            heapprofile,
+            flamegraph: svg,
+            pprof,
+        };
+        crate::output::json(&sample_report(
+            files,
+            &profile,
+            &top[..top.len().min(args.top)],
+            &positions.report(),
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::positions::print_warnings(&positions);

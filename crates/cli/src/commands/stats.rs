@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{analysis::summary::DuplicateString, Depth, Statistics};
-use serde::Serialize;
+use clap::builder::ArgPredicate;
+use leakscope_snapshot::Depth;
 
 use crate::output::{self, ellipsize, size};
 
@@ -14,25 +14,32 @@ use crate::output::{self, ellipsize, size};
 )]
 pub struct Args {
     /// A .heapsnapshot or .heaptimeline file
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// How many duplicated strings to list (0 = all)
     #[arg(long, default_value_t = 15)]
     pub top: usize,
-    /// Print JSON instead of tables
+    /// Print JSON instead of tables (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatsJson<'a> {
-    statistics: &'a Statistics,
-    duplicated_strings: Vec<DuplicateString>,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::StatsReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let mut dups = s.duplicate_strings();
     if args.top > 0 {
@@ -40,10 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let st = &s.statistics;
     if args.json {
-        output::json(&StatsJson {
-            statistics: st,
-            duplicated_strings: dups,
-        })?;
+        output::json(&leakscope_usecase::report::stats_report(st, &dups))?;
         return Ok(ExitCode::SUCCESS);
     }
     let v8 = &st.v8heap;

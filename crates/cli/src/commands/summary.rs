@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_snapshot::{AllocationTraces, Depth, Frame, HeapSnapshot, NodeInfo};
-use serde::Serialize;
+use clap::builder::ArgPredicate;
+use leakscope_snapshot::{AllocationTraces, Depth, HeapSnapshot};
+use leakscope_usecase::report::{class_table, instance_list};
 
 use crate::output::{self, distance, ellipsize, size};
 
@@ -13,6 +14,10 @@ use crate::output::{self, distance, ellipsize, size};
 )]
 pub struct Args {
     /// A .heapsnapshot or .heaptimeline file
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// How many rows to show (0 = all)
     #[arg(long, default_value_t = 25)]
@@ -23,23 +28,14 @@ pub struct Args {
     /// How many of the largest single objects to list (JSON only)
     #[arg(long, default_value_t = 20)]
     pub nodes: usize,
-    /// Print JSON instead of a table
+    /// Print JSON instead of a table (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SummaryJson<'a> {
-    node_count: usize,
-    edge_count: usize,
-    root_retained_size: u64,
-    total_shallow_size: u64,
-    statistics: &'a leakscope_snapshot::Statistics,
-    classes: Vec<leakscope_snapshot::ClassRow>,
-    top: Vec<NodeInfo>,
 }
 
 fn limit<T>(mut v: Vec<T>, top: usize) -> Vec<T> {
@@ -60,26 +56,20 @@ pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::SummaryReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     if let Some(class) = &args.class {
         return instances(&s, class, &args);
     }
     let rows = limit(sorted_rows(&s), args.top);
     if args.json {
-        let g = &s.graph;
-        output::json(&SummaryJson {
-            node_count: g.node_count(),
-            edge_count: g.edge_count(),
-            root_retained_size: s.retained.of(s.root()),
-            total_shallow_size: g.self_size.iter().map(|&x| x as u64).sum(),
-            statistics: &s.statistics,
-            classes: rows,
-            top: s
-                .largest_nodes(args.nodes)
-                .into_iter()
-                .map(|v| s.node_info(v))
-                .collect(),
-        })?;
+        output::json(&class_table(&s, &rows, args.nodes))?;
         return Ok(ExitCode::SUCCESS);
     }
     let total = s.retained.of(s.root()).max(1);
@@ -112,15 +102,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One instance, with its allocation stack when the file has them.
-#[derive(serde::Serialize)]
-struct Instance {
-    #[serde(flatten)]
-    info: NodeInfo,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    allocation_stack: Vec<Frame>,
-}
-
 fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let rows = s.class_rows();
     let mut nodes: Vec<u32> = rows
@@ -134,23 +115,10 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
     nodes.sort_by(|&a, &b| s.retained.of(b).cmp(&s.retained.of(a)).then(a.cmp(&b)));
     // A .heaptimeline knows the stack that allocated each object.
     let traces = AllocationTraces::of(s);
-    let stack_of = |v: u32| -> Vec<Frame> {
-        let trace = s.graph.trace_node_id.get(v as usize).copied().unwrap_or(0);
-        traces
-            .as_ref()
-            .map(|t| t.stack(trace).into_iter().take(8).cloned().collect())
-            .unwrap_or_default()
-    };
     let all = nodes.clone();
-    let instances: Vec<Instance> = limit(nodes, args.top)
-        .into_iter()
-        .map(|v| Instance {
-            info: s.node_info(v),
-            allocation_stack: stack_of(v),
-        })
-        .collect();
+    let shown = limit(nodes, args.top);
     if args.json {
-        output::json(&instances)?;
+        output::json(&instance_list(s, &shown, traces.as_ref()))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut header = vec!["Object", "Id", "Distance", "Shallow size", "Retained size"];
@@ -158,17 +126,20 @@ fn instances(s: &HeapSnapshot, class: &str, args: &Args) -> anyhow::Result<ExitC
         header.push("Allocated by");
     }
     let mut t = output::table(&header);
-    for i in &instances {
+    for &v in &shown {
+        let info = s.node_info(v);
         let mut row = vec![
-            ellipsize(&i.info.name, 60),
-            format!("@{}", i.info.id),
-            distance(i.info.distance),
-            size(i.info.shallow_size),
-            size(i.info.retained_size),
+            ellipsize(&info.name, 60),
+            format!("@{}", info.id),
+            distance(info.distance),
+            size(info.shallow_size),
+            size(info.retained_size),
         ];
-        if traces.is_some() {
+        if let Some(traces) = &traces {
+            let trace = s.graph.trace_node_id.get(v as usize).copied().unwrap_or(0);
             row.push(
-                i.allocation_stack
+                traces
+                    .stack(trace)
                     .first()
                     .map_or_else(String::new, |f| ellipsize(&f.to_string(), 50)),
             );

@@ -2,10 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leakscope_explore::timeline::{allocations_by_class, map_positions, ClassAllocations};
+use clap::builder::ArgPredicate;
+use leakscope_explore::timeline::{allocations_by_class, map_positions};
 use leakscope_snapshot::{AllocationTraces, Depth};
-use leakscope_sourcemap::SourceMapReport;
-use serde::Serialize;
 
 use crate::output::{ellipsize, parse_duration, size, stack_line};
 
@@ -16,6 +15,10 @@ use crate::output::{ellipsize, parse_duration, size, stack_line};
 leakscope timeline app.heaptimeline --from 20s --to 40s --top 5 --stacks 3")]
 pub struct Args {
     /// A .heaptimeline written by `leakscope record` or DevTools
+    #[arg(
+        required_unless_present = "json_schema",
+        default_value_if("json_schema", ArgPredicate::IsPresent, "-")
+    )]
     pub file: PathBuf,
     /// Start of the window, from the start of the recording
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
@@ -32,29 +35,26 @@ pub struct Args {
     /// Frames per stack
     #[arg(long, default_value_t = 4)]
     pub depth: usize,
-    /// Print the result as JSON
+    /// Print the result as JSON (schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of --json's output and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     #[command(flatten)]
     pub cache: crate::progress::CacheArgs,
     #[command(flatten)]
     pub source_maps: crate::positions::SourceMapArgs,
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    file: &'a PathBuf,
-    recording_seconds: f64,
-    from_seconds: f64,
-    to_seconds: f64,
-    objects: u64,
-    shallow_size: u64,
-    classes: &'a [ClassAllocations],
-    #[serde(skip_serializing_if = "SourceMapReport::is_empty")]
-    source_maps: SourceMapReport,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        outln!(
+            "{}",
+            leakscope_report::schema_of::<leakscope_report::TimelineReport>()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = args.cache.load(&args.file, Depth::Classes, args.json)?;
     let traces = AllocationTraces::of(&s).ok_or_else(|| {
         anyhow::anyhow!(
@@ -72,23 +72,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut classes = allocations_by_class(&s, &traces, s.nodes_with_ids(ids), args.depth);
     let positions = args.source_maps.positions();
     map_positions(&mut classes, &positions);
-    let objects = classes.iter().map(|c| c.count).sum();
-    let shallow_size = classes.iter().map(|c| c.shallow_size).sum();
     if args.json {
-        let shown = &classes[..classes.len().min(args.top)];
-        crate::output::json(&Report {
-            file: &args.file,
-            recording_seconds: recording,
-            from_seconds: from,
-            to_seconds: to,
-            objects,
-            shallow_size,
-            classes: shown,
-            source_maps: positions.report(),
-        })?;
+        crate::output::json(&leakscope_usecase::report::timeline_report(
+            &args.file,
+            recording,
+            (from, to),
+            &classes,
+            args.top,
+            &positions.report(),
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::positions::print_warnings(&positions);
+    let objects: u64 = classes.iter().map(|c| c.count).sum();
+    let shallow_size = classes.iter().map(|c| c.shallow_size).sum();
     outln!(
         "Allocated between {from:.1} s and {to:.1} s of a {recording:.1} s recording and still alive: {objects} objects, {}\n",
         size(shallow_size)

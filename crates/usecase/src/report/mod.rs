@@ -1,6 +1,20 @@
 //! The edge: what the tools measured, turned into the published documents
 //! of `leakscope-report`. Nothing else writes them, so a tool's internal
-//! types can change without changing a report.
+//! types can change without changing a report. Here the hunt's and
+//! find-leaks' (and their JIT and GC-log sections); `heap` for the snapshot
+//! commands, `runs` for gc-log, jit, sample, load and cache.
+
+mod heap;
+mod runs;
+
+pub use heap::{
+    class_table, describe, diff_report, dominators_report, frame, instance_list, node,
+    retainers_report, statistics, stats_report, timeline_report,
+};
+pub use runs::{
+    cache_cleared, cache_entries, gc_log_report, jit_run_report, load_report, sample_report,
+    SampleFiles,
+};
 
 use leakscope_hunt as hunt;
 use leakscope_report::{common, find_leaks, gc_log, jit, Document, FindLeaksReport, HuntReport};
@@ -425,7 +439,7 @@ fn sampled(s: &leakscope_profile::SampledStack) -> common::SampledStack {
     }
 }
 
-fn source_maps(m: &leakscope_sourcemap::SourceMapReport) -> common::SourceMaps {
+pub(crate) fn source_maps(m: &leakscope_sourcemap::SourceMapReport) -> common::SourceMaps {
     common::SourceMaps {
         generated_positions: m
             .generated_positions
