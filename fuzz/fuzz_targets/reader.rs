@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(raw) = reader::read_from(data, Some(data.len() as u64), &mut |_| {}) {
-        let snapshot = HeapSnapshot::analyze(raw, Depth::Full, &mut |_| {});
+        let snapshot = HeapSnapshot::analyze(raw, Depth::Full, &mut leakscope_snapshot::Silent);
         let _ = snapshot.class_rows();
     }
 });

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use leakscope_inspector::capture::{write_snapshot, CaptureProgress, Captured, SnapshotOptions};
+use leakscope_inspector::capture::{write_snapshot, Captured, SnapshotOptions};
 use leakscope_inspector::{Client, InspectorError};
 
 /// Takes a snapshot into `path`, showing progress unless `quiet`.
@@ -13,15 +13,9 @@ pub async fn capture(
     options: SnapshotOptions,
     quiet: bool,
 ) -> anyhow::Result<Captured> {
-    let bar = crate::progress::spinner(quiet);
-    let captured = write_snapshot(client, path, options, &mut |p| match p {
-        CaptureProgress::Estimated(e) if !quiet => {
-            bar.suspend(|| eprintln!("snapshot: {}", e.describe()));
-        }
-        p => bar.set_message(p.to_string()),
-    })
-    .await;
-    bar.finish_and_clear();
+    let mut terminal = crate::progress::Terminal::new(quiet);
+    let captured = write_snapshot(client, path, options, &mut terminal).await;
+    terminal.bar.finish_and_clear();
     captured.map_err(with_force_hint)
 }
 

@@ -65,35 +65,74 @@ pub fn load(
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     bar.set_message(format!("Reading {name}"));
     // LEAKSCOPE_TIMINGS=1 prints how long each step took (for profiling).
-    let timings = std::env::var_os("LEAKSCOPE_TIMINGS").is_some();
     let start = std::time::Instant::now();
-    let mut last = ("Reading", start);
-    let mut bytes_read = |bytes| bar.set_position(bytes);
-    let mut step = |step| {
-        if timings {
-            eprintln!("{:>8.2}s  {}", last.1.elapsed().as_secs_f64(), last.0);
-            last = (step, std::time::Instant::now());
-        }
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
-        bar.set_message(step);
-        bar.tick();
+    let mut shown = Loading {
+        bar,
+        timings: std::env::var_os("LEAKSCOPE_TIMINGS").is_some(),
+        last: ("Reading".to_owned(), start),
     };
     let result = match cache {
-        Some(cache) => {
-            leakscope_snapshot::load_cached(path, depth, cache, &mut bytes_read, &mut step)
-        }
-        None => leakscope_snapshot::load(path, depth, &mut bytes_read, &mut step),
+        Some(cache) => leakscope_snapshot::load_cached(path, depth, cache, &mut shown),
+        None => leakscope_snapshot::load(path, depth, &mut shown),
     };
-    bar.finish_and_clear();
-    if timings {
+    shown.bar.finish_and_clear();
+    if shown.timings {
         eprintln!(
             "{:>8.2}s  {}\n{:>8.2}s  total",
-            last.1.elapsed().as_secs_f64(),
-            last.0,
+            shown.last.1.elapsed().as_secs_f64(),
+            shown.last.0,
             start.elapsed().as_secs_f64()
         );
     }
     result
+}
+
+/// A snapshot's load on the terminal: a byte bar while reading, then each
+/// analysis step; with LEAKSCOPE_TIMINGS=1 how long each step took.
+struct Loading {
+    bar: ProgressBar,
+    timings: bool,
+    last: (String, std::time::Instant),
+}
+
+impl leakscope_snapshot::Observer for Loading {
+    fn note(&mut self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    fn progress(&mut self, step: &str) {
+        if self.timings {
+            eprintln!(
+                "{:>8.2}s  {}",
+                self.last.1.elapsed().as_secs_f64(),
+                self.last.0
+            );
+            self.last = (step.to_owned(), std::time::Instant::now());
+        }
+        self.bar
+            .set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+        self.bar.set_message(step.to_owned());
+        self.bar.tick();
+    }
+
+    fn advanced(&mut self, done: u64) {
+        self.bar.set_position(done);
+    }
+}
+
+/// A byte bar as an observer (`gc-log`'s read).
+pub struct Bytes(pub ProgressBar);
+
+impl leakscope_snapshot::Observer for Bytes {
+    fn note(&mut self, line: &str) {
+        self.0.suspend(|| eprintln!("{line}"));
+    }
+    fn progress(&mut self, what: &str) {
+        self.0.set_message(what.to_owned());
+    }
+    fn advanced(&mut self, done: u64) {
+        self.0.set_position(done);
+    }
 }
 
 /// A spinner with a message, for live work whose total is unknown.

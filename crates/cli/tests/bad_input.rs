@@ -156,7 +156,11 @@ fn mutated_snapshots_never_panic() {
             }
             Ok(raw) => {
                 parsed += 1;
-                let s = HeapSnapshot::analyze(raw, leakscope_snapshot::Depth::Full, &mut |_| {});
+                let s = HeapSnapshot::analyze(
+                    raw,
+                    leakscope_snapshot::Depth::Full,
+                    &mut leakscope_snapshot::Silent,
+                );
                 let rows = s.class_rows();
                 assert!(!rows.is_empty());
                 let index = RetainerIndex::build(&s.graph);

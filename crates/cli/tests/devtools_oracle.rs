@@ -145,7 +145,8 @@ fn allocation_timeline_matches_devtools_and_keeps_its_traces() {
     let timeline = common::timeline_snapshot(&dir);
     assert_matches_devtools(&timeline);
 
-    let raw = leakscope_snapshot::reader::read_file(&timeline, &mut |_| {}).unwrap();
+    let raw =
+        leakscope_snapshot::reader::read_file(&timeline, &mut leakscope_snapshot::Silent).unwrap();
     assert_eq!(raw.graph.trace_node_id.len(), raw.graph.node_count());
     assert!(
         raw.graph.trace_node_id.iter().any(|&t| t != 0),

@@ -10,6 +10,7 @@
 
 pub mod timeline;
 
+pub use leakscope_progress::Observer;
 use leakscope_sourcemap::Positions;
 use std::collections::HashMap;
 use std::path::Path;
@@ -179,12 +180,24 @@ impl ClassSummary {
 /// warm-up computes up to four ahead).
 const FILTERED_KEPT: usize = 6;
 
-/// Where a load is: bytes read of the file, then the analysis step.
-#[derive(Debug, Clone, Serialize)]
+/// Where a load is: bytes read of the file, then the analysis step. An
+/// [`Observer`] that keeps it (`Progress::default()` to start), for faces
+/// that show it when asked rather than as it changes.
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     pub bytes_read: u64,
-    pub step: Option<&'static str>,
+    pub step: Option<String>,
+}
+
+impl Observer for Progress {
+    fn note(&mut self, _: &str) {}
+    fn progress(&mut self, what: &str) {
+        self.step = Some(what.to_owned());
+    }
+    fn advanced(&mut self, done: u64) {
+        self.bytes_read = done;
+    }
 }
 
 /// An analysed snapshot and the indexes its queries need.
@@ -232,41 +245,18 @@ pub struct Allocated {
 
 impl Explorer {
     /// Reads and analyses `path` (through `cache` when given: see
-    /// [`leakscope_snapshot::load_cached`]), telling `progress` how far it got.
+    /// [`leakscope_snapshot::load_cached`]), telling `observer` how far it
+    /// got.
     pub fn load(
         path: &Path,
         cache: Option<&Cache>,
-        progress: &mut dyn FnMut(Progress),
+        observer: &mut dyn Observer,
     ) -> Result<Self, SnapshotError> {
-        let bytes = std::cell::Cell::new(0u64);
-        let progress = std::cell::RefCell::new(progress);
-        let mut bytes_read = |read| {
-            bytes.set(read);
-            (progress.borrow_mut())(Progress {
-                bytes_read: read,
-                step: None,
-            });
-        };
-        let mut step = |step| {
-            (progress.borrow_mut())(Progress {
-                bytes_read: bytes.get(),
-                step: Some(step),
-            });
-        };
         let snapshot = match cache {
-            Some(cache) => leakscope_snapshot::load_cached(
-                path,
-                Depth::Full,
-                cache,
-                &mut bytes_read,
-                &mut step,
-            ),
-            None => leakscope_snapshot::load(path, Depth::Full, &mut bytes_read, &mut step),
+            Some(cache) => leakscope_snapshot::load_cached(path, Depth::Full, cache, observer),
+            None => leakscope_snapshot::load(path, Depth::Full, observer),
         }?;
-        (progress.borrow_mut())(Progress {
-            bytes_read: bytes.get(),
-            step: Some("Indexing retainers"),
-        });
+        observer.progress("Indexing retainers");
         Ok(Self::new(snapshot))
     }
 

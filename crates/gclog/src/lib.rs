@@ -8,7 +8,7 @@
 //! line may carry a prefix (a timestamp, a process manager's tag).
 //!
 //! ```no_run
-//! let log = leakscope_gclog::read(std::io::stdin().lock(), &mut |_| {})?;
+//! let log = leakscope_gclog::read(std::io::stdin().lock(), &mut leakscope_progress::Silent)?;
 //! for p in log.reports() {
 //!     println!("{}: {}", p.pid, p.verdict.summary);
 //! }
@@ -24,6 +24,7 @@ use leakscope_gctrend::{judge_series, SeriesPoint, SeriesVerdict};
 use serde::Serialize;
 
 pub use leakscope_gctrend::SeriesConfig;
+pub use leakscope_progress::{Observer, Silent};
 pub use parse::{parse_line, GcLine, Kind};
 
 /// One GC, compact (a 1 GB log holds about seven million).
@@ -58,8 +59,8 @@ pub struct Log {
     pub bytes: u64,
 }
 
-/// Reads a whole log. `progress` gets the bytes read so far.
-pub fn read(mut input: impl Read, progress: &mut dyn FnMut(u64)) -> std::io::Result<Log> {
+/// Reads a whole log, telling `observer` the bytes read so far.
+pub fn read(mut input: impl Read, observer: &mut dyn Observer) -> std::io::Result<Log> {
     const BLOCK: usize = 4 << 20;
     let mut log = Log::default();
     let mut index: HashMap<(u32, u64), usize> = HashMap::new();
@@ -83,7 +84,7 @@ pub fn read(mut input: impl Read, progress: &mut dyn FnMut(u64)) -> std::io::Res
             if end > 0 {
                 log.add_line(data, &mut index);
             }
-            progress(log.bytes);
+            observer.advanced(log.bytes);
             break;
         }
         let Some(last_newline) = memchr::memrchr(b'\n', data) else {
@@ -96,7 +97,7 @@ pub fn read(mut input: impl Read, progress: &mut dyn FnMut(u64)) -> std::io::Res
             log.add_line(&data[start..newline], &mut index);
             start = newline + 1;
         }
-        progress(log.bytes);
+        observer.advanced(log.bytes);
         buf.copy_within(complete..end, 0);
         filled = end - complete;
     }
@@ -331,7 +332,7 @@ Nov 24 10:00:00 app[2]: [1:0xa]  300 ms: Mark-Compact 9.0 (24.2) -> 5.0 (24.5) M
                 Ok(n)
             }
         }
-        let log = read(Trickle(text.as_bytes()), &mut |_| {}).unwrap();
+        let log = read(Trickle(text.as_bytes()), &mut leakscope_progress::Silent).unwrap();
         // The cut-off last line still carries every number: it counts.
         assert_eq!(log.gc_lines, 4);
         assert_eq!(log.other_lines, 2);

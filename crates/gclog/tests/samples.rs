@@ -17,7 +17,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn read_fixture(name: &str) -> Log {
-    read(&fixture(name)[..], &mut |_| {}).unwrap()
+    read(&fixture(name)[..], &mut leakscope_gclog::Silent).unwrap()
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -89,7 +89,7 @@ fn pauses_keep_the_log_s_digits() {
             pause.parse().unwrap()
         })
         .collect();
-    let log = read(&text[..], &mut |_| {}).unwrap();
+    let log = read(&text[..], &mut leakscope_gclog::Silent).unwrap();
     let mut read_back: Vec<f64> = log
         .processes
         .iter()
@@ -150,7 +150,7 @@ proptest! {
     #[test]
     fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
         let _ = parse_line(&bytes);
-        let log = read(&bytes[..], &mut |_| {}).unwrap();
+        let log = read(&bytes[..], &mut leakscope_gclog::Silent).unwrap();
         prop_assert_eq!(log.bytes, bytes.len() as u64);
         let _ = log.reports();
     }
@@ -164,7 +164,7 @@ proptest! {
         if let Some(gc) = parse_line(cut) {
             prop_assert!(gc.after > 0 || gc.before == 0 || gc.kind != Kind::MarkSweep);
         }
-        let log = read(cut, &mut |_| {}).unwrap();
+        let log = read(cut, &mut leakscope_gclog::Silent).unwrap();
         let _ = log.reports();
     }
 
@@ -173,7 +173,7 @@ proptest! {
         let mut text = fixture("trace-gc-node0.12.txt");
         text.extend_from_slice(noise.as_bytes());
         text.push(b'\n');
-        let log = read(&text[..], &mut |_| {}).unwrap();
+        let log = read(&text[..], &mut leakscope_gclog::Silent).unwrap();
         prop_assert_eq!(log.gc_lines, 7);
     }
 }

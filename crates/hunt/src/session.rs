@@ -31,7 +31,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use leakscope_inspector::capture::{
     estimate_snapshot, write_snapshot, AtomicFile, CaptureProgress, SnapshotOptions,
 };
-use leakscope_inspector::{Attached, Client, GcReport, GcWatch, InspectorError, WorkerInfo};
+use leakscope_inspector::{
+    Attached, Client, GcReport, GcWatch, InspectorError, Passing, WorkerInfo,
+};
 pub use leakscope_load::{CommandRun, LoadCommand, LoadSpec};
 use leakscope_load::{Live, LoadError, Report, Stop};
 use leakscope_profile::cpu::CpuProfile;
@@ -1429,7 +1431,7 @@ impl Session<'_> {
                 may_count: true,
                 ..SnapshotOptions::default()
             },
-            &mut |p| self.observer.progress(&p.to_string()),
+            &mut Passing(&mut *self.observer),
         )
         .await?;
         self.note(format!(
@@ -1848,7 +1850,7 @@ impl Session<'_> {
                 may_count: first,
                 measured_ratio,
             },
-            &mut |p| observer.progress(&p.to_string()),
+            &mut Passing(observer),
         )
         .await?;
         if let Some(extra) = captured.extra_memory {
@@ -1945,7 +1947,7 @@ impl Session<'_> {
         let start = Instant::now();
         let path = path.to_owned();
         let result = tokio::task::spawn_blocking(move || {
-            let s = leakscope_snapshot::load(&path, Depth::Full, &mut |_| {}, &mut |_| {})?;
+            let s = leakscope_snapshot::load(&path, Depth::Full, &mut leakscope_inspector::Silent)?;
             Ok::<_, SnapshotError>((Digest::of(&s), TracedSites::of(&s), Arc::new(s)))
         })
         .await

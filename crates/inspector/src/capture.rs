@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::cdp::Client;
 use crate::error::{InspectorError, Result};
 use crate::protocol::SnapshotProgress;
+use crate::Observer;
 
 /// An output file written under a temporary name and renamed into place by
 /// [`AtomicFile::commit`]; dropped unfinished, the temporary goes away.
@@ -380,15 +381,19 @@ pub fn target_written_temp(path: &Path) -> PathBuf {
 /// Takes a snapshot of the target into `path`. When the target shares our
 /// file system it writes the file itself (`v8.writeHeapSnapshot`, which
 /// stops it 35–60 % less time than streaming); otherwise the chunks stream
-/// over the inspector. It is estimated first (reported as
-/// [`CaptureProgress::Estimated`]) and refused when the target lacks the
-/// memory, unless `options.force`.
+/// over the inspector. It is estimated first (told as a note, `snapshot: …`,
+/// before the target stops) and refused when the target lacks the memory,
+/// unless `options.force`; then `observer` follows the writing.
 pub async fn write_snapshot(
     client: &Client,
     path: &Path,
     options: SnapshotOptions,
-    progress: &mut dyn FnMut(CaptureProgress),
+    observer: &mut dyn Observer,
 ) -> Result<Captured> {
+    let progress = &mut |p: CaptureProgress| match p {
+        CaptureProgress::Estimated(e) => observer.note(&format!("snapshot: {}", e.describe())),
+        p => observer.progress(&p.to_string()),
+    };
     if options.gc {
         client.collect_garbage().await?;
     }
@@ -489,15 +494,6 @@ async fn write_by_target(
     Ok(Some(bytes))
 }
 
-/// What an allocation recording in progress reports.
-#[derive(Debug, Clone, Copy)]
-pub enum RecordProgress {
-    /// Seconds recorded and the last object id V8 reported.
-    Recording { seconds: f64, last_object_id: u64 },
-    /// The final snapshot, with allocation stacks, is streaming.
-    Writing(SnapshotProgress),
-}
-
 /// A finished allocation recording.
 #[derive(Debug, Clone, Copy)]
 pub struct Recorded {
@@ -516,7 +512,7 @@ pub async fn record_allocations(
     client: &Client,
     path: &Path,
     duration: std::time::Duration,
-    progress: &mut dyn FnMut(RecordProgress),
+    observer: &mut dyn Observer,
 ) -> Result<Recorded> {
     let mut file = AtomicFile::create(path)?;
     client.start_tracking_heap_objects().await?;
@@ -532,10 +528,10 @@ pub async fn record_allocations(
                     let seen: crate::LastSeenObjectId = event.parse()?;
                     ticks += 1;
                     last_object_id = seen.last_seen_object_id;
-                    progress(RecordProgress::Recording {
-                        seconds: start.elapsed().as_secs_f64(),
-                        last_object_id,
-                    });
+                    observer.progress(&format!(
+                        "Recording: {:.1} s, last object id {last_object_id}",
+                        start.elapsed().as_secs_f64()
+                    ));
                 }
             }
             _ = tokio::time::sleep_until(deadline) => break,
@@ -543,7 +539,9 @@ pub async fn record_allocations(
     }
     let seconds_recorded = start.elapsed().as_secs_f64();
     let bytes = client
-        .stop_tracking_heap_objects(file.writer(), &mut |p| progress(RecordProgress::Writing(p)))
+        .stop_tracking_heap_objects(file.writer(), &mut |p| {
+            observer.progress(&CaptureProgress::Streaming(p).to_string());
+        })
         .await?;
     file.commit()?;
     Ok(Recorded {

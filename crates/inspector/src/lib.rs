@@ -16,18 +16,11 @@ mod protocol;
 
 pub use attach::{attach, is_node_process, AttachOptions, Attached, TargetSpec};
 
-/// Where a live session (a hunt, a JIT recording) reports what it is doing;
-/// the CLI draws a spinner, a web page streams it.
-pub trait Observer {
-    /// A line worth keeping: a phase begins, a round's result, a decision.
-    fn note(&mut self, line: &str);
-    /// What is happening right now (a spinner's message).
-    fn progress(&mut self, what: &str);
-}
 pub use cdp::{Client, Event, WorkerInfo};
 pub use discovery::{inspector_version, list_targets, listening_ports, TargetInfo};
 pub use error::{InspectorError, Result};
 pub use gcwatch::{GcReport, GcWatch};
+pub use leakscope_progress::{Observer, Passing, Silent};
 pub use protocol::{
     BindingCalled, Breakpoint, HeapUsage, LastSeenObjectId, RemoteObject, Script, SnapshotProgress,
 };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use leakscope_explore::{Explorer, Progress};
+use leakscope_explore::{Explorer, Observer};
 use leakscope_snapshot::Cache;
 
 /// Explorers kept in memory (a 1 GB snapshot's takes about 1 GB).
@@ -53,7 +53,7 @@ impl Loaded {
 
     /// The analysed snapshot at `path`, loading it (on this thread: call
     /// from a blocking task) if it is not in memory or changed since.
-    pub fn get(&self, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Shared, String> {
+    pub fn get(&self, path: &Path, observer: &mut dyn Observer) -> Result<Shared, String> {
         let path = path
             .canonicalize()
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -72,7 +72,7 @@ impl Loaded {
                 }
             }
         }
-        let explorer = Explorer::load(&path, self.cache.as_ref(), progress)
+        let explorer = Explorer::load(&path, self.cache.as_ref(), observer)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let explorer = Arc::new(RwLock::new(explorer));
         let mut entries = self.entries.lock().expect("loaded lock");

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leakscope_explore::{EdgeRow, Explorer, Page, Progress, Row};
+use leakscope_explore::{EdgeRow, Explorer, Observer, Page, Progress, Row};
 use leakscope_hunt::session::{Config, Drive, LoadCommand, LoadSpec};
 use leakscope_hunt::{find_leaks, Rules};
 use leakscope_inspector::capture::{write_snapshot, SnapshotOptions};
+use leakscope_inspector::Silent;
 use leakscope_inspector::{attach, AttachOptions, TargetSpec};
 use leakscope_report::{FindLeaksReport as Judgement, HuntReport as Report};
 use leakscope_snapshot::{Cache, Depth};
@@ -265,25 +266,21 @@ impl Leakscope {
         let (sender, mut updates) = tokio::sync::mpsc::unbounded_channel::<Progress>();
         let size = std::fs::metadata(&path).map(|m| m.len() as f64).ok();
         let task = tokio::task::spawn_blocking(move || {
-            loaded.get(&path, &mut |p| {
-                let _ = sender.send(p);
-            })
+            loaded.get(&path, &mut Forwarded(sender, Progress::default()))
         });
         let forward = {
             let reporter = reporter.clone();
             async move {
-                let mut last = (0u64, None);
+                let mut last: (u64, Option<String>) = (0, None);
                 while let Some(p) = updates.recv().await {
                     // One notification per 5 % read, and per analysis step.
-                    let step = p.step;
                     let bucket =
                         size.map_or(0, |s| (p.bytes_read as f64 * 20.0 / s.max(1.0)) as u64);
-                    if (bucket, step) != last {
-                        last = (bucket, step);
-                        let message = step.map_or_else(
-                            || format!("reading: {} read", size_of(p.bytes_read)),
-                            std::borrow::ToOwned::to_owned,
-                        );
+                    if (bucket, &p.step) != (last.0, &last.1) {
+                        last = (bucket, p.step.clone());
+                        let message = p
+                            .step
+                            .unwrap_or_else(|| format!("reading: {} read", size_of(p.bytes_read)));
                         reporter.say(p.bytes_read as f64, size, message).await;
                     }
                 }
@@ -624,14 +621,10 @@ impl Leakscope {
                 &Rules::default(),
                 &positions,
                 &mut |path| match &cache {
-                    Some(cache) => leakscope_snapshot::load_cached(
-                        path,
-                        Depth::Full,
-                        cache,
-                        &mut |_| {},
-                        &mut |_| {},
-                    ),
-                    None => leakscope_snapshot::load(path, Depth::Full, &mut |_| {}, &mut |_| {}),
+                    Some(cache) => {
+                        leakscope_snapshot::load_cached(path, Depth::Full, cache, &mut Silent)
+                    }
+                    None => leakscope_snapshot::load(path, Depth::Full, &mut Silent),
                 },
                 &mut observer,
             )
@@ -783,9 +776,7 @@ impl Leakscope {
                     may_count: true,
                     measured_ratio: None,
                 },
-                &mut |p| {
-                    let _ = lines.send(p.to_string());
-                },
+                &mut Lines(lines.clone()),
             )
             .await;
             attached.close_opened_inspector().await;
@@ -1016,6 +1007,21 @@ impl leakscope_inspector::Observer for Notes {
     }
     fn progress(&mut self, what: &str) {
         let _ = self.0.send(what.to_owned());
+    }
+}
+
+/// A load's progress, sent on to the notifier as it changes.
+struct Forwarded(tokio::sync::mpsc::UnboundedSender<Progress>, Progress);
+
+impl Observer for Forwarded {
+    fn note(&mut self, _: &str) {}
+    fn progress(&mut self, what: &str) {
+        self.1.progress(what);
+        let _ = self.0.send(self.1.clone());
+    }
+    fn advanced(&mut self, done: u64) {
+        self.1.advanced(done);
+        let _ = self.0.send(self.1.clone());
     }
 }
 

@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub use security::new_token;
-pub use workspace::{Observer, Silent, Status, Workspace};
+pub use workspace::{LoadEvents, Silent, Status, Workspace};
 
 /// The page and what it loads, embedded at build time.
 const INDEX_HTML: &str = include_str!("../assets/index.html");

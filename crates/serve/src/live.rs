@@ -212,7 +212,7 @@ impl Live {
                 may_count: false,
                 measured_ratio: None,
             },
-            &mut |p| self.set_activity(Some(p.to_string())),
+            &mut Busy(self),
         )
         .await;
         self.set_activity(None);
@@ -276,12 +276,24 @@ impl Live {
             &self.attached.client,
             &path,
             Duration::from_secs(seconds),
-            &mut |_| {},
+            &mut leakscope_progress::Silent,
         )
         .await;
         self.set_activity(None);
         recorded?;
         Ok(self.workspace.add_taken(&path, name))
+    }
+}
+
+/// A capture's progress, shown as the live bar's activity.
+struct Busy<'a>(&'a Live);
+
+impl Observer for Busy<'_> {
+    fn note(&mut self, line: &str) {
+        self.0.set_activity(Some(line.to_owned()));
+    }
+    fn progress(&mut self, what: &str) {
+        self.0.set_activity(Some(what.to_owned()));
     }
 }
 

@@ -8,21 +8,23 @@ use std::time::Instant;
 
 use leakscope_explore::{Explorer, NodeFilter, Progress};
 use leakscope_profile::{FlameNode, SamplingProfile};
+use leakscope_progress::Observer;
 use leakscope_report::HuntReport;
 use leakscope_snapshot::{Cache, ClassDiff};
 use leakscope_sourcemap::Positions;
 use serde::Serialize;
 
-/// Told when a snapshot has loaded or failed (the CLI prints it).
-pub trait Observer: Send + Sync {
+/// Told when a file has loaded or failed: events of the server's life,
+/// not progress (the CLI prints them; loads' progress is each entry's state).
+pub trait LoadEvents: Send + Sync {
     fn loaded(&self, name: &str, seconds: f64, nodes: usize);
     fn failed(&self, name: &str, error: &str);
 }
 
-/// An observer that says nothing.
+/// Events nobody hears.
 pub struct Silent;
 
-impl Observer for Silent {
+impl LoadEvents for Silent {
     fn loaded(&self, _: &str, _: f64, _: usize) {}
     fn failed(&self, _: &str, _: &str) {}
 }
@@ -110,6 +112,21 @@ fn load_hunt_report(path: &Path) -> Result<HuntReport, String> {
     leakscope_report::read::<HuntReport>(&text).map_err(|e| format!("a hunt report, but {e}"))
 }
 
+/// A load's progress, shown in its entry's state as it changes.
+struct Shown<'a>(&'a Entry, Progress);
+
+impl Observer for Shown<'_> {
+    fn note(&mut self, _: &str) {}
+    fn progress(&mut self, what: &str) {
+        self.1.progress(what);
+        *self.0.state.write().expect("state lock") = State::Loading(self.1.clone());
+    }
+    fn advanced(&mut self, done: u64) {
+        self.1.advanced(done);
+        *self.0.state.write().expect("state lock") = State::Loading(self.1.clone());
+    }
+}
+
 struct Entry {
     name: String,
     size: u64,
@@ -133,7 +150,7 @@ pub struct Status {
     /// Every view answers at once (the slow first computations are done).
     pub warm: bool,
     pub bytes_read: u64,
-    pub step: Option<&'static str>,
+    pub step: Option<String>,
     pub error: Option<String>,
 }
 
@@ -162,7 +179,7 @@ pub struct Workspace {
     /// One comparison at a time: each locks its base for writing, and two
     /// in opposite directions would wait for each other.
     comparing: Mutex<()>,
-    observer: Arc<dyn Observer>,
+    observer: Arc<dyn LoadEvents>,
     /// Where the user's snapshot files' analyses are kept, if anywhere.
     cache: Option<Cache>,
     /// How positions in the application's code are shown (source maps).
@@ -183,7 +200,7 @@ enum Origin {
 impl Workspace {
     /// A workspace whose files' analyses go through `cache`, if given.
     pub fn new(
-        observer: Arc<dyn Observer>,
+        observer: Arc<dyn LoadEvents>,
         cache: Option<Cache>,
         positions: Arc<Positions>,
     ) -> Arc<Self> {
@@ -235,10 +252,7 @@ impl Workspace {
         let entry = Arc::new(Entry {
             name,
             size,
-            state: RwLock::new(State::Loading(Progress {
-                bytes_read: 0,
-                step: None,
-            })),
+            state: RwLock::new(State::Loading(Progress::default())),
             settled: std::sync::atomic::AtomicBool::new(false),
         });
         let index = {
@@ -283,9 +297,11 @@ impl Workspace {
                     }
                 }
             } else {
-                let loaded = Explorer::load(&path, cache.as_ref(), &mut |p| {
-                    *entry.state.write().expect("state lock") = State::Loading(p);
-                });
+                let loaded = Explorer::load(
+                    &path,
+                    cache.as_ref(),
+                    &mut Shown(&entry, Progress::default()),
+                );
                 match loaded {
                     Ok(explorer) => {
                         observer.loaded(
@@ -336,7 +352,7 @@ impl Workspace {
                     _ => false,
                 };
                 let (label, kind, bytes_read, step, error) = match &*state {
-                    State::Loading(p) => ("loading", None, p.bytes_read, p.step, None),
+                    State::Loading(p) => ("loading", None, p.bytes_read, p.step.clone(), None),
                     State::Snapshot(_) => ("ready", Some("snapshot"), e.size, None, None),
                     State::Profile(_) => ("ready", Some("profile"), e.size, None, None),
                     State::Hunt(_) => ("ready", Some("hunt"), e.size, None, None),

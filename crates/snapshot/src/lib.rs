@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use leakscope_snapshot::{load, Depth};
-//! let snapshot = load("app.heapsnapshot".as_ref(), Depth::Full, &mut |_| {}, &mut |_| {})?;
+//! let snapshot = load("app.heapsnapshot".as_ref(), Depth::Full, &mut leakscope_progress::Silent)?;
 //! let mut rows = snapshot.class_rows();
 //! rows.sort_by(|a, b| b.retained_size.cmp(&a.retained_size));
 //! println!("{} retains {} bytes", rows[0].name, rows[0].retained_size);
@@ -38,17 +38,17 @@ pub use analysis::{Depth, HeapSnapshot, InterfaceDefinition, Statistics};
 pub use bitset::BitSet;
 pub use cache::{Cache, CachedFile};
 pub use error::SnapshotError;
+pub use leakscope_progress::{Observer, Silent};
 
-/// Reads and analyses a snapshot file. `bytes_read` is called as the file is
-/// read; `step` as each analysis step starts.
+/// Reads and analyses a snapshot file, telling `observer` the bytes read
+/// (`advanced`) and each analysis step as it starts (`progress`).
 pub fn load(
     path: &Path,
     depth: Depth,
-    bytes_read: &mut dyn FnMut(u64),
-    step: &mut dyn FnMut(&'static str),
+    observer: &mut dyn Observer,
 ) -> Result<HeapSnapshot, SnapshotError> {
-    let raw = reader::read_file(path, bytes_read)?;
-    Ok(HeapSnapshot::analyze(raw, depth, step))
+    let raw = reader::read_file(path, observer)?;
+    Ok(HeapSnapshot::analyze(raw, depth, observer))
 }
 
 /// [`load`], through the analysis cache: a file analysed before and unchanged
@@ -60,20 +60,19 @@ pub fn load_cached(
     path: &Path,
     depth: Depth,
     cache: &Cache,
-    bytes_read: &mut dyn FnMut(u64),
-    step: &mut dyn FnMut(&'static str),
+    observer: &mut dyn Observer,
 ) -> Result<HeapSnapshot, SnapshotError> {
     let Ok(key) = cache::FileKey::of(path) else {
-        return load(path, depth, bytes_read, step);
+        return load(path, depth, observer);
     };
     if let Some(snapshot) = cache.open(&key, depth == Depth::Full) {
-        step("Mapped the cached analysis");
+        observer.progress("Mapped the cached analysis");
         return Ok(snapshot);
     }
-    let snapshot = load(path, depth, bytes_read, step)?;
+    let snapshot = load(path, depth, observer)?;
     // A file that changed while it was read is not kept under either key.
     if cache::FileKey::of(path).is_ok_and(|now| now == key) {
-        step("Saving the analysis");
+        observer.progress("Saving the analysis");
         if let Some(slot) = cache.store(&key, &snapshot) {
             return Ok(snapshot.with_slot(std::sync::Arc::new(slot)));
         }

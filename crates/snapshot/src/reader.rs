@@ -43,11 +43,14 @@ pub struct RawSnapshot {
 }
 
 /// Reads a snapshot file, plain or compressed (gzip or zstd, told by its
-/// first bytes; decompressed on another thread as it streams). `progress`
-/// is called with the number of the file's bytes consumed so far, once per
-/// buffer.
-pub fn read_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapshot> {
+/// first bytes; decompressed on another thread as it streams). `observer`
+/// is told the file's bytes consumed so far (`advanced`), once per buffer.
+pub fn read_file(
+    path: &Path,
+    observer: &mut dyn leakscope_progress::Observer,
+) -> Result<RawSnapshot> {
     use std::io::{Seek, SeekFrom};
+    let progress = &mut |done: u64| observer.advanced(done);
     let io_err = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,

@@ -95,7 +95,7 @@ fn analyse_gc_log(sink: &GcLogSink, baseline_ms: f64) -> Vec<leakscope_gclog::Pr
         warmup_ms: baseline_ms,
         ..Default::default()
     };
-    leakscope_gclog::read(&lines[..], &mut |_| {})
+    leakscope_gclog::read(&lines[..], &mut leakscope_inspector::Silent)
         .map(|log| log.reports_with(&config))
         .unwrap_or_default()
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use leakscope_inspector::capture::{write_snapshot, CaptureProgress};
+use leakscope_inspector::capture::write_snapshot;
 use leakscope_inspector::{BindingCalled, Client, InspectorError, Observer, RemoteObject};
 use leakscope_snapshot::{Depth, HeapSnapshot, RetainerIndex, SnapshotError};
 
@@ -160,11 +160,7 @@ async fn find_live(
         std::process::id()
     ));
     let fresh = async {
-        write_snapshot(client, &fresh_path, Default::default(), &mut |p| match p {
-            CaptureProgress::Estimated(e) => observer.note(&format!("snapshot: {}", e.describe())),
-            p => observer.progress(&p.to_string()),
-        })
-        .await?;
+        write_snapshot(client, &fresh_path, Default::default(), observer).await?;
         load(&fresh_path, observer)
     }
     .await;
@@ -198,10 +194,7 @@ async fn find_live(
 }
 
 fn load(path: &Path, observer: &mut dyn Observer) -> Result<HeapSnapshot, LiveError> {
-    leakscope_snapshot::load(path, Depth::Full, &mut |_| {}, &mut |step| {
-        observer.progress(step);
-    })
-    .map_err(|source| LiveError::Snapshot {
+    leakscope_snapshot::load(path, Depth::Full, observer).map_err(|source| LiveError::Snapshot {
         path: path.to_owned(),
         source,
     })

@@ -233,7 +233,7 @@ async fn snapshot_on_leak(
             force: true,
             ..SnapshotOptions::default()
         },
-        &mut |_| {},
+        &mut leakscope_inspector::Silent,
     )
     .await?;
     if let Some(m) = metrics {

@@ -62,9 +62,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::metadata(&args.file).ok().map(|m| m.len())
     };
     let bar = crate::progress::bytes(total, args.json);
-    let mut log = leakscope_gclog::read(input, &mut |b| bar.set_position(b))
+    let mut shown = crate::progress::Bytes(bar);
+    let mut log = leakscope_gclog::read(input, &mut shown)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    bar.finish_and_clear();
+    shown.0.finish_and_clear();
     if let Some(pid) = args.pid {
         log.processes.retain(|p| p.pid == pid);
         anyhow::ensure!(

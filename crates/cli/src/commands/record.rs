@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leakscope_inspector::capture::{record_allocations, CaptureProgress, RecordProgress, Recorded};
+use leakscope_inspector::capture::{record_allocations, Recorded};
 use leakscope_inspector::Client;
 use leakscope_report::live::Recorded as Report;
 use leakscope_report::Document;
@@ -95,18 +95,10 @@ async fn record(client: &Client, args: &Args, output: &Path) -> anyhow::Result<R
             humantime::format_duration(args.duration)
         );
     }
-    let bar = crate::progress::spinner(args.json);
-    let recorded = record_allocations(client, output, args.duration, &mut |p| match p {
-        RecordProgress::Recording {
-            seconds,
-            last_object_id,
-        } => bar.set_message(format!(
-            "Recording: {seconds:.1} s, last object id {last_object_id}"
-        )),
-        RecordProgress::Writing(p) => bar.set_message(CaptureProgress::Streaming(p).to_string()),
-    })
-    .await?;
-    bar.finish_and_clear();
+    let mut terminal = crate::progress::Terminal::new(args.json);
+    let recorded = record_allocations(client, output, args.duration, &mut terminal).await;
+    terminal.bar.finish_and_clear();
+    let recorded = recorded?;
     let Recorded {
         bytes,
         seconds_recorded,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use leakscope_serve::live::Live;
-use leakscope_serve::{Observer, Workspace};
+use leakscope_serve::{LoadEvents, Workspace};
 
 use crate::live::{with_shared_target, TargetArgs};
 
@@ -60,7 +60,7 @@ pub struct Args {
 /// Prints each load's outcome on stderr.
 struct Printer;
 
-impl Observer for Printer {
+impl LoadEvents for Printer {
     fn loaded(&self, name: &str, seconds: f64, nodes: usize) {
         say(&format!(
             "leakscope: {name} ready ({nodes} nodes, {seconds:.1} s)"

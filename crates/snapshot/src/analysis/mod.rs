@@ -105,11 +105,15 @@ pub(crate) trait RetainerStore: std::fmt::Debug + Send + Sync {
     fn retainer_index(&self, graph: &Graph) -> RetainerIndex;
 }
 
-/// A named analysis step, reported to the progress callback as it starts.
-pub type StepCallback<'a> = &'a mut dyn FnMut(&'static str);
-
 impl HeapSnapshot {
-    pub fn analyze(raw: RawSnapshot, depth: Depth, step: StepCallback) -> Self {
+    /// Runs DevTools' analysis on a read snapshot, telling `observer` each
+    /// named step as it starts.
+    pub fn analyze(
+        raw: RawSnapshot,
+        depth: Depth,
+        observer: &mut dyn leakscope_progress::Observer,
+    ) -> Self {
+        let mut step = |name: &str| observer.progress(name);
         let RawSnapshot {
             mut graph,
             mut strings,

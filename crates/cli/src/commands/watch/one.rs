@@ -134,7 +134,7 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
     ))?;
     if let Some(sink) = gc_log {
         let lines = sink.lock().expect("not poisoned");
-        let log = leakscope_gclog::read(&lines[..], &mut |_| {})?;
+        let log = leakscope_gclog::read(&lines[..], &mut leakscope_inspector::Silent)?;
         let reports: Vec<_> = log
             .reports()
             .iter()
