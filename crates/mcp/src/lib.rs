@@ -35,10 +35,10 @@ pub struct Options {
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
-    #[error("the MCP session could not start: {0}")]
-    Start(String),
-    #[error("the MCP session ended with an error: {0}")]
-    Session(String),
+    #[error("the MCP session could not start")]
+    Start(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the MCP session ended with an error")]
+    Session(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Serves the tools on stdin/stdout until the client closes the session.
@@ -47,10 +47,10 @@ pub async fn serve_stdio(options: Options) -> Result<(), McpError> {
     let running = server
         .serve(rmcp::transport::stdio())
         .await
-        .map_err(|e| McpError::Start(e.to_string()))?;
+        .map_err(|e| McpError::Start(Box::new(e)))?;
     running
         .waiting()
         .await
-        .map_err(|e| McpError::Session(e.to_string()))?;
+        .map_err(|e| McpError::Session(Box::new(e)))?;
     Ok(())
 }

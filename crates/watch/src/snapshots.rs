@@ -29,6 +29,23 @@ pub struct Snapshots {
 /// A heap snapshot file is about twice the heap it describes.
 const FILE_BYTES_PER_HEAP_BYTE: u64 = 2;
 
+/// Why a leak snapshot is not taken now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoSnapshot {
+    #[error("no snapshot: PID {pid} had one {} ago (cooldown {})", rounded(*.since), rounded(*.cooldown))]
+    Cooldown {
+        pid: u32,
+        since: Duration,
+        cooldown: Duration,
+    },
+    #[error("no snapshot: one of a {} MB heap (~{} MB on disk) would not fit the {} MB disk cap", .heap_used / 1_000_000, .on_disk / 1_000_000, .cap / 1_000_000)]
+    DiskCap {
+        heap_used: u64,
+        on_disk: u64,
+        cap: u64,
+    },
+}
+
 impl Snapshots {
     /// Creates the directory (0700: snapshots hold the app's secrets).
     pub fn new(policy: SnapshotPolicy) -> Result<Snapshots, crate::WatchError> {
@@ -49,26 +66,25 @@ impl Snapshots {
 
     /// The file for a snapshot of `pid` now, or why none is taken. A
     /// permit starts the process's cooldown.
-    pub fn permit(&self, pid: u32, heap_used: u64) -> Result<PathBuf, String> {
+    pub fn permit(&self, pid: u32, heap_used: u64) -> Result<PathBuf, NoSnapshot> {
         let mut last = self.last_taken.lock().expect("not poisoned");
         if let Some(at) = last.get(&pid) {
             let since = at.elapsed();
             if since < self.policy.cooldown {
-                return Err(format!(
-                    "no snapshot: PID {pid} had one {} ago (cooldown {})",
-                    rounded(since),
-                    rounded(self.policy.cooldown)
-                ));
+                return Err(NoSnapshot::Cooldown {
+                    pid,
+                    since,
+                    cooldown: self.policy.cooldown,
+                });
             }
         }
-        let estimate = heap_used.saturating_mul(FILE_BYTES_PER_HEAP_BYTE);
-        if estimate > self.policy.disk_cap {
-            return Err(format!(
-                "no snapshot: one of a {} MB heap (~{} MB on disk) would not fit the {} MB disk cap",
-                heap_used / 1_000_000,
-                estimate / 1_000_000,
-                self.policy.disk_cap / 1_000_000
-            ));
+        let on_disk = heap_used.saturating_mul(FILE_BYTES_PER_HEAP_BYTE);
+        if on_disk > self.policy.disk_cap {
+            return Err(NoSnapshot::DiskCap {
+                heap_used,
+                on_disk,
+                cap: self.policy.disk_cap,
+            });
         }
         last.insert(pid, Instant::now());
         let stamp = SystemTime::now()
@@ -159,13 +175,18 @@ mod tests {
         let first = s.permit(10, 1_000_000).unwrap();
         assert!(first.starts_with(&dir));
         let refused = s.permit(10, 1_000_000).unwrap_err();
-        assert!(refused.contains("cooldown 60m"), "{refused}");
+        assert!(
+            matches!(refused, NoSnapshot::Cooldown { pid: 10, .. }),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("cooldown 60m"), "{refused}");
         assert!(
             s.permit(11, 1_000_000).is_ok(),
             "another process has its own"
         );
         let too_big = s.permit(12, 600 << 20).unwrap_err();
-        assert!(too_big.contains("disk cap"), "{too_big}");
+        assert!(matches!(too_big, NoSnapshot::DiskCap { .. }), "{too_big}");
+        assert!(too_big.to_string().contains("disk cap"), "{too_big}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

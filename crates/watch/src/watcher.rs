@@ -213,7 +213,12 @@ async fn snapshot_on_leak(
 ) -> Result<(), WatchError> {
     let path = match snapshots.permit(target.pid, heap_used) {
         Ok(path) => path,
-        Err(reason) => return sink(Event::SnapshotSkipped { reason }).map_err(WatchError::Sink),
+        Err(why) => {
+            return sink(Event::SnapshotSkipped {
+                reason: why.to_string(),
+            })
+            .map_err(WatchError::Sink)
+        }
     };
     let estimate = estimate_snapshot(&target.client, true).await?;
     if !estimate.affordable() && !snapshots.force() {

@@ -61,6 +61,15 @@ fn how_driven(h: &Hunt) -> String {
 }
 
 pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
+    print_run(h)?;
+    print_verdict(h)?;
+    print_findings(h)?;
+    print_sampled(h)?;
+    print_sections(h, report)
+}
+
+/// How the target was driven and how its memory went, round by round.
+fn print_run(h: &Hunt) -> anyhow::Result<()> {
     outln!(
         "\nHunted in {} (PID {}): {}, in {:.0} s",
         h.target,
@@ -96,6 +105,11 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// Notes, warnings, and the verdict with its confidence.
+fn print_verdict(h: &Hunt) -> anyhow::Result<()> {
     for note in &h.notes {
         outln!("note: {note}")?;
     }
@@ -128,6 +142,11 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             .unwrap_or_default(),
         crate::hints::reason(&h.confidence_reason, &h.warnings)
     )?;
+    Ok(())
+}
+
+/// Each finding: holder, growth, path, allocation site.
+fn print_findings(h: &Hunt) -> anyhow::Result<()> {
     let cx = finding_view::Context {
         rate: h
             .requests_per_second
@@ -139,6 +158,11 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     for (i, f) in h.findings.iter().enumerate() {
         finding_view::print(i, f, &cx)?;
     }
+    Ok(())
+}
+
+/// What the sampling heap profiler saw kept, next to findings only.
+fn print_sampled(h: &Hunt) -> anyhow::Result<()> {
     // Without a leak, what the sampler kept is noise (in-flight requests,
     // caches): only shown next to findings.
     if !h.findings.is_empty() && !h.sampled_allocations.is_empty() {
@@ -167,6 +191,11 @@ pub fn print(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// Growing classes, the GC log and JIT sections, and where things were kept.
+fn print_sections(h: &Hunt, report: Option<&Path>) -> anyhow::Result<()> {
     finding_view::print_growing_classes(&h.growing_classes)?;
     if let Some(processes) = &h.gc_log {
         outln!("\nThe app's --trace-gc log:")?;
