@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use leakscope_report::live::{Evaluated, GcDone, Recorded, SnapshotTaken};
+use leakscope_report::watch::WatchLine;
 use leakscope_report::{
     CacheReport, DiffReport, DominatorsReport, FindLeaksReport, GcLogReport, HuntReport,
     JitRunReport, LoadReport, RetainersReport, SampleReport, StatsReport, SummaryReport,
@@ -15,8 +16,9 @@ use leakscope_report::{
 use serde_json::Value;
 
 /// Every command with a published `--json` document.
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 19] = [
     "hunt",
+    "watch",
     "find-leaks",
     "snapshot",
     "gc",
@@ -459,4 +461,60 @@ fn jit_json_is_valid_against_its_schema() {
     assert!(doc["requests"].as_u64().unwrap() > 0);
     assert_eq!(doc["v8Log"], true);
     assert!(!doc["hot"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn watch_json_lines_are_valid_against_their_schema() {
+    // One process, launched, and a fleet of two given by PID.
+    let script = workspace_root().join("examples/leaky-server.js");
+    let one = leakscope(&[
+        "watch",
+        "--json",
+        "--duration",
+        "2s",
+        "--",
+        "node",
+        "--expose-gc",
+        "-e",
+        "setInterval(() => { globalThis.kept = (globalThis.kept || []).concat(new Array(1e4).fill(1)); gc(); }, 50)",
+    ]);
+    let a = App::start(&script, true);
+    let b = App::start(&script, true);
+    let fleet = leakscope(&[
+        "watch",
+        "--json",
+        "--duration",
+        "3s",
+        "--pid",
+        &a.pid(),
+        "--pid",
+        &b.pid(),
+    ]);
+    let mut types = std::collections::BTreeSet::new();
+    for out in [&one, &fleet] {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.trim().is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in text.lines() {
+            let doc: Value = serde_json::from_str(line).unwrap();
+            types.insert(doc["type"].as_str().unwrap().to_owned());
+            check::<WatchLine>("watch", &doc);
+        }
+    }
+    // The launched app's GCs and summary; the fleet's attach, detach
+    // (each with its summary inside) and last line.
+    for wanted in ["gc", "summary", "attached", "detached", "fleet-summary"] {
+        assert!(types.contains(wanted), "no {wanted} line in {types:?}");
+    }
+    let fleet_text = String::from_utf8_lossy(&fleet.stdout);
+    let attached: Vec<u64> = fleet_text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|d| d["type"] == "attached")
+        .map(|d| d["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attached.len(), 2, "{fleet_text}");
 }

@@ -23,6 +23,7 @@ pub mod sample;
 pub mod stats;
 pub mod summary;
 pub mod timeline;
+pub mod watch;
 
 pub use cache::CacheReport;
 pub use diff::DiffReport;

@@ -6,6 +6,7 @@
 
 mod heap;
 mod runs;
+mod watch;
 
 pub use heap::{
     class_table, describe, diff_report, dominators_report, frame, instance_list, node,
@@ -15,6 +16,7 @@ pub use runs::{
     cache_cleared, cache_entries, gc_log_report, jit_run_report, load_report, sample_report,
     SampleFiles,
 };
+pub use watch::{loop_delay_p99_ms, watch_event, watch_summary};
 
 use leakscope_hunt as hunt;
 use leakscope_report::{common, find_leaks, gc_log, jit, Document, FindLeaksReport, HuntReport};

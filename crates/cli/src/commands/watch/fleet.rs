@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use leakscope_gctrend::GcKind;
 use leakscope_watch::{Event, Fleet, FleetEvent, Selection, Settings};
-use serde::Serialize;
 
-use super::print::{self, Line, Tagged};
+use leakscope_report::watch::{WatchEvent, WatchLine};
+use leakscope_usecase::report;
+
+use super::print;
 use super::Args;
 use crate::live::{block_on, Interrupted};
 use crate::output::{size, table};
@@ -24,33 +26,6 @@ struct Row {
     full_gcs: u64,
     leak_events: u64,
     state: String,
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-enum FleetLine<'a> {
-    Attached {
-        pid: u32,
-        command: &'a str,
-        cmdline: &'a str,
-        opened_inspector: bool,
-    },
-    AttachFailed {
-        pid: u32,
-        command: &'a str,
-        reason: &'a str,
-    },
-    Detached {
-        pid: u32,
-        reason: Option<&'a str>,
-        summary: Option<Line<'a>>,
-    },
-    /// The last line.
-    FleetSummary {
-        processes: usize,
-        leaking: usize,
-        leak_events: u64,
-    },
 }
 
 /// Returns the number of leak events over all processes.
@@ -118,11 +93,14 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
     })?;
     let leak_events = rows.values().map(|r| r.leak_events).sum();
     if json {
-        let line = FleetLine::FleetSummary {
-            processes: rows.len(),
-            leaking: rows.values().filter(|r| r.leak_events > 0).count(),
-            leak_events,
-        };
+        let line = WatchLine::new(
+            None,
+            WatchEvent::FleetSummary {
+                processes: rows.len() as u64,
+                leaking: rows.values().filter(|r| r.leak_events > 0).count() as u64,
+                leak_events,
+            },
+        );
         outln!("{}", serde_json::to_string(&line)?)?;
     } else {
         print_table(&rows)?;
@@ -198,42 +176,42 @@ fn update(rows: &mut BTreeMap<u32, Row>, event: FleetEvent) {
 }
 
 fn print_json(event: &FleetEvent) -> anyhow::Result<()> {
-    let text = match event {
+    let (pid, event) = match event {
         FleetEvent::Attached {
             process,
             opened_inspector,
-        } => serde_json::to_string(&FleetLine::Attached {
-            pid: process.pid,
-            command: &process.command,
-            cmdline: &process.cmdline,
-            opened_inspector: *opened_inspector,
-        })?,
-        FleetEvent::AttachFailed { process, error } => {
-            serde_json::to_string(&FleetLine::AttachFailed {
-                pid: process.pid,
-                command: &process.command,
-                reason: &crate::hints::inspector_error(error),
-            })?
-        }
-        FleetEvent::Process { pid, event } => serde_json::to_string(&Tagged {
-            pid: *pid,
-            line: Line::of(event),
-        })?,
+        } => (
+            process.pid,
+            WatchEvent::Attached {
+                command: process.command.clone(),
+                cmdline: process.cmdline.clone(),
+                opened_inspector: *opened_inspector,
+            },
+        ),
+        FleetEvent::AttachFailed { process, error } => (
+            process.pid,
+            WatchEvent::AttachFailed {
+                command: process.command.clone(),
+                reason: crate::hints::inspector_error(error),
+            },
+        ),
+        FleetEvent::Process { pid, event } => (*pid, report::watch_event(event)),
         FleetEvent::Detached {
             pid,
             reason,
             summary,
-        } => serde_json::to_string(&FleetLine::Detached {
-            pid: *pid,
-            reason: reason.as_deref(),
-            summary: summary.map(|s| Line::Summary {
-                stats: s.stats,
-                growth: s.growth,
-                leak_events: s.leak_events,
-            }),
-        })?,
+        } => (
+            *pid,
+            WatchEvent::Detached {
+                reason: reason.clone(),
+                summary: summary.as_ref().map(|s| Box::new(report::watch_summary(s))),
+            },
+        ),
     };
-    outln!("{text}")?;
+    outln!(
+        "{}",
+        serde_json::to_string(&WatchLine::new(Some(pid), event))?
+    )?;
     Ok(())
 }
 

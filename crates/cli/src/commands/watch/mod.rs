@@ -49,9 +49,12 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Print JSON lines: one per GC, plus `stats` and `leak` events (with a
-    /// `pid` field when watching several processes)
+    /// `pid` field when watching several processes; schema: --json-schema)
     #[arg(long)]
     pub json: bool,
+    /// Print the JSON Schema of one --json line and exit
+    #[arg(long, exclusive = true)]
+    pub json_schema: bool,
     /// Serve OpenMetrics on this loopback address, e.g. 127.0.0.1:9464
     #[arg(long, value_name = "ADDR")]
     pub prometheus: Option<SocketAddr>,
@@ -108,6 +111,9 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json_schema {
+        return crate::output::schema::<leakscope_report::watch::WatchLine>();
+    }
     if let Some(addr) = args.prometheus {
         if !addr.ip().is_loopback() && !args.target.allow_remote {
             anyhow::bail!("--prometheus {addr} is not a loopback address; pass --allow-remote to serve it there");

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use leakscope_gctrend::GcKind;
 use leakscope_watch::{watcher, Event, NodeProcess, ProcessLabels, Settings};
 
-use super::print::{self, Line};
+use leakscope_report::watch::{WatchEvent, WatchLine};
+use leakscope_usecase::report;
+
+use super::print;
 use super::Args;
 use crate::live::{block_on, with_target};
 use crate::output::size;
@@ -63,7 +66,8 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
             let mut latest = None;
             let mut sink = |event: Event| -> anyhow::Result<()> {
                 if args.json {
-                    outln!("{}", serde_json::to_string(&Line::of(&event))?)?;
+                    let line = WatchLine::new(None, report::watch_event(&event));
+                    outln!("{}", serde_json::to_string(&line)?)?;
                     return Ok(());
                 }
                 if let Event::Stats { stats, .. } = &event {
@@ -97,11 +101,7 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
             let summary =
                 watcher::watch(attached, &settings, metrics.as_mut(), stop, &mut sink).await?;
             if args.json {
-                let line = Line::Summary {
-                    stats: summary.stats,
-                    growth: summary.growth,
-                    leak_events: summary.leak_events,
-                };
+                let line = WatchLine::new(None, report::watch_summary(&summary));
                 outln!("{}", serde_json::to_string(&line)?)?;
             } else {
                 let s = summary.stats;
@@ -142,10 +142,13 @@ pub fn run(args: &Args, settings: Arc<Settings>, instance: String) -> anyhow::Re
             .collect();
         if args.json {
             for report in &reports {
-                outln!(
-                    "{}",
-                    serde_json::json!({"type": "gc-log", "process": report})
-                )?;
+                let line = WatchLine::new(
+                    None,
+                    WatchEvent::GcLog {
+                        process: report.clone(),
+                    },
+                );
+                outln!("{}", serde_json::to_string(&line)?)?;
             }
         } else if log.gc_lines > 0 {
             outln!("\nThe app's --trace-gc log:")?;

@@ -1,141 +1,15 @@
-//! What `watch` prints of a watched process's events: JSON lines, or the
-//! terminal's lines.
+//! What `watch` prints of a watched process's events on a terminal (its
+//! `--json` lines are `leakscope-report`'s `WatchLine`s).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use leakscope_gctrend::{GcKind, Growth, LeakEvent, Stats};
+use leakscope_gctrend::Growth;
 use leakscope_inspector::GcReport;
 use leakscope_watch::Event;
-use serde::Serialize;
 
 use crate::output::size;
 
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Line<'a> {
-    Gc {
-        at_ms: f64,
-        kind: &'static str,
-        pause_ms: f64,
-        heap_used: u64,
-        heap_total: u64,
-        heap_limit: u64,
-        external: u64,
-        spaces: Vec<SpaceLine<'a>>,
-        eventloop_delay_p99_ms: f64,
-    },
-    Stats {
-        #[serde(flatten)]
-        stats: &'a Stats,
-        growth: &'a Option<Growth>,
-        gc_time_ratio: f64,
-    },
-    Leak(&'a LeakEvent),
-    SnapshotStarting {
-        heap_used: u64,
-        pause_secs: f64,
-        extra_memory: u64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        available_memory: Option<u64>,
-    },
-    Snapshot {
-        path: &'a PathBuf,
-        bytes: u64,
-        deleted: &'a [PathBuf],
-    },
-    SnapshotSkipped {
-        reason: &'a str,
-    },
-    /// The last line of one process's watch: what the terminal's `done:`
-    /// line says.
-    Summary {
-        stats: Stats,
-        growth: Option<Growth>,
-        leak_events: u64,
-    },
-}
-
-#[derive(Serialize)]
-pub struct SpaceLine<'a> {
-    space: &'a str,
-    used: u64,
-    size: u64,
-}
-
-/// A line about one of several processes.
-#[derive(Serialize)]
-pub struct Tagged<'a> {
-    pub pid: u32,
-    #[serde(flatten)]
-    pub line: Line<'a>,
-}
-
-impl<'a> Line<'a> {
-    pub fn of(event: &'a Event) -> Line<'a> {
-        match event {
-            Event::Gc { report, kind } => gc_line(report, *kind),
-            Event::Stats {
-                stats,
-                growth,
-                gc_time_ratio,
-            } => Line::Stats {
-                stats,
-                growth,
-                gc_time_ratio: *gc_time_ratio,
-            },
-            Event::Leak(leak) => Line::Leak(leak),
-            Event::SnapshotStarting { estimate } => Line::SnapshotStarting {
-                heap_used: estimate.heap_used,
-                pause_secs: estimate.pause_seconds,
-                extra_memory: estimate.extra_memory,
-                available_memory: estimate.available_memory,
-            },
-            Event::Snapshot {
-                path,
-                bytes,
-                deleted,
-            } => Line::Snapshot {
-                path,
-                bytes: *bytes,
-                deleted,
-            },
-            Event::SnapshotSkipped { reason } => Line::SnapshotSkipped { reason },
-        }
-    }
-}
-
-fn gc_line(gc: &GcReport, kind: GcKind) -> Line<'_> {
-    Line::Gc {
-        at_ms: gc.start_ms,
-        kind: kind.as_str(),
-        pause_ms: gc.duration_ms,
-        heap_used: gc.used,
-        heap_total: gc.total,
-        heap_limit: gc.limit,
-        external: gc.external,
-        spaces: gc
-            .spaces
-            .iter()
-            .map(|(space, used, size)| SpaceLine {
-                space,
-                used: *used,
-                size: *size,
-            })
-            .collect(),
-        eventloop_delay_p99_ms: loop_delay_p99_ms(gc),
-    }
-}
-
-/// The event loop's p99 delay since the previous GC; 0 before a sample.
-pub fn loop_delay_p99_ms(gc: &GcReport) -> f64 {
-    let p99 = gc.eld.get(5).copied().unwrap_or(0.0);
-    if p99 < 1e15 {
-        p99 / 1e6
-    } else {
-        0.0
-    }
-}
+pub use leakscope_usecase::report::loop_delay_p99_ms;
 
 /// The terminal's lines for the events worth a line of their own (leaks
 /// and snapshots), prefixed with `who` when watching several processes.
