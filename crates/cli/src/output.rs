@@ -45,19 +45,7 @@ pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Shortens long names (strings can be 1 KiB) for table cells.
-pub fn ellipsize(s: &str, max: usize) -> String {
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use leakscope_usecase::report::ellipsize;
 
 /// Whether the error is stdout having been closed by the reader.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -26,11 +26,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::CacheReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::CacheReport>();
     }
     let Some(cache) = Cache::user() else {
         anyhow::bail!("no cache directory: set LEAKSCOPE_CACHE_DIR (or HOME)");

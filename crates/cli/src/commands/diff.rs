@@ -39,11 +39,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::DiffReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::DiffReport>();
     }
     let (old, new) = std::thread::scope(|scope| {
         let old = scope.spawn(|| args.cache.load(&args.old, Depth::Classes, true));

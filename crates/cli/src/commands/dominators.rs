@@ -55,11 +55,7 @@ fn print(nodes: &[Dominator], indent: usize, total: u64) -> std::io::Result<()> 
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::DominatorsReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::DominatorsReport>();
     }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let tree = leakscope_usecase::report::dominators_report(&s, args.top, args.depth);

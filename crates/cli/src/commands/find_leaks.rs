@@ -57,8 +57,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!("{}", leakscope_report::schema_of::<Judgement>())?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<Judgement>();
     }
     anyhow::ensure!(args.calls != Some(0), "--calls must be at least 1");
     let gate = crate::gate::Gate::new(&args.gate)?;

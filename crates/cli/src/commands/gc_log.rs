@@ -41,11 +41,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::GcLogReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::GcLogReport>();
     }
     let stdin = args.file.as_os_str() == "-";
     let input: Box<dyn Read> = if stdin {

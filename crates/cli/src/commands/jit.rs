@@ -59,11 +59,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::JitRunReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::JitRunReport>();
     }
     anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
     // A report file that cannot be written fails now, not after the run.

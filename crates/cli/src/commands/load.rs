@@ -97,11 +97,7 @@ async fn plan(
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::LoadReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::LoadReport>();
     }
     anyhow::ensure!(args.concurrency > 0, "-c must be at least 1");
     let stop = args.stop()?;

@@ -105,11 +105,7 @@ fn select(s: &HeapSnapshot, args: &Args) -> anyhow::Result<Vec<u32>> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::RetainersReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::RetainersReport>();
     }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let targets = select(&s, &args)?;

@@ -55,11 +55,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::SampleReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::SampleReport>();
     }
     anyhow::ensure!(args.interval > 0, "--interval must be at least 1 byte");
     std::fs::create_dir_all(&args.output)

@@ -34,11 +34,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::StatsReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::StatsReport>();
     }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     let mut dups = s.duplicate_strings();

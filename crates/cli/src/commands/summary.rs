@@ -57,11 +57,7 @@ pub fn sorted_rows(s: &HeapSnapshot) -> Vec<leakscope_snapshot::ClassRow> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::SummaryReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::SummaryReport>();
     }
     let s = args.cache.load(&args.file, Depth::Full, args.json)?;
     if let Some(class) = &args.class {

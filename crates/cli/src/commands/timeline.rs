@@ -49,11 +49,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!(
-            "{}",
-            leakscope_report::schema_of::<leakscope_report::TimelineReport>()
-        )?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<leakscope_report::TimelineReport>();
     }
     let s = args.cache.load(&args.file, Depth::Classes, args.json)?;
     let traces = AllocationTraces::of(&s).ok_or_else(|| {

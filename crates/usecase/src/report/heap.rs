@@ -143,8 +143,9 @@ pub fn describe(s: &HeapSnapshot, v: u32) -> String {
     }
 }
 
-/// On one line, at most `max` characters, `…` ending a shortened one.
-fn ellipsize(s: &str, max: usize) -> String {
+/// On one line, at most `max` characters, `…` ending a shortened one
+/// (strings can be 1 KiB): for names in reports and table cells alike.
+pub fn ellipsize(s: &str, max: usize) -> String {
     let one_line: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -8,6 +8,7 @@ mod heap;
 mod runs;
 mod watch;
 
+pub use heap::ellipsize;
 pub use heap::{
     class_table, describe, diff_report, dominators_report, frame, instance_list, node,
     retainers_report, statistics, stats_report, timeline_report,

@@ -251,8 +251,7 @@ impl Resolved {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json_schema {
-        outln!("{}", leakscope_report::schema_of::<HuntReport>())?;
-        return Ok(ExitCode::SUCCESS);
+        return crate::output::schema::<HuntReport>();
     }
     let Resolved {
         request,
