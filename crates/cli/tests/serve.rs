@@ -974,13 +974,14 @@ fn first_retainer(snapshot: &Path, id: u64) -> (u64, String) {
         &id.to_string(),
         "--json",
     ]);
-    let hops = path[0]["hops"].as_array().unwrap();
+    let first = &path["paths"][0];
+    let hops = first["hops"].as_array().unwrap();
     let last = hops.last().unwrap();
     assert_eq!(last["to"]["id"].as_u64().unwrap(), id);
     let holder = if hops.len() >= 2 {
         &hops[hops.len() - 2]["to"]
     } else {
-        &path[0]["start"]
+        &first["start"]
     };
     (
         holder["id"].as_u64().unwrap(),
