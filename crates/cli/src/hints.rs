@@ -90,27 +90,17 @@ fn hunt(e: &HuntError) -> Option<String> {
 
 /// A report's warning (the library's sentence) as the CLI says it: the
 /// library's advice swapped for the flag that does it.
-#[allow(
-    clippy::ptr_arg,
-    reason = "mapped over a report's Vec<String> of warnings"
-)]
-pub fn warning(text: &String) -> String {
+pub fn warning(text: &str) -> String {
     if let Some(found) = text.strip_suffix(&format!("; {}", Warning::REFUSED_ADVICE)) {
         return format!("{found}; give --url or --request-file");
     }
-    if text.as_str()
-        == format!(
-            "{}{}",
-            Warning::LITTLE_GARBAGE,
-            Warning::LITTLE_GARBAGE_ADVICE
-        )
-    {
+    if text.strip_prefix(Warning::LITTLE_GARBAGE) == Some(Warning::LITTLE_GARBAGE_ADVICE) {
         return format!(
             "{} (--round-time) or more --budget",
             Warning::LITTLE_GARBAGE
         );
     }
-    text.clone()
+    text.to_owned()
 }
 
 /// A report's confidence reason, which may be its first warning's text.

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use leakscope_inspector::{Attached, Client, TargetSpec};
-use leakscope_usecase::target::Failure;
+use leakscope_usecase::target::{Failure, LaunchOnly};
 pub use leakscope_usecase::{block_on, Interrupted, Target};
 
 /// How to reach the target. Exactly one of `--pid`, `--port`, `--url` or a
@@ -136,7 +136,7 @@ pub async fn with_shared_target<T>(
 /// and the launched app's exit as the context of the work's error.
 pub fn said(failure: Failure<anyhow::Error>) -> anyhow::Error {
     match failure {
-        Failure::NeedsLaunch("a GC log") => {
+        Failure::NeedsLaunch(LaunchOnly::GcLog) => {
             anyhow::anyhow!("--trace-gc needs an app leakscope launches (`-- node app.js`)")
         }
         Failure::NeedsLaunch(what) => {

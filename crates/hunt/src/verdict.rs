@@ -199,25 +199,6 @@ pub struct Finding {
     pub needs_more_rounds: bool,
 }
 
-impl Finding {
-    /// The retaining path from the GC roots through the holder to one
-    /// leaked item, as one line: `(GC roots) → .cache Map → [] Entry`.
-    pub fn path_text(&self) -> String {
-        self.path_to_holder
-            .iter()
-            .chain(&self.path_to_leaked)
-            .map(|s| {
-                if s.edge.is_empty() {
-                    s.node.clone()
-                } else {
-                    format!("{} {}", s.edge, s.node)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" → ")
-    }
-}
-
 /// Thresholds for calling a group a leak.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {

@@ -220,20 +220,6 @@ impl HotFunction {
         self.name.is_empty()
     }
 
-    /// `name file:line:column`, `(anonymous)` for a nameless function and
-    /// `(top level)` for a script's own code (a CommonJS module's wrapper
-    /// function starts at 1:1 and has no name).
-    pub fn label(&self) -> String {
-        let name = if self.is_top_level() {
-            "(top level)"
-        } else if self.is_anonymous() {
-            "(anonymous)"
-        } else {
-            &self.name
-        };
-        format!("{name} {}:{}:{}", self.url, self.line, self.column)
-    }
-
     /// A script's top-level code rather than a function the app wrote.
     pub fn is_top_level(&self) -> bool {
         self.is_anonymous() && self.line == 1 && self.column == 1

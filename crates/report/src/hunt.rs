@@ -86,25 +86,6 @@ impl HuntReport {
     pub fn looks_like(json: &serde_json::Value) -> bool {
         json["verdict"].is_string() && json["findings"].is_array() && json["rounds"].is_array()
     }
-
-    /// Requests per round in all rounds, and seconds in all: what the
-    /// rates are counted in.
-    pub fn counted(&self) -> (u64, f64) {
-        let counted = !self.rounds.is_empty() && self.rounds.iter().all(|r| r.round.requests > 0);
-        let timed = !self.rounds.is_empty() && self.rounds.iter().all(|r| r.round.seconds > 0.0);
-        (
-            if counted {
-                self.rounds.iter().map(|r| r.round.requests).sum()
-            } else {
-                0
-            },
-            if timed {
-                self.rounds.iter().map(|r| r.round.seconds).sum()
-            } else {
-                0.0
-            },
-        )
-    }
 }
 
 /// What drove the app during the rounds.

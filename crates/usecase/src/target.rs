@@ -77,13 +77,23 @@ impl Target {
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// What only an app leakscope launches can give: its stdout and flags
+/// are ours only then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchOnly {
+    #[error("a GC log")]
+    GcLog,
+    #[error("V8's log")]
+    V8Log,
+}
+
 /// Why work on a target did not finish, in the lifecycle's own terms; the
 /// work's own error is `E`.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure<E> {
     /// A GC log or V8's log can only be asked of an app leakscope starts.
     #[error("{0} needs an app leakscope launches")]
-    NeedsLaunch(&'static str),
+    NeedsLaunch(LaunchOnly),
     #[error(transparent)]
     Attach(#[from] InspectorError),
     #[error(transparent)]
@@ -161,10 +171,10 @@ pub async fn with_shared_target<T, E>(
     };
     if !target.is_launch() {
         if target.gc_log.is_some() {
-            return Err(Failure::NeedsLaunch("a GC log"));
+            return Err(Failure::NeedsLaunch(LaunchOnly::GcLog));
         }
         if target.v8_log.is_some() {
-            return Err(Failure::NeedsLaunch("V8's log"));
+            return Err(Failure::NeedsLaunch(LaunchOnly::V8Log));
         }
     }
     if let Some(log) = &target.v8_log {

@@ -134,7 +134,7 @@ fn print(j: &Judgement, report: Option<&std::path::Path>) -> anyhow::Result<()> 
     for note in &j.notes {
         outln!("note: {note}")?;
     }
-    let warnings = j.warnings.iter().map(crate::hints::warning);
+    let warnings = j.warnings.iter().map(|w| crate::hints::warning(w));
     for warning in warnings.chain(j.source_maps.warnings.iter().cloned()) {
         outln!("warning: {warning}")?;
     }
@@ -195,7 +195,7 @@ fn render_html(j: &Judgement) -> String {
     for note in &j.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    let warnings = j.warnings.iter().map(crate::hints::warning);
+    let warnings = j.warnings.iter().map(|w| crate::hints::warning(w));
     for warning in warnings.chain(j.source_maps.warnings.iter().cloned()) {
         let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(&warning));
     }

@@ -91,7 +91,7 @@ fn verdict_html(o: &mut String, h: &Hunt) {
     for note in &h.notes {
         let _ = write!(o, "<p>Note: {}</p>", esc(note));
     }
-    let warnings = h.warnings.iter().map(crate::hints::warning);
+    let warnings = h.warnings.iter().map(|w| crate::hints::warning(w));
     for warning in warnings.chain(h.source_maps.warnings.iter().cloned()) {
         let _ = write!(o, "<p class=warning>Warning: {}</p>", esc(&warning));
     }

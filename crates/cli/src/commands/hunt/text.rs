@@ -113,7 +113,7 @@ fn print_verdict(h: &Hunt) -> anyhow::Result<()> {
     for note in &h.notes {
         outln!("note: {note}")?;
     }
-    let warnings = h.warnings.iter().map(crate::hints::warning);
+    let warnings = h.warnings.iter().map(|w| crate::hints::warning(w));
     for warning in warnings.chain(h.source_maps.warnings.iter().cloned()) {
         outln!("warning: {warning}")?;
     }
