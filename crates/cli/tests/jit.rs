@@ -96,7 +96,7 @@ fn jit_names_the_megamorphic_access_the_deopt_and_the_anonymous_callback() {
     assert_eq!(mono["deopts"].as_array().unwrap().len(), 0, "{mono:#}");
 
     // The reducer callback has no name, and is hot.
-    let reducer = hot(&report, "", 60);
+    let reducer = hot(&report, "", 64);
     assert_eq!(reducer["column"], 7);
     assert!(reducer["selfShare"].as_f64().unwrap() > 0.02, "{reducer:#}");
     assert!(reducer["problems"]

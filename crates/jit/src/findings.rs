@@ -296,47 +296,22 @@ impl Findings {
         limit: usize,
     ) -> Findings {
         // V8 charges inlined code to its caller; the log's line spans give
-        // a line to the innermost function there, unless the function that
-        // ran is at least as narrow there (functions nested on one line).
+        // a line to the innermost function there (see [`line_owner`]).
         // The log's functions that have line spans, by script: this runs
         // for every line tick of the profile.
-        let mut spans_by_url: HashMap<&str, Vec<&leakscope_v8log::Function>> = HashMap::new();
+        let mut spans_by_url: HashMap<&str, Vec<Span<'_>>> = HashMap::new();
         for f in log.iter().flat_map(|r| &r.functions) {
-            if let (Some(p), Some(_)) = (&f.position, f.lines) {
-                spans_by_url.entry(p.url.as_str()).or_default().push(f);
+            if let (Some(p), Some(lines)) = (&f.position, f.lines) {
+                spans_by_url.entry(p.url.as_str()).or_default().push(Span {
+                    name: &f.name,
+                    start: (p.line, p.column),
+                    lines,
+                });
             }
         }
-        let owner = |url: &str, line: u32, running: (u32, u32)| -> Option<(String, u32, u32)> {
-            let functions = spans_by_url.get(url)?;
-            let start = |f: &leakscope_v8log::Function| {
-                f.position.as_ref().map_or((0, 0), |p| (p.line, p.column))
-            };
-            let span = |f: &leakscope_v8log::Function| {
-                let (first, last) = f.lines?;
-                (first <= line && line <= last).then_some(last - first)
-            };
-            // Among equal spans the later start is the nested one.
-            let (inner_span, inner) = functions
-                .iter()
-                .filter_map(|f| Some((span(f)?, *f)))
-                .min_by_key(|&(span, f)| (span, std::cmp::Reverse(start(f))))?;
-            match functions.iter().find(|f| start(f) == running) {
-                Some(own) if span(own).is_some_and(|s| s <= inner_span) => return None,
-                Some(_) => {}
-                // The running function's code was made while V8's log was
-                // off (it writes nothing while the CPU profiler runs): the
-                // line may be its own, unless the innermost known function
-                // there lies outside it (does not enclose its start).
-                None => {
-                    let (_, last) = inner.lines?;
-                    let encloses = start(inner) <= running && running.0 <= last;
-                    if encloses {
-                        return None;
-                    }
-                }
-            }
-            let (line, column) = start(inner);
-            Some((inner.name.clone(), line, column))
+        let owner = |url: &str, line: u32, running: (u32, u32)| {
+            line_owner(spans_by_url.get(url)?, line, running)
+                .map(|s| (s.name.to_owned(), s.start.0, s.start.1))
         };
         let times = cpu.functions_with(&owner);
         let busy_ms: f64 = times.iter().map(|t| t.self_ms).sum();
@@ -486,6 +461,60 @@ impl Findings {
             samples: self.busy_samples,
         })
     }
+}
+
+/// A function of the V8 log with its source lines.
+#[derive(Debug, Clone, Copy)]
+struct Span<'a> {
+    name: &'a str,
+    /// Line and column where it starts, 1-based.
+    start: (u32, u32),
+    /// First and last line, inclusive.
+    lines: (u32, u32),
+}
+
+impl Span<'_> {
+    /// Lines between first and last, when `line` is one of them.
+    fn around(&self, line: u32) -> Option<u32> {
+        let (first, last) = self.lines;
+        (first <= line && line <= last).then_some(last - first)
+    }
+
+    /// Whether `position` lies inside this function's lines.
+    fn encloses(&self, position: (u32, u32)) -> bool {
+        self.start <= position && position.0 <= self.lines.1
+    }
+}
+
+/// The function a line tick of `running`'s code belongs to, when not
+/// `running` itself: the innermost of the script's known functions at that
+/// line, inlined into `running`. `None` keeps the tick where V8 put it:
+/// - when `running` is at least as narrow there (functions nested on one
+///   line);
+/// - when the innermost known function there encloses `running` (the
+///   module's wrapper, an outer closure). The line is then outside
+///   `running`'s known lines, or `running` is unknown (its code was made
+///   while V8's log was off, as it is while the CPU profiler runs), so the
+///   code there belongs to a function the log never saw, or to `running`
+///   itself; charging it to the enclosing function would name one that
+///   never ran there.
+fn line_owner<'a>(functions: &[Span<'a>], line: u32, running: (u32, u32)) -> Option<Span<'a>> {
+    // Among equal spans the later start is the nested one.
+    let (inner_span, inner) = functions
+        .iter()
+        .filter_map(|f| Some((f.around(line)?, *f)))
+        .min_by_key(|&(span, f)| (span, std::cmp::Reverse(f.start)))?;
+    let own = functions.iter().find(|f| f.start == running);
+    if own
+        .and_then(|f| f.around(line))
+        .is_some_and(|s| s <= inner_span)
+    {
+        return None;
+    }
+    if inner.encloses(running) {
+        return None;
+    }
+    Some(inner)
 }
 
 /// The app's own code, npm packages included: not V8's entries nor Node's
@@ -999,4 +1028,76 @@ fn advice(reason: &str, kind: &str) -> &'static str {
     }
     "V8 met a value its optimized code did not expect here: keep the types and shapes of the \
      values reaching it stable (`node --trace-deopt` shows more)"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of `tests/fixtures/jit-inlined-server.js`: the module's
+    /// wrapper, `addScore` (lines 9-12) and `handle` (lines 14-18).
+    fn script() -> [Span<'static>; 3] {
+        [
+            Span {
+                name: "",
+                start: (1, 1),
+                lines: (1, 37),
+            },
+            Span {
+                name: "addScore",
+                start: (9, 18),
+                lines: (9, 12),
+            },
+            Span {
+                name: "handle",
+                start: (14, 16),
+                lines: (14, 18),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_line_of_an_inlined_function_goes_to_it() {
+        let owner = line_owner(&script(), 11, (14, 16)).unwrap();
+        assert_eq!((owner.name, owner.start), ("addScore", (9, 18)));
+        // Unknown to the log, the running function still gives it away.
+        let owner = line_owner(&script()[..2], 11, (14, 16)).unwrap();
+        assert_eq!(owner.name, "addScore");
+    }
+
+    #[test]
+    fn the_running_functions_own_lines_stay() {
+        assert!(line_owner(&script(), 16, (14, 16)).is_none());
+        // Unknown to the log: its line is inside it, under the wrapper.
+        let known = [script()[0], script()[1]];
+        assert!(line_owner(&known, 16, (14, 16)).is_none());
+    }
+
+    #[test]
+    fn a_line_only_an_enclosing_function_knows_is_not_given_to_it() {
+        // `addScore` unknown to the log (made while it was off): its line
+        // is not the wrapper's, which never ran inside `handle`.
+        let known = [script()[0], script()[2]];
+        assert!(line_owner(&known, 11, (14, 16)).is_none());
+        assert!(line_owner(&known[..1], 11, (14, 16)).is_none());
+    }
+
+    #[test]
+    fn functions_nested_on_one_line_keep_the_narrowest() {
+        let spans = [
+            Span {
+                name: "outer",
+                start: (5, 10),
+                lines: (5, 9),
+            },
+            Span {
+                name: "",
+                start: (7, 20),
+                lines: (7, 7),
+            },
+        ];
+        assert_eq!(line_owner(&spans, 7, (5, 10)).unwrap().start, (7, 20));
+        assert!(line_owner(&spans, 7, (7, 20)).is_none());
+        assert!(line_owner(&spans, 3, (5, 10)).is_none());
+    }
 }
