@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use leakscope_explore::{EdgeRow, Explorer, Observer, Page, Progress, Row};
 use leakscope_hunt::session::{Config, Drive, LoadCommand, LoadSpec};
-use leakscope_hunt::{find_leaks, Rules};
+use leakscope_hunt::Rules;
 use leakscope_inspector::capture::{write_snapshot, SnapshotOptions};
 use leakscope_inspector::Silent;
 use leakscope_inspector::{attach, AttachOptions, TargetSpec};
 use leakscope_report::{FindLeaksReport as Judgement, HuntReport as Report};
 use leakscope_snapshot::{Cache, Depth};
 use leakscope_sourcemap::Positions;
+use leakscope_usecase::find_leaks::{find_leaks, FindLeaksRequest};
 use leakscope_usecase::hunt::HuntRequest;
 use leakscope_usecase::Target;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -609,24 +610,24 @@ impl Leakscope {
         peer: Peer<RoleServer>,
     ) -> Answer {
         let reporter = Reporter::new(&meta, peer);
-        let paths: Vec<PathBuf> = a.paths.iter().map(PathBuf::from).collect();
-        let (cache, positions) = (self.cache.clone(), self.positions.clone());
+        let request = FindLeaksRequest {
+            files: a.paths.iter().map(PathBuf::from).collect(),
+            calls: a.calls,
+            positions: self.positions.clone(),
+        };
+        let cache = self.cache.clone();
         let (sender, mut notes) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let count = paths.len() as f64;
+        let count = request.files.len() as f64;
         let task = tokio::task::spawn_blocking(move || {
-            let mut observer = Notes(sender);
             find_leaks(
-                &paths,
-                a.calls.filter(|&c| c > 0),
-                &Rules::default(),
-                &positions,
+                &request,
                 &mut |path| match &cache {
                     Some(cache) => {
                         leakscope_snapshot::load_cached(path, Depth::Full, cache, &mut Silent)
                     }
                     None => leakscope_snapshot::load(path, Depth::Full, &mut Silent),
                 },
-                &mut observer,
+                &mut Notes(sender),
             )
         });
         let forward = async {
@@ -638,13 +639,10 @@ impl Leakscope {
         };
         let (judged, ()) = tokio::join!(task, forward);
         match judged.map_err(|e| ErrorData::internal_error(e.to_string(), None))? {
-            Ok(j) => {
-                let j = leakscope_usecase::report::find_leaks_report(&j);
-                answer(
-                    judgement_text(&j),
-                    serde_json::to_value(&j).unwrap_or_default(),
-                )
-            }
+            Ok(j) => answer(
+                judgement_text(&j),
+                serde_json::to_value(&j).unwrap_or_default(),
+            ),
             Err(e) => refuse(e.to_string()),
         }
     }

@@ -3,6 +3,7 @@
 //! them. Each face resolves its own input into these specs, calls the use
 //! case and renders what comes back.
 
+pub mod find_leaks;
 pub mod hunt;
 pub mod live;
 pub mod report;

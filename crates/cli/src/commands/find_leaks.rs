@@ -7,9 +7,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use leakscope_hunt::{find_leaks, Rules};
 use leakscope_report::FindLeaksReport as Judgement;
 use leakscope_snapshot::Depth;
+use leakscope_usecase::find_leaks::{find_leaks, FindLeaksRequest};
 
 use crate::finding_view;
 use crate::output::{ellipsize, html_escape as esc, size};
@@ -69,16 +69,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let cache = args.cache.cache();
     let quiet = args.json;
-    let positions = args.source_maps.positions();
+    let request = FindLeaksRequest {
+        files: args.files,
+        calls: args.calls,
+        positions: std::sync::Arc::new(args.source_maps.positions()),
+    };
     let judged = find_leaks(
-        &args.files,
-        args.calls,
-        &Rules::default(),
-        &positions,
+        &request,
         &mut |path| crate::progress::load(path, Depth::Full, quiet, cache.as_ref()),
         &mut NoteOnly(quiet),
     )?;
-    let judged = leakscope_usecase::report::find_leaks_report(&judged);
     if let Some(mut file) = report_file {
         file.write_all(render_html(&judged).as_bytes())?;
         file.commit()?;
