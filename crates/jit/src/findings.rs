@@ -1034,25 +1034,17 @@ fn advice(reason: &str, kind: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    fn span(name: &'static str, start: (u32, u32), lines: (u32, u32)) -> Span<'static> {
+        Span { name, start, lines }
+    }
+
     /// The shape of `tests/fixtures/jit-inlined-server.js`: the module's
     /// wrapper, `addScore` (lines 9-12) and `handle` (lines 14-18).
     fn script() -> [Span<'static>; 3] {
         [
-            Span {
-                name: "",
-                start: (1, 1),
-                lines: (1, 37),
-            },
-            Span {
-                name: "addScore",
-                start: (9, 18),
-                lines: (9, 12),
-            },
-            Span {
-                name: "handle",
-                start: (14, 16),
-                lines: (14, 18),
-            },
+            span("", (1, 1), (1, 37)),
+            span("addScore", (9, 18), (9, 12)),
+            span("handle", (14, 16), (14, 18)),
         ]
     }
 
@@ -1084,18 +1076,7 @@ mod tests {
 
     #[test]
     fn functions_nested_on_one_line_keep_the_narrowest() {
-        let spans = [
-            Span {
-                name: "outer",
-                start: (5, 10),
-                lines: (5, 9),
-            },
-            Span {
-                name: "",
-                start: (7, 20),
-                lines: (7, 7),
-            },
-        ];
+        let spans = [span("outer", (5, 10), (5, 9)), span("", (7, 20), (7, 7))];
         assert_eq!(line_owner(&spans, 7, (5, 10)).unwrap().start, (7, 20));
         assert!(line_owner(&spans, 7, (7, 20)).is_none());
         assert!(line_owner(&spans, 3, (5, 10)).is_none());
